@@ -1,0 +1,74 @@
+# Blue/green stack. `make` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ENV_FILE ?= .env
+COMPOSE ?= docker compose --env-file $(ENV_FILE)
+
+# Settings: the environment or the command line wins, then $(ENV_FILE), then the default.
+envget = $(or $(shell sed -n 's/^$(1)=//p' $(ENV_FILE) 2>/dev/null | tail -n1),$(2))
+NGINX_PORT ?= $(call envget,NGINX_PORT,8080)
+BLUE_PORT ?= $(call envget,BLUE_PORT,8081)
+GREEN_PORT ?= $(call envget,GREEN_PORT,8082)
+ACTIVE_POOL ?= $(call envget,ACTIVE_POOL,blue)
+
+POOL ?= $(ACTIVE_POOL)
+MODE ?= error
+RATE ?= 1
+pool_port = $(if $(filter green,$(1)),$(GREEN_PORT),$(if $(filter blue,$(1)),$(BLUE_PORT),$(error POOL must be blue or green, got '$(1)')))
+serving_pool = curl -fsS -D - -o /dev/null --max-time 5 http://127.0.0.1:$(NGINX_PORT)/version | tr -d '\r' | sed -n 's/^[Xx]-[Aa]pp-[Pp]ool: //p'
+
+.PHONY: help up down chaos chaos-stop switch status logs maintenance-on maintenance-off test bench clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(ENV_FILE):
+	cp .env.example $@
+	@echo "Created $@ from .env.example: edit it to set SLACK_WEBHOOK_URL."
+
+up: $(ENV_FILE) ## Build and start the stack, wait until every service is healthy
+	$(COMPOSE) up -d --build --wait --wait-timeout 180
+	@echo "Stack is up: http://localhost:$(NGINX_PORT)/version, serving pool: $$($(serving_pool))"
+
+down: $(ENV_FILE) ## Stop and remove the containers (volumes and logs stay)
+	$(COMPOSE) down
+
+chaos: $(ENV_FILE) ## Make a pool fail on purpose: MODE=error|timeout RATE=0..1 POOL=<serving pool>
+	@curl -sS --fail-with-body -X POST "http://127.0.0.1:$(call pool_port,$(POOL))/chaos/start?mode=$(MODE)&rate=$(RATE)"; echo
+
+chaos-stop: $(ENV_FILE) ## End chaos on both pools
+	@curl -sS --fail-with-body -X POST "http://127.0.0.1:$(BLUE_PORT)/chaos/stop"; echo
+	@curl -sS --fail-with-body -X POST "http://127.0.0.1:$(GREEN_PORT)/chaos/stop"; echo
+
+switch: $(ENV_FILE) ## Planned switch of the serving pool: POOL=blue|green [FORCE=1]
+	@COMPOSE="$(COMPOSE)" ENV_FILE="$(ENV_FILE)" FORCE="$(FORCE)" scripts/switch.sh "$(POOL)"
+	@echo "Serving pool: $$($(serving_pool))"
+
+status: $(ENV_FILE) ## Serving pool, health of each service, watcher stats
+	@$(COMPOSE) ps --all --format 'table {{.Service}}\t{{.Status}}'
+	@echo "Serving pool: $$($(serving_pool) || echo unknown)"
+	@$(COMPOSE) exec -T alert_watcher node dist/watcher/ctl.js stats || echo "Watcher stats unavailable"
+
+logs: $(ENV_FILE) ## Follow the logs of every service
+	$(COMPOSE) logs -f --tail=100
+
+maintenance-on: $(ENV_FILE) ## Hold back every alert (planned work), without a restart
+	$(COMPOSE) exec -T alert_watcher node dist/watcher/ctl.js maintenance on
+
+maintenance-off: $(ENV_FILE) ## Send alerts again
+	$(COMPOSE) exec -T alert_watcher node dist/watcher/ctl.js maintenance off
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+test: node_modules ## Run every test: unit, integration, end to end (needs Docker)
+	npm test
+
+bench: node_modules ## Measure the watcher's parse and detect speed and memory
+	npm run bench
+
+clean: ## Remove containers, volumes (access log, control files) and build output
+	-[ -f $(ENV_FILE) ] && $(COMPOSE) down -v --remove-orphans
+	rm -rf dist bench/results coverage

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Planned switch of the serving pool: `make switch POOL=green [FORCE=1]`.
+# Order matters: check the target, tell the watcher, switch Nginx, persist.
+set -euo pipefail
+
+pool=${1:-}
+compose=${COMPOSE:-docker compose}
+env_file=${ENV_FILE:-.env}
+
+case "$pool" in
+  blue | green) ;;
+  *) echo "switch: POOL must be blue or green (got '${pool}')" >&2; exit 2 ;;
+esac
+
+if [ "${FORCE:-0}" != 1 ]; then
+  # shellcheck disable=SC2016 # $PORT is the container's, expanded inside it
+  if ! $compose exec -T "app_$pool" sh -c 'node dist/common/probe.js "http://127.0.0.1:${PORT:-3000}/readyz"'; then
+    echo "switch: app_$pool is not ready (its /readyz failed); refusing to switch. FORCE=1 overrides." >&2
+    exit 1
+  fi
+fi
+
+# The watcher must know before the first request reaches the new pool, or it
+# would page the switch as a failover.
+if ! $compose exec -T alert_watcher node dist/watcher/ctl.js planned-switch "$pool"; then
+  echo "switch: WARNING: could not tell alert_watcher; it may report this switch as a failover" >&2
+fi
+
+$compose exec -T nginx switch-pool "$pool"
+
+# A new container (make down && make up) starts from .env: keep the choice there.
+if [ -f "$env_file" ] && grep -q '^ACTIVE_POOL=' "$env_file"; then
+  sed -i "s/^ACTIVE_POOL=.*/ACTIVE_POOL=$pool/" "$env_file"
+else
+  echo "ACTIVE_POOL=$pool" >>"$env_file"
+fi
+echo "switch: ACTIVE_POOL=$pool saved in $env_file"

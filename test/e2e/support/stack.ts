@@ -1,0 +1,183 @@
+// Brings the real docker-compose.yml up with testcontainers (plus a local
+// webhook receiver standing in for Slack), and drives it the way an operator
+// does: plain HTTP on the published 127.0.0.1 ports and the Makefile targets.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
+
+const execFileAsync = promisify(execFile);
+export const ROOT = path.resolve(import.meta.dirname, '../../..');
+
+export const PORTS = { nginx: 18080, blue: 18081, green: 18082, receiver: 18090 } as const;
+export const RELEASES = { blue: 'blue-e2e-1', green: 'green-e2e-2' } as const;
+
+export interface Stack {
+  env: StartedDockerComposeEnvironment;
+  projectName: string;
+  envFile: string;
+  /** Runs `make <args>` against this stack; resolves with stdout, rejects on a non-zero exit. */
+  make(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  compose(...args: string[]): Promise<string>;
+  down(): Promise<void>;
+}
+
+export async function startStack(name: string, settings: Record<string, string> = {}): Promise<Stack> {
+  const projectName = `bg-e2e-${name}-${process.pid}`;
+  const envFile = path.join(mkdtempSync(path.join(tmpdir(), 'bg-e2e-')), '.env');
+  const values: Record<string, string> = {
+    ACTIVE_POOL: 'blue',
+    NGINX_PORT: String(PORTS.nginx),
+    BLUE_PORT: String(PORTS.blue),
+    GREEN_PORT: String(PORTS.green),
+    RECEIVER_PORT: String(PORTS.receiver),
+    RELEASE_ID_BLUE: RELEASES.blue,
+    RELEASE_ID_GREEN: RELEASES.green,
+    ALERT_COOLDOWN_SEC: '0',
+    ...settings,
+  };
+  writeFileSync(envFile, Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join(''));
+
+  const started = Date.now();
+  console.log(`[e2e] ${name}: building and starting the stack (project ${projectName})…`);
+  const env = await new DockerComposeEnvironment(ROOT, ['docker-compose.yml', 'test/e2e/receiver.compose.yml'])
+    .withProjectName(projectName)
+    .withEnvironmentFile(envFile)
+    .withBuild()
+    .withDefaultWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(240_000)
+    .up();
+  console.log(`[e2e] ${name}: stack healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const childEnv = { ...process.env, COMPOSE_PROJECT_NAME: projectName };
+  const compose = async (...args: string[]) =>
+    (
+      await execFileAsync(
+        'docker',
+        ['compose', '-f', 'docker-compose.yml', '-f', 'test/e2e/receiver.compose.yml', '--env-file', envFile, ...args],
+        { cwd: ROOT, env: childEnv },
+      )
+    ).stdout;
+  const make = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await execFileAsync('make', ['-s', ...args, `ENV_FILE=${envFile}`], {
+        cwd: ROOT,
+        env: childEnv,
+        timeout: 60_000,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  };
+  return {
+    env,
+    projectName,
+    envFile,
+    make,
+    compose,
+    down: async () => {
+      await env.down({ removeVolumes: true, timeout: 10_000 });
+    },
+  };
+}
+
+export function envFileValue(envFile: string, key: string): string | undefined {
+  const line = readFileSync(envFile, 'utf8')
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith(`${key}=`));
+  return line?.slice(key.length + 1);
+}
+
+export interface Sample {
+  status: number;
+  pool: string | null;
+  release: string | null;
+  ms: number;
+}
+
+/** One request to the public entry, as a client would send it (a new connection each time). */
+export async function getVersion(): Promise<Sample> {
+  const t0 = performance.now();
+  try {
+    const res = await fetch(`http://127.0.0.1:${PORTS.nginx}/version`, {
+      headers: { connection: 'close' },
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.arrayBuffer();
+    return {
+      status: res.status,
+      pool: res.headers.get('x-app-pool'),
+      release: res.headers.get('x-release-id'),
+      ms: performance.now() - t0,
+    };
+  } catch {
+    return { status: 0, pool: null, release: null, ms: performance.now() - t0 };
+  }
+}
+
+/** `count` requests spread over `durationMs`, one after another, like a steady client. */
+export async function sampleTraffic(count: number, durationMs: number): Promise<Sample[]> {
+  const gap = durationMs / count;
+  const samples: Sample[] = [];
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    samples.push(await getVersion());
+    const next = start + (i + 1) * gap;
+    const wait = next - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  return samples;
+}
+
+export function summarize(samples: Sample[]) {
+  const non200 = samples.filter((s) => s.status !== 200).length;
+  const share = (pool: string) => samples.filter((s) => s.pool === pool).length / samples.length;
+  const slowestMs = Math.max(...samples.map((s) => s.ms));
+  return { count: samples.length, non200, green: share('green'), blue: share('blue'), slowestMs };
+}
+
+export async function chaos(pool: 'blue' | 'green', query: string): Promise<Response> {
+  return fetch(`http://127.0.0.1:${PORTS[pool]}/chaos/${query}`, { method: 'POST' });
+}
+
+export interface SlackPost {
+  receivedAt: number;
+  body: { text: string; blocks?: unknown[] };
+}
+
+export async function receivedAlerts(): Promise<SlackPost[]> {
+  const res = await fetch(`http://127.0.0.1:${PORTS.receiver}/messages`);
+  return (await res.json()) as SlackPost[];
+}
+
+/** Polls the receiver until a post whose text contains `phrase` arrives after `since`. */
+export async function waitForAlert(phrase: string, since: number, timeoutMs: number): Promise<SlackPost> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = (await receivedAlerts()).find((m) => m.receivedAt >= since && m.body.text.includes(phrase));
+    if (hit) return hit;
+    if (Date.now() > deadline) {
+      const texts = (await receivedAlerts()).map((m) => m.body.text);
+      throw new Error(`no alert containing "${phrase}" within ${timeoutMs} ms; received: ${JSON.stringify(texts)}`);
+    }
+    await sleep(200);
+  }
+}
+
+/** Polls until `predicate` holds for a fresh request, or fails after `timeoutMs`. */
+export async function waitForServing(pool: string, timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    const s = await getVersion();
+    if (s.status === 200 && s.pool === pool) return Date.now() - start;
+    if (Date.now() - start > timeoutMs) throw new Error(`pool ${pool} not serving after ${timeoutMs} ms (last: ${JSON.stringify(s)})`);
+    await sleep(250);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,112 @@
+// Planned switches, maintenance and error-rate alerts on the real Compose
+// stack, with the watcher posting to a local receiver instead of Slack.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireDockerOrSkip } from './support/docker.js';
+import {
+  chaos,
+  envFileValue,
+  getVersion,
+  receivedAlerts,
+  sampleTraffic,
+  sleep,
+  startStack,
+  summarize,
+  waitForAlert,
+  waitForServing,
+  type Stack,
+} from './support/stack.js';
+
+const enabled = requireDockerOrSkip('e2e switch and alerts');
+
+describe.skipIf(!enabled)('switch, maintenance and error-rate alerts on the Compose stack', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack('switch', { WINDOW_SIZE: '20', ERROR_RATE_THRESHOLD: '10' });
+  });
+
+  afterAll(async () => {
+    await stack?.down();
+  });
+
+  it('refuses to switch to a pool whose /readyz fails, unless forced', async () => {
+    expect((await chaos('green', 'start?mode=error')).status).toBe(200);
+    const out = await stack.make('switch', 'POOL=green');
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('not ready');
+    expect((await getVersion()).pool).toBe('blue');
+    expect(envFileValue(stack.envFile, 'ACTIVE_POOL')).toBe('blue');
+    expect((await chaos('green', 'stop')).status).toBe(200);
+  });
+
+  it('rejects an unknown pool name', async () => {
+    const out = await stack.make('switch', 'POOL=purple');
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('POOL must be blue or green');
+  });
+
+  it('switches to green under load with no failed request and pages no failover', async () => {
+    const since = Date.now();
+    const traffic = sampleTraffic(60, 9_000);
+    await sleep(2_000);
+    const out = await stack.make('switch', 'POOL=green');
+    expect(out.code, out.stderr).toBe(0);
+    const stats = summarize(await traffic);
+    console.log(`[e2e] switch under load: ${JSON.stringify(stats)}`);
+    expect(stats.non200).toBe(0);
+    expect(stats.green).toBeGreaterThan(0);
+    expect((await getVersion()).pool).toBe('green');
+    expect(envFileValue(stack.envFile, 'ACTIVE_POOL')).toBe('green');
+
+    const planned = await waitForAlert('Planned switch: pool changed blue → green', since, 5_000);
+    console.log(`[e2e] planned-switch message ${planned.receivedAt - since} ms after the switch began`);
+    await sleep(2_000);
+    const failovers = (await receivedAlerts()).filter((m) => m.receivedAt >= since && m.body.text.includes('Failover'));
+    expect(failovers).toEqual([]);
+  });
+
+  it('keeps the switched pool across a restart and a re-creation of nginx', async () => {
+    await stack.compose('restart', 'nginx');
+    await waitForServing('green', 30_000);
+    await stack.compose('up', '-d', '--force-recreate', '--no-deps', '--wait', 'nginx');
+    await waitForServing('green', 30_000);
+  });
+
+  it('holds back alerts in maintenance mode, switched at run time', async () => {
+    expect((await stack.make('maintenance-on')).code).toBe(0);
+    const since = Date.now();
+    expect((await chaos('green', 'start?mode=error')).status).toBe(200);
+    const stats = summarize(await sampleTraffic(20, 3_000));
+    expect(stats.non200).toBe(0);
+    expect(stats.blue).toBeGreaterThan(0.9);
+    await sleep(3_000);
+    const posted = (await receivedAlerts()).filter((m) => m.receivedAt >= since);
+    expect(posted.map((m) => m.body.text)).toEqual([]);
+
+    const status = await stack.make('status');
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/Serving pool: blue/);
+    expect(status.stdout).toMatch(/"suppressed":\s*[1-9]/);
+
+    expect((await chaos('green', 'stop')).status).toBe(200);
+    await waitForServing('green', 15_000);
+    expect((await stack.make('maintenance-off')).code).toBe(0);
+  });
+
+  it('alerts on the error rate when both pools fail, then says when it is resolved', async () => {
+    const since = Date.now();
+    expect((await chaos('blue', 'start?mode=error')).status).toBe(200);
+    expect((await chaos('green', 'start?mode=error')).status).toBe(200);
+    const failing = summarize(await sampleTraffic(30, 3_000));
+    expect(failing.non200).toBeGreaterThan(20);
+    const alert = await waitForAlert('High error rate', since, 10_000);
+    console.log(`[e2e] error-rate alert: ${alert.body.text}`);
+
+    expect((await chaos('blue', 'stop')).status).toBe(200);
+    expect((await chaos('green', 'stop')).status).toBe(200);
+    await waitForServing('green', 15_000);
+    const healthy = summarize(await sampleTraffic(30, 3_000));
+    expect(healthy.non200).toBe(0);
+    await waitForAlert('Error rate resolved', since, 10_000);
+  });
+});
