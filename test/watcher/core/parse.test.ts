@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { parseLine } from '../../../watcher/parse.js';
+import type { AccessRecord } from '../../../watcher/types.js';
+
+const NORMAL =
+  'time=2026-11-22T00:06:32.123+00:00 rid=5b1c0e4f9a2d4c7e8f00112233445566 method=GET path="/version" ' +
+  'status=200 pool="blue" release="blue-v1" upstream_status="200" upstream_addr="172.18.0.3:3000" ' +
+  'request_time=0.004 upstream_response_time="0.004" bytes=98';
+
+function parsed(line: string): AccessRecord {
+  const r = parseLine(line);
+  if (!r.ok) throw new Error(`expected ok, got: ${r.reason}`);
+  return r.record;
+}
+
+describe('parseLine on real lines', () => {
+  it('parses a normal line into every field', () => {
+    expect(parsed(NORMAL)).toEqual({
+      time: '2026-11-22T00:06:32.123+00:00',
+      requestId: '5b1c0e4f9a2d4c7e8f00112233445566',
+      method: 'GET',
+      path: '/version',
+      status: 200,
+      pool: 'blue',
+      release: 'blue-v1',
+      upstreamStatuses: [200],
+      upstreamAddrs: ['172.18.0.3:3000'],
+      requestTime: 0.004,
+      upstreamResponseTimes: [0.004],
+    });
+  });
+
+  it('parses a failover retry into one entry per attempt', () => {
+    const r = parsed(
+      'time=2026-11-22T00:07:00.000+00:00 rid=a method=GET path="/version" status=200 pool="green" ' +
+        'release="green-v1" upstream_status="500, 200" upstream_addr="172.18.0.3:3000, 172.18.0.4:3000" ' +
+        'request_time=0.006 upstream_response_time="0.002, 0.003" bytes=98',
+    );
+    expect(r).toMatchObject({
+      status: 200,
+      pool: 'green',
+      release: 'green-v1',
+      upstreamStatuses: [500, 200],
+      upstreamAddrs: ['172.18.0.3:3000', '172.18.0.4:3000'],
+      upstreamResponseTimes: [0.002, 0.003],
+    });
+  });
+
+  it('parses a timeout retry', () => {
+    expect(parsed('status=200 upstream_status="504, 200"').upstreamStatuses).toEqual([504, 200]);
+  });
+
+  it("parses Nginx's own 502 with the upstream group as the address", () => {
+    const r = parsed('status=502 pool="-" release="-" upstream_status="502" upstream_addr="app_pools"');
+    expect(r).toMatchObject({ status: 502, pool: undefined, release: undefined, upstreamStatuses: [502], upstreamAddrs: ['app_pools'] });
+  });
+
+  it("parses Nginx's own 502 with no upstream at all", () => {
+    const r = parsed('status=502 pool="-" release="-" upstream_status="-" upstream_addr="-" upstream_response_time="-"');
+    expect(r).toMatchObject({ status: 502, pool: undefined, upstreamStatuses: [], upstreamAddrs: [], upstreamResponseTimes: [] });
+  });
+
+  it('splits attempts on ", " and upstream groups on " : ", keeping host:port whole', () => {
+    const r = parsed(
+      'status=200 upstream_status="502, 502 : 200" upstream_addr="10.0.0.1:3000, 10.0.0.2:3000 : unix:/run/app.sock" ' +
+        'upstream_response_time="0.001, 0.002 : 0.003"',
+    );
+    expect(r.upstreamStatuses).toEqual([502, 502, 200]);
+    expect(r.upstreamAddrs).toEqual(['10.0.0.1:3000', '10.0.0.2:3000', 'unix:/run/app.sock']);
+    expect(r.upstreamResponseTimes).toEqual([0.001, 0.002, 0.003]);
+  });
+
+  it('skips non-numeric entries inside upstream lists', () => {
+    const r = parsed('status=499 upstream_status="502, -, x2, 200" upstream_response_time="0.1, -"');
+    expect(r.upstreamStatuses).toEqual([502, 200]);
+    expect(r.upstreamResponseTimes).toEqual([0.1]);
+  });
+});
+
+describe('parseLine values', () => {
+  it('reads quoted and unquoted values alike', () => {
+    const quoted = parsed('status="200" pool="blue" release="blue-v1" method="GET"');
+    const bare = parsed('status=200 pool=blue release=blue-v1 method=GET');
+    expect(bare).toEqual(quoted);
+    expect(bare).toMatchObject({ status: 200, pool: 'blue', release: 'blue-v1', method: 'GET' });
+  });
+
+  it('keeps spaces inside quoted values', () => {
+    expect(parsed('status=200 path="/a b  c"').path).toBe('/a b  c');
+  });
+
+  it.each([
+    ['quoted', 'status=200 pool="-" release="-" path="-" request_time="-" upstream_status="-" upstream_addr="-"'],
+    ['unquoted', 'status=200 pool=- release=- path=- request_time=- upstream_status=- upstream_addr=-'],
+    ['empty', 'status=200 pool="" release= path="" request_time= upstream_status="" upstream_addr=""'],
+  ])('maps %s missing values to undefined and empty lists', (_, line) => {
+    expect(parsed(line)).toMatchObject({
+      pool: undefined,
+      release: undefined,
+      path: undefined,
+      requestTime: undefined,
+      upstreamStatuses: [],
+      upstreamAddrs: [],
+    });
+  });
+
+  it('decodes \\x22 and \\x5C escapes', () => {
+    expect(parsed('status=200 path="/say\\x22hi\\x22\\x5Cx"').path).toBe('/say"hi"\\x');
+  });
+
+  it('decodes escaped UTF-8 byte runs as one character each', () => {
+    expect(parsed('status=200 path="/caf\\xC3\\xA9/\\xE2\\x86\\x92"').path).toBe('/café/→');
+  });
+
+  it('decodes control bytes and escapes in unquoted values', () => {
+    expect(parsed('status=200 path=/a\\x0Ab\\x09c').path).toBe('/a\nb\tc');
+  });
+
+  it('replaces invalid UTF-8 instead of failing the line', () => {
+    expect(parsed('status=200 path="/\\xFFx"').path).toBe('/\uFFFDx');
+  });
+
+  it('keeps a backslash that does not start a valid escape', () => {
+    expect(parsed('status=200 path="/a\\xZZ\\q\\x4"').path).toBe('/a\\xZZ\\q\\x4');
+  });
+
+  it('accepts keys in any order and ignores unknown keys and bare words', () => {
+    const reversed = NORMAL.split(' ').reverse().join(' ');
+    expect(parsed(reversed)).toEqual(parsed(NORMAL));
+    expect(parsed(`junk ${NORMAL} extra="x y" =orphan`)).toEqual(parsed(NORMAL));
+  });
+
+  it('uses the last value of a repeated key', () => {
+    expect(parsed('status=500 status=200').status).toBe(200);
+  });
+
+  it('tolerates tabs, CRLF and surrounding whitespace', () => {
+    expect(parsed('  status=200\tpool=blue\r\n')).toMatchObject({ status: 200, pool: 'blue' });
+  });
+
+  it('parses a 1 MB line in linear time', () => {
+    const big = 'x'.repeat(1 << 20);
+    const started = performance.now();
+    expect(parsed(`status=200 path="${big}" upstream_addr="${' '.repeat(1 << 20)}"`).path).toHaveLength(1 << 20);
+    expect(parsed(`status=200 path="${'\\x41'.repeat(1 << 18)}"`).path).toBe('A'.repeat(1 << 18));
+    expect(parseLine(`${'a'.repeat(1 << 20)}`)).toEqual({ ok: false, reason: 'no key=value pairs' });
+    expect(parseLine(`status=200 path="${big}`).ok).toBe(false);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('parseLine rejects malformed lines', () => {
+  it.each([
+    ['', 'empty line'],
+    ['   \t ', 'empty line'],
+    ['hello world', 'no key=value pairs'],
+    ['=200 =blue', 'no key=value pairs'],
+    ['status=200 path="/unterminated', 'unterminated quote in path'],
+    ['status="200', 'unterminated quote in status'],
+    ['pool=blue release=blue-v1', 'missing status'],
+    ['status=- pool=blue', 'missing status'],
+    ['status="" pool=blue', 'missing status'],
+    ['status=', 'missing status'],
+    ['status=abc', 'non-numeric status "abc"'],
+    ['status=20O', 'non-numeric status "20O"'],
+    ['status=-200', 'non-numeric status "-200"'],
+    ['status=200.0', 'non-numeric status "200.0"'],
+    ['status=" 200"', 'non-numeric status " 200"'],
+    ['status=0x1F4', 'non-numeric status "0x1F4"'],
+    ['status=99', 'status 99 out of range 100..599'],
+    ['status=600', 'status 600 out of range 100..599'],
+    ['status=0', 'status 0 out of range 100..599'],
+    ['status=99999999999999999999', 'status 99999999999999999999 out of range 100..599'],
+  ])('%j → %s', (line, reason) => {
+    expect(parseLine(line)).toEqual({ ok: false, reason });
+  });
+
+  it('accepts the edges of the status range', () => {
+    expect(parsed('status=100').status).toBe(100);
+    expect(parsed('status=599').status).toBe(599);
+  });
+
+  it('keeps reasons short for huge values', () => {
+    const r = parseLine(`status=${'9'.repeat(100_000)}`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.reason.length).toBeLessThan(100);
+    expect(r.reason).toMatch(/^status 9+… out of range 100\.\.599$/);
+  });
+});

@@ -1,0 +1,114 @@
+// The last `size` requests as a ring buffer with running counts: each line adds
+// its own contribution and takes back the evicted one's, so the cost per line
+// is O(1) however large the window. The per-address map is only scanned for a
+// snapshot, which is taken when an alert is built (rare).
+import type { AccessRecord, WindowStats } from '../types.js';
+
+const CLIENT_ERROR = 1;
+const UPSTREAM_ERROR = 2;
+
+export class ErrorWindow {
+  readonly size: number;
+  private readonly flags: Uint8Array;
+  /** Per slot: the address of each 5xx attempt; undefined for the common all-good request. */
+  private readonly failedAddrs: (string[] | undefined)[];
+  private readonly failuresByAddr = new Map<string, number>();
+  private next = 0;
+  private filled = 0;
+  private errors = 0;
+  private clientErrors = 0;
+  private upstreamErrors = 0;
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(`window size must be a positive integer, got ${size}`);
+    }
+    this.size = size;
+    this.flags = new Uint8Array(size);
+    this.failedAddrs = new Array<string[] | undefined>(size).fill(undefined);
+  }
+
+  get count(): number {
+    return this.filled;
+  }
+
+  /** Percentage of counted requests that are errors; 0 while empty. */
+  get errorRate(): number {
+    return percent(this.errors, this.filled);
+  }
+
+  push(record: AccessRecord): void {
+    const slot = this.next;
+    if (this.filled === this.size) this.evict(slot);
+    else this.filled++;
+    this.next = slot + 1 === this.size ? 0 : slot + 1;
+
+    let flags = is5xx(record.status) ? CLIENT_ERROR : 0;
+    let addrs: string[] | undefined;
+    const statuses = record.upstreamStatuses;
+    for (let i = 0; i < statuses.length; i++) {
+      if (!is5xx(statuses[i])) continue;
+      flags |= UPSTREAM_ERROR;
+      // Attempt i went to address i; an attempt with no address has nothing to blame.
+      const addr = record.upstreamAddrs[i];
+      if (addr === undefined) continue;
+      (addrs ??= []).push(addr);
+      this.failuresByAddr.set(addr, (this.failuresByAddr.get(addr) ?? 0) + 1);
+    }
+
+    this.flags[slot] = flags;
+    this.failedAddrs[slot] = addrs;
+    this.add(flags, 1);
+  }
+
+  stats(): WindowStats {
+    return {
+      size: this.size,
+      count: this.filled,
+      errors: this.errors,
+      clientErrors: this.clientErrors,
+      upstreamErrors: this.upstreamErrors,
+      errorRate: this.errorRate,
+      clientErrorRate: percent(this.clientErrors, this.filled),
+      upstreamErrorRate: percent(this.upstreamErrors, this.filled),
+      topFailingUpstream: this.topFailingUpstream(),
+    };
+  }
+
+  private evict(slot: number): void {
+    this.add(this.flags[slot] ?? 0, -1);
+    const addrs = this.failedAddrs[slot];
+    if (addrs === undefined) return;
+    for (const addr of addrs) {
+      const left = (this.failuresByAddr.get(addr) ?? 0) - 1;
+      // Delete at zero so addresses that stopped failing cannot pile up.
+      if (left > 0) this.failuresByAddr.set(addr, left);
+      else this.failuresByAddr.delete(addr);
+    }
+  }
+
+  private add(flags: number, sign: 1 | -1): void {
+    if (flags !== 0) this.errors += sign;
+    if (flags & CLIENT_ERROR) this.clientErrors += sign;
+    if (flags & UPSTREAM_ERROR) this.upstreamErrors += sign;
+  }
+
+  /** Most failures wins; ties go to the smaller address so the answer is stable. */
+  private topFailingUpstream(): WindowStats['topFailingUpstream'] {
+    let top: { addr: string; failures: number } | undefined;
+    for (const [addr, failures] of this.failuresByAddr) {
+      if (top === undefined || failures > top.failures || (failures === top.failures && addr < top.addr)) {
+        top = { addr, failures };
+      }
+    }
+    return top;
+  }
+}
+
+function is5xx(status: number | undefined): boolean {
+  return status !== undefined && status >= 500 && status <= 599;
+}
+
+function percent(part: number, whole: number): number {
+  return whole === 0 ? 0 : (part / whole) * 100;
+}

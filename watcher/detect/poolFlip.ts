@@ -1,0 +1,76 @@
+// Which pool is serving, and whether a change of it is a failover, a recovery
+// or a switch someone announced. Nginx only sends traffic to the backup pool
+// when the primary fails, so the first line served by another pool is the signal.
+import type { AccessRecord, Clock, PlannedSwitch } from '../types.js';
+
+export type FlipKind = 'failover' | 'recovery' | 'planned_switch';
+
+export interface PoolFlip {
+  kind: FlipKind;
+  from: string;
+  to: string;
+  fromRelease: string | undefined;
+  toRelease: string | undefined;
+}
+
+export interface PoolFlipOptions {
+  activePool: string;
+  clock: Clock;
+  /** Reads the marker file: call only when a flip is seen. */
+  plannedSwitch: () => PlannedSwitch | undefined;
+}
+
+export class PoolFlipTracker {
+  private serving: string;
+  private primary: string;
+  private readonly lastRelease = new Map<string, string>();
+  // A marker lingers until it expires; consuming its id keeps a flip back and
+  // forth within that time from being excused twice.
+  private readonly usedSwitchIds = new Set<string>();
+  private readonly clock: Clock;
+  private readonly plannedSwitch: () => PlannedSwitch | undefined;
+
+  constructor(opts: PoolFlipOptions) {
+    this.serving = opts.activePool;
+    this.primary = opts.activePool;
+    this.clock = opts.clock;
+    this.plannedSwitch = opts.plannedSwitch;
+  }
+
+  get servingPool(): string {
+    return this.serving;
+  }
+
+  get primaryPool(): string {
+    return this.primary;
+  }
+
+  observe(record: AccessRecord): PoolFlip | undefined {
+    const to = record.pool;
+    if (to === undefined) return undefined;
+    if (record.release !== undefined) this.lastRelease.set(to, record.release);
+    if (to === this.serving) return undefined;
+
+    const from = this.serving;
+    this.serving = to;
+    const flip = {
+      from,
+      to,
+      fromRelease: this.lastRelease.get(from),
+      toRelease: this.lastRelease.get(to),
+    };
+    if (this.consumePlannedSwitch(to)) {
+      this.primary = to;
+      return { kind: 'planned_switch', ...flip };
+    }
+    return { kind: to === this.primary ? 'recovery' : 'failover', ...flip };
+  }
+
+  private consumePlannedSwitch(to: string): boolean {
+    const marker = this.plannedSwitch();
+    if (marker === undefined || marker.to !== to || marker.expiresAt <= this.clock()) return false;
+    if (this.usedSwitchIds.has(marker.id)) return false;
+    this.usedSwitchIds.add(marker.id);
+    return true;
+  }
+}
