@@ -12,9 +12,12 @@ BLUE_PORT ?= $(call envget,BLUE_PORT,8081)
 GREEN_PORT ?= $(call envget,GREEN_PORT,8082)
 ACTIVE_POOL ?= $(call envget,ACTIVE_POOL,blue)
 
-POOL ?= $(ACTIVE_POOL)
-MODE ?= error
-RATE ?= 1
+# Per-run arguments come from the command line only (`make chaos MODE=timeout`):
+# a MODE or POOL left in the shell's environment must not change a drill.
+$(foreach arg,POOL MODE RATE FORCE,$(if $(filter command line,$(origin $(arg))),,$(eval $(arg) :=)))
+POOL := $(or $(POOL),$(ACTIVE_POOL))
+MODE := $(or $(MODE),error)
+RATE := $(or $(RATE),1)
 pool_port = $(if $(filter green,$(1)),$(GREEN_PORT),$(if $(filter blue,$(1)),$(BLUE_PORT),$(error POOL must be blue or green, got '$(1)')))
 serving_pool = curl -fsS -D - -o /dev/null --max-time 5 http://127.0.0.1:$(NGINX_PORT)/version | tr -d '\r' | sed -n 's/^[Xx]-[Aa]pp-[Pp]ool: //p'
 

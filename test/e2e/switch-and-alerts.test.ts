@@ -36,7 +36,18 @@ describe.skipIf(!enabled)('switch, maintenance and error-rate alerts on the Comp
     expect(out.stderr).toContain('not ready');
     expect((await getVersion()).pool).toBe('blue');
     expect(envFileValue(stack.envFile, 'ACTIVE_POOL')).toBe('blue');
+
+    const forced = await stack.make('switch', 'POOL=green', 'FORCE=1');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('now serving from app_green');
+    expect(envFileValue(stack.envFile, 'ACTIVE_POOL')).toBe('green');
+    // Green still fails, so Nginx keeps the clients on blue: nobody sees an error.
+    expect(summarize(await sampleTraffic(10, 1_000)).non200).toBe(0);
+
     expect((await chaos('green', 'stop')).status).toBe(200);
+    expect((await stack.make('switch', 'POOL=blue')).code).toBe(0);
+    expect(envFileValue(stack.envFile, 'ACTIVE_POOL')).toBe('blue');
+    await waitForServing('blue', 10_000);
   });
 
   it('rejects an unknown pool name', async () => {

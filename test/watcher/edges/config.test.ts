@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../common/config.js';
+import { WEBHOOK_SECRETS, watcherConfigSchema } from '../../../watcher/config.js';
+
+const parse = (env: Record<string, string>) => parseConfig(watcherConfigSchema, env, WEBHOOK_SECRETS);
+
+describe('watcher config', () => {
+  it('has a default for everything but the webhook', () => {
+    const r = parse({});
+    expect(r).toEqual({
+      ok: true,
+      config: {
+        ACTIVE_POOL: 'blue',
+        ERROR_RATE_THRESHOLD: 2,
+        WINDOW_SIZE: 200,
+        ALERT_COOLDOWN_SEC: 300,
+        MAINTENANCE_MODE: false,
+        LOG_PATH: '/var/log/bluegreen/access.log',
+        CONTROL_DIR: '/var/lib/watcher',
+        WATCHER_PORT: 9100,
+        LOG_POLL_INTERVAL_MS: 250,
+        MAX_LINE_BYTES: 16_384,
+        SLACK_CONNECT_TIMEOUT_MS: 3000,
+        SLACK_TIMEOUT_MS: 5000,
+        SLACK_MAX_ATTEMPTS: 5,
+        SLACK_QUEUE_SIZE: 100,
+        PLANNED_SWITCH_TTL_SEC: 120,
+        RUNBOOK_URL: 'runbook.md',
+        SHUTDOWN_TIMEOUT_MS: 5000,
+        LOG_LEVEL: 'info',
+      },
+    });
+  });
+
+  it('accepts https and (for local receivers) http webhooks, and fractional thresholds', () => {
+    for (const url of ['https://hooks.slack.com/services/T/B/X', 'http://127.0.0.1:9999/hook']) {
+      const r = parse({ SLACK_WEBHOOK_URL: url, ERROR_RATE_THRESHOLD: '0.5', ALERT_COOLDOWN_SEC: '0' });
+      expect(r.ok && r.config).toMatchObject({ SLACK_WEBHOOK_URL: url, ERROR_RATE_THRESHOLD: 0.5, ALERT_COOLDOWN_SEC: 0 });
+    }
+  });
+
+  it('reports one line per problem, naming the variable', () => {
+    const r = parse({
+      ERROR_RATE_THRESHOLD: 'abc',
+      ACTIVE_POOL: 'red',
+      WINDOW_SIZE: '0',
+      ALERT_COOLDOWN_SEC: '-1',
+      MAINTENANCE_MODE: 'maybe',
+      WATCHER_PORT: '70000',
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((p) => p.split(':')[0]).sort()).toEqual(
+      ['ACTIVE_POOL', 'ALERT_COOLDOWN_SEC', 'ERROR_RATE_THRESHOLD', 'MAINTENANCE_MODE', 'WATCHER_PORT', 'WINDOW_SIZE'],
+    );
+    expect(r.problems.find((p) => p.startsWith('ACTIVE_POOL'))).toMatch(/blue.*green.*\(got "red"\)/);
+  });
+
+  it.each(['abc', '0', '100.5', '-3'])('rejects ERROR_RATE_THRESHOLD=%s, saying what it expects', (value) => {
+    expect(parse({ ERROR_RATE_THRESHOLD: value })).toEqual({
+      ok: false,
+      problems: [`ERROR_RATE_THRESHOLD: expected a percentage above 0, at most 100 (got "${value}")`],
+    });
+  });
+
+  it.each(['ftp://example.com/hook', 'hooks.slack.com/services/T/B/s3cret'])(
+    'rejects webhook %s without echoing it',
+    (url) => {
+      const r = parse({ SLACK_WEBHOOK_URL: url });
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.problems).toEqual(['SLACK_WEBHOOK_URL: expected an http(s) URL (got a value, hidden)']);
+    },
+  );
+});

@@ -1,0 +1,153 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../common/logger.js';
+import {
+  announcePlannedSwitch,
+  createControl,
+  MAINTENANCE_FILE,
+  PLANNED_SWITCH_FILE,
+  writeMaintenance,
+} from '../../../watcher/control.js';
+
+let dir: string;
+let now: number;
+let logs: Array<{ level: string; msg: string; maintenance?: boolean }>;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'control-'));
+  now = 1_800_000_000_000;
+  logs = [];
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function control(defaultMaintenance = false) {
+  const logger = createLogger('test', 'debug', { write: (s: string) => void logs.push(JSON.parse(s)) });
+  return createControl({ dir, defaultMaintenance, clock: () => now, logger });
+}
+
+describe('maintenance', () => {
+  it('follows MAINTENANCE_MODE while there is no file', () => {
+    expect(control(false).maintenance()).toBe(false);
+    expect(control(true).maintenance()).toBe(true);
+  });
+
+  it('the file overrides MAINTENANCE_MODE at run time, and each change is logged once', () => {
+    const c = control(false);
+    expect(c.maintenance()).toBe(false);
+    writeMaintenance(dir, true);
+    expect(c.maintenance()).toBe(true);
+    expect(c.maintenance()).toBe(true);
+    writeMaintenance(dir, false);
+    expect(c.maintenance()).toBe(false);
+    expect(logs.filter((l) => l.msg.startsWith('maintenance mode')).map((l) => l.maintenance)).toEqual([
+      false,
+      true,
+      false,
+    ]);
+  });
+
+  it('ignores (with a warning) content other than on/off', () => {
+    writeFileSync(join(dir, MAINTENANCE_FILE), 'maybe\n');
+    expect(control(true).maintenance()).toBe(true);
+    expect(logs.some((l) => l.level === 'warn' && l.msg.includes('maintenance file'))).toBe(true);
+  });
+
+  it('writes atomically: no temp file is left behind', () => {
+    writeMaintenance(dir, true);
+    expect(readdirSync(dir)).toEqual([MAINTENANCE_FILE]);
+    expect(readFileSync(join(dir, MAINTENANCE_FILE), 'utf8')).toBe('on\n');
+  });
+});
+
+describe('planned switch', () => {
+  it('reads back what was announced until it expires', () => {
+    const marker = announcePlannedSwitch(dir, { from: 'blue', to: 'green', ttlMs: 120_000, now });
+    const c = control();
+    expect(c.plannedSwitch()).toEqual(marker);
+    expect(marker).toMatchObject({ from: 'blue', to: 'green', createdAt: now, expiresAt: now + 120_000 });
+    now += 119_999;
+    expect(c.plannedSwitch()).toEqual(marker);
+    now += 1;
+    expect(c.plannedSwitch()).toBeUndefined();
+  });
+
+  it('keeps `from` optional', () => {
+    announcePlannedSwitch(dir, { from: undefined, to: 'blue', ttlMs: 1000, now });
+    expect(control().plannedSwitch()).toMatchObject({ from: undefined, to: 'blue' });
+  });
+
+  it('is undefined without a marker, silently', () => {
+    expect(control().plannedSwitch()).toBeUndefined();
+    expect(logs.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
+  it.each([
+    ['not JSON', '{"id": "x", '],
+    ['wrong shape', '{"id": "x", "to": "green", "createdAt": "yesterday", "expiresAt": 1}'],
+  ])('ignores a corrupt marker (%s) with a warning', (_, content) => {
+    writeFileSync(join(dir, PLANNED_SWITCH_FILE), content);
+    expect(control().plannedSwitch()).toBeUndefined();
+    expect(logs.some((l) => l.level === 'warn' && l.msg === 'ignoring corrupt planned-switch marker')).toBe(true);
+  });
+});
+
+describe('ctl CLI (dist/watcher/ctl.js)', () => {
+  const run = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/watcher/ctl.js', ...args], {
+        env: { PATH: process.env.PATH, CONTROL_DIR: dir, WATCHER_PORT: '1' },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  it('maintenance on|off writes the file the daemon reads', async () => {
+    expect((await run('maintenance', 'on')).code).toBe(0);
+    expect(control().maintenance()).toBe(true);
+    expect((await run('maintenance', 'off')).code).toBe(0);
+    expect(control(true).maintenance()).toBe(false);
+  });
+
+  it('planned-switch writes a marker with the TTL asked for', async () => {
+    const before = Date.now();
+    const r = await run('planned-switch', 'green', '--from', 'blue', '--ttl-sec', '30');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('planned switch to green from blue');
+    const marker = JSON.parse(readFileSync(join(dir, PLANNED_SWITCH_FILE), 'utf8'));
+    expect(marker).toMatchObject({ from: 'blue', to: 'green' });
+    expect(marker.expiresAt - marker.createdAt).toBe(30_000);
+    expect(marker.createdAt).toBeGreaterThanOrEqual(before);
+  });
+
+  it.each([
+    [[]],
+    [['reboot']],
+    [['maintenance']],
+    [['maintenance', 'yes']],
+    [['planned-switch']],
+    [['planned-switch', 'red']],
+    [['planned-switch', 'green', '--from', 'green']],
+    [['planned-switch', 'green', '--ttl-sec', 'soon']],
+    [['planned-switch', 'green', '--ttl-sec', '0']],
+    [['planned-switch', 'green', '--colour', 'blue']],
+    [['stats', 'now']],
+  ])('rejects %j with a usage error, exit 2', async (args) => {
+    const r = await run(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ctl: .+\nusage:/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('stats says clearly when the watcher is not reachable, exit 1', async () => {
+    const r = await run('stats');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ctl: cannot reach the watcher at http:\/\/127\.0\.0\.1:1\/stats/);
+  });
+});

@@ -1,0 +1,129 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../common/logger.js';
+import { createSlackClient, type AlertSink, type SlackClientOptions } from '../../../watcher/notify/slackClient.js';
+import { SECRET_PATH, startReceiver, type Receiver } from '../../support/receiver.js';
+
+const MESSAGE = { text: 'Failover detected: pool changed blue → green', blocks: [{ type: 'divider' }] };
+const SECRET = SECRET_PATH.split('/').at(-1) ?? '';
+
+let receiver: Receiver;
+let client: AlertSink | undefined;
+let logs: string[];
+
+beforeEach(async () => {
+  receiver = await startReceiver();
+  logs = [];
+});
+
+afterEach(async () => {
+  await client?.close();
+  client = undefined;
+  await receiver.close();
+  // Every case checks the secret never reached a log line, whatever happened.
+  expect(logs.join('')).not.toContain(SECRET);
+  expect(logs.join('')).not.toContain(SECRET_PATH);
+});
+
+function slack(overrides: Partial<SlackClientOptions> = {}): AlertSink {
+  client = createSlackClient({
+    webhookUrl: receiver.url(),
+    connectTimeoutMs: 1000,
+    timeoutMs: 1000,
+    maxAttempts: 3,
+    backoffBaseMs: 10,
+    logger: createLogger('test', 'debug', { write: (s: string) => void logs.push(s) }),
+    ...overrides,
+  });
+  return client;
+}
+
+const messages = () => logs.map((l) => (JSON.parse(l) as { msg: string }).msg);
+
+describe('slack client', () => {
+  it('posts {text, blocks} as JSON and reports delivered', async () => {
+    expect(await slack().send(MESSAGE)).toBe('delivered');
+    expect(receiver.requests).toHaveLength(1);
+    const [req] = receiver.requests;
+    expect(req?.path).toBe(SECRET_PATH);
+    expect(req?.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(req?.body ?? '')).toEqual(MESSAGE);
+    expect(logs.join('')).toContain(`"host":"127.0.0.1:`);
+  });
+
+  it('retries a 5xx with backoff, then delivers once', async () => {
+    receiver.answerNext(500, 503);
+    expect(await slack().send(MESSAGE)).toBe('delivered');
+    expect(receiver.requests.map((r) => r.status)).toEqual([500, 503, 200]);
+    expect(messages().filter((m) => m.includes('will retry'))).toHaveLength(2);
+  });
+
+  it('uses exponential backoff with jitter between retries', async () => {
+    receiver.answerNext(500, 500, 500);
+    const waits: number[] = [];
+    const sink = slack({
+      maxAttempts: 4,
+      backoffBaseMs: 100,
+      random: () => 1,
+      sleep: async (ms) => void waits.push(ms),
+    });
+    expect(await sink.send(MESSAGE)).toBe('delivered');
+    expect(waits).toEqual([100, 200, 400]);
+  });
+
+  it('honours Retry-After on 429', async () => {
+    receiver.answerNext({ status: 429, headers: { 'retry-after': '1' } });
+    expect(await slack().send(MESSAGE)).toBe('delivered');
+    const [limited, retried] = receiver.requests;
+    expect(retried!.at - limited!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('caps a long Retry-After', async () => {
+    receiver.answerNext({ status: 429, headers: { 'retry-after': '3600' } });
+    const waits: number[] = [];
+    await slack({ maxRetryAfterMs: 60_000, sleep: async (ms) => void waits.push(ms) }).send(MESSAGE);
+    expect(waits).toEqual([60_000]);
+  });
+
+  it('does not retry a 4xx other than 429', async () => {
+    receiver.answerNext(400);
+    expect(await slack().send(MESSAGE)).toBe('failed');
+    expect(receiver.requests).toHaveLength(1);
+    expect(messages()).toContain('Slack rejected the alert; not retrying');
+  });
+
+  it('gives up after maxAttempts with an error log', async () => {
+    receiver.answerNext(500, 500, 500, 500);
+    expect(await slack({ maxAttempts: 3 }).send(MESSAGE)).toBe('failed');
+    expect(receiver.requests).toHaveLength(3);
+    const giveUp = logs.map((l) => JSON.parse(l)).find((l) => l.msg.startsWith('giving up'));
+    expect(giveUp).toMatchObject({ level: 'error', attempts: 3 });
+  });
+
+  it('times out an endpoint that never answers, within a bounded total time', async () => {
+    receiver.answerNext('hang', 'hang');
+    const started = Date.now();
+    expect(await slack({ timeoutMs: 300, maxAttempts: 2 }).send(MESSAGE)).toBe('failed');
+    const elapsed = Date.now() - started;
+    expect(receiver.requests).toHaveLength(2);
+    expect(elapsed).toBeGreaterThanOrEqual(600);
+    expect(elapsed).toBeLessThan(2_000);
+  });
+
+  it('retries a refused connection and scrubs the URL out of the error', async () => {
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}${SECRET_PATH}`;
+    expect(await slack({ webhookUrl: url, maxAttempts: 2 }).send(MESSAGE)).toBe('failed');
+    expect(logs.join('')).toMatch(/ECONNREFUSED/);
+  });
+});
+
+/** A port nothing listens on: bind one, then free it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

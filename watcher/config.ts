@@ -1,0 +1,43 @@
+// The watcher's settings: one schema, validated once at start (see README
+// "Configuration"). Everything has a default except the webhook, whose absence
+// means dry-run.
+import { z } from 'zod';
+import { envBool, envInt, loadConfig, logLevel, poolName, type Env } from '../common/config.js';
+
+const PERCENT = 'expected a percentage above 0, at most 100';
+
+export const WEBHOOK_SECRETS = ['SLACK_WEBHOOK_URL'] as const;
+
+export const watcherConfigSchema = z.object({
+  // Plain http is accepted for local receivers; main.ts warns about it.
+  SLACK_WEBHOOK_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+  ACTIVE_POOL: poolName.default('blue'),
+  ERROR_RATE_THRESHOLD: z.coerce
+    .number({ message: PERCENT })
+    .gt(0, { message: PERCENT })
+    .max(100, { message: PERCENT })
+    .default(2),
+  WINDOW_SIZE: envInt(1, 100_000).default(200),
+  ALERT_COOLDOWN_SEC: envInt(0, 86_400).default(300),
+  MAINTENANCE_MODE: envBool.default(false),
+  LOG_PATH: z.string().default('/var/log/bluegreen/access.log'),
+  CONTROL_DIR: z.string().default('/var/lib/watcher'),
+  WATCHER_PORT: envInt(1, 65_535).default(9100),
+  LOG_POLL_INTERVAL_MS: envInt(10, 60_000).default(250),
+  MAX_LINE_BYTES: envInt(1024, 1_048_576).default(16_384),
+  SLACK_CONNECT_TIMEOUT_MS: envInt(100, 60_000).default(3000),
+  SLACK_TIMEOUT_MS: envInt(100, 120_000).default(5000),
+  SLACK_MAX_ATTEMPTS: envInt(1, 20).default(5),
+  SLACK_QUEUE_SIZE: envInt(1, 10_000).default(100),
+  PLANNED_SWITCH_TTL_SEC: envInt(1, 86_400).default(120),
+  RUNBOOK_URL: z.string().default('runbook.md'),
+  SHUTDOWN_TIMEOUT_MS: envInt(0, 60_000).default(5000),
+  LOG_LEVEL: logLevel,
+});
+
+export type WatcherConfig = z.output<typeof watcherConfigSchema>;
+
+/** Exits 1 with one stderr line per problem when the environment is invalid. */
+export function loadWatcherConfig(env?: Env) {
+  return loadConfig({ service: 'watcher', schema: watcherConfigSchema, secrets: WEBHOOK_SECRETS, env });
+}

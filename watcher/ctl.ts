@@ -1,0 +1,102 @@
+// Operator CLI, run inside the alert_watcher container (see the Makefile):
+//   node dist/watcher/ctl.js maintenance on|off
+//   node dist/watcher/ctl.js planned-switch <blue|green> [--from <pool>] [--ttl-sec N]
+//   node dist/watcher/ctl.js stats
+// It reads CONTROL_DIR and WATCHER_PORT like the daemon. Exit 2 on bad usage,
+// 1 when the action fails.
+import { parseArgs } from 'node:util';
+import dotenv from 'dotenv';
+import { parseConfig } from '../common/config.js';
+import { watcherConfigSchema } from './config.js';
+import { announcePlannedSwitch, writeMaintenance } from './control.js';
+
+const USAGE = `usage:
+  ctl maintenance on|off
+  ctl planned-switch <blue|green> [--from <blue|green>] [--ttl-sec N]
+  ctl stats`;
+
+class UsageError extends Error {}
+
+const POOLS = ['blue', 'green'];
+const STATS_TIMEOUT_MS = 3000;
+
+dotenv.config({ quiet: true });
+const settings = parseConfig(
+  watcherConfigSchema.pick({ CONTROL_DIR: true, WATCHER_PORT: true, PLANNED_SWITCH_TTL_SEC: true }),
+  process.env,
+);
+if (!settings.ok) {
+  for (const problem of settings.problems) process.stderr.write(`ctl: config error: ${problem}\n`);
+  process.exit(1);
+}
+const { CONTROL_DIR, WATCHER_PORT, PLANNED_SWITCH_TTL_SEC } = settings.config;
+
+try {
+  await run(process.argv.slice(2));
+} catch (err) {
+  const usage = err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`ctl: ${(err as Error).message}\n${usage ? `${USAGE}\n` : ''}`);
+  process.exit(usage ? 2 : 1);
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'maintenance':
+      return maintenance(rest);
+    case 'planned-switch':
+      return plannedSwitch(rest);
+    case 'stats':
+      return printStats(rest);
+    default:
+      throw new UsageError(command === undefined ? 'missing command' : `unknown command "${command}"`);
+  }
+}
+
+function maintenance(args: string[]): void {
+  const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
+  const [mode, extra] = positionals;
+  if ((mode !== 'on' && mode !== 'off') || extra !== undefined) throw new UsageError('maintenance takes exactly "on" or "off"');
+  const file = writeMaintenance(CONTROL_DIR, mode === 'on');
+  process.stdout.write(`maintenance ${mode} (${file}); the watcher applies it to the next alert\n`);
+}
+
+function plannedSwitch(args: string[]): void {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: { from: { type: 'string' }, 'ttl-sec': { type: 'string' } },
+  });
+  const [to, extra] = positionals;
+  if (to === undefined || !POOLS.includes(to) || extra !== undefined) {
+    throw new UsageError('planned-switch takes the target pool: "blue" or "green"');
+  }
+  const from = values.from;
+  if (from !== undefined && (!POOLS.includes(from) || from === to)) {
+    throw new UsageError(`--from must be the other pool, got "${from}"`);
+  }
+  const ttlSec = values['ttl-sec'] === undefined ? PLANNED_SWITCH_TTL_SEC : Number(values['ttl-sec']);
+  if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > 86_400) {
+    throw new UsageError(`--ttl-sec must be a whole number of seconds, 1..86400, got "${values['ttl-sec']}"`);
+  }
+  const marker = announcePlannedSwitch(CONTROL_DIR, { from, to, ttlMs: ttlSec * 1000, now: Date.now() });
+  process.stdout.write(
+    `planned switch to ${to}${from ? ` from ${from}` : ''} announced for ${ttlSec} s (id ${marker.id}): ` +
+      'the next flip to it is reported as planned, not as a failover\n',
+  );
+}
+
+async function printStats(args: string[]): Promise<void> {
+  if (args.length > 0) throw new UsageError('stats takes no arguments');
+  const url = `http://127.0.0.1:${WATCHER_PORT}/stats`;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(STATS_TIMEOUT_MS) });
+  } catch (err) {
+    const cause = (err as Error).cause instanceof Error ? ` (${((err as Error).cause as Error).message})` : '';
+    throw new Error(`cannot reach the watcher at ${url}: ${(err as Error).message}${cause}`);
+  }
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  process.stdout.write(`${JSON.stringify(await res.json(), null, 2)}\n`);
+}

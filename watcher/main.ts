@@ -1,0 +1,95 @@
+// The alert_watcher daemon: wiring only. Stages live in pipeline.ts and the
+// files it names.
+import { loadWatcherConfig } from './config.js';
+import { createControl } from './control.js';
+import { startHealthServer, type HealthServer } from './health.js';
+import { createDryRunSink } from './notify/dryRun.js';
+import { createSlackClient, type AlertSink } from './notify/slackClient.js';
+import { createPipeline } from './pipeline.js';
+import { startSource } from './source.js';
+import { WatcherStats } from './stats.js';
+
+const { config, logger } = loadWatcherConfig();
+const clock = Date.now;
+
+let sink: AlertSink;
+let delivery: string;
+if (config.SLACK_WEBHOOK_URL === undefined) {
+  sink = createDryRunSink(logger);
+  delivery = 'dry-run';
+  logger.warn('SLACK_WEBHOOK_URL is not set: dry-run, alerts are logged instead of posted');
+} else {
+  const webhook = new URL(config.SLACK_WEBHOOK_URL);
+  sink = createSlackClient({
+    webhookUrl: config.SLACK_WEBHOOK_URL,
+    connectTimeoutMs: config.SLACK_CONNECT_TIMEOUT_MS,
+    timeoutMs: config.SLACK_TIMEOUT_MS,
+    maxAttempts: config.SLACK_MAX_ATTEMPTS,
+    logger,
+  });
+  delivery = webhook.host;
+  if (webhook.protocol === 'http:') {
+    logger.warn({ host: webhook.host }, 'SLACK_WEBHOOK_URL is plain http: fine for a local receiver, never for Slack');
+  }
+}
+
+const control = createControl({
+  dir: config.CONTROL_DIR,
+  defaultMaintenance: config.MAINTENANCE_MODE,
+  clock,
+  logger,
+});
+const stats = new WatcherStats(clock);
+const pipeline = createPipeline({
+  activePool: config.ACTIVE_POOL,
+  windowSize: config.WINDOW_SIZE,
+  thresholdPercent: config.ERROR_RATE_THRESHOLD,
+  cooldownMs: config.ALERT_COOLDOWN_SEC * 1000,
+  queueSize: config.SLACK_QUEUE_SIZE,
+  runbookUrl: config.RUNBOOK_URL,
+  clock,
+  control,
+  sink,
+  stats,
+  logger,
+});
+const source = startSource({
+  path: config.LOG_PATH,
+  pollIntervalMs: config.LOG_POLL_INTERVAL_MS,
+  maxLineBytes: config.MAX_LINE_BYTES,
+  logger,
+  onLine: pipeline.onLine,
+  onDroppedLine: pipeline.onDroppedLine,
+});
+
+let health: HealthServer;
+try {
+  health = await startHealthServer({
+    port: config.WATCHER_PORT,
+    stats: () => stats.snapshot(pipeline.view(), source.status()),
+    logger,
+  });
+} catch (err) {
+  logger.fatal({ port: config.WATCHER_PORT, error: (err as Error).message }, 'cannot start the health server');
+  process.exit(1);
+}
+
+logger.info(
+  { servingPool: config.ACTIVE_POOL, delivery, maintenance: control.maintenance(), logPath: config.LOG_PATH },
+  `watcher started: serving pool ${config.ACTIVE_POOL}, alerts to ${delivery}`,
+);
+
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  await source.stop();
+  const unsent = await pipeline.drain(config.SHUTDOWN_TIMEOUT_MS);
+  if (unsent > 0) logger.error({ unsent }, 'shutdown timeout: alerts left unsent');
+  await Promise.all([health.close(), sink.close()]);
+  logger.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', (signal) => void shutdown(signal));
+process.on('SIGINT', (signal) => void shutdown(signal));

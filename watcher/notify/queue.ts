@@ -1,0 +1,73 @@
+// Decouples the log reader from Slack: enqueue() returns at once, one consumer
+// sends in order, and a Slack outage costs the oldest alerts, not memory.
+import type { Logger } from '../../common/logger.js';
+import type { Alert } from '../types.js';
+import type { AlertSink, SlackMessage } from './slackClient.js';
+
+export interface QueuedAlert {
+  alert: Alert;
+  message: SlackMessage;
+}
+
+export type QueueOutcome = 'delivered' | 'failed' | 'dropped';
+
+export interface DeliveryQueueOptions {
+  capacity: number;
+  sink: AlertSink;
+  logger: Logger;
+  onOutcome(item: QueuedAlert, outcome: QueueOutcome): void;
+}
+
+export class DeliveryQueue {
+  private readonly waiting: QueuedAlert[] = [];
+  private consumer: Promise<void> | undefined;
+  private inFlight = 0;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: DeliveryQueueOptions) {
+    this.log = opts.logger.child({ component: 'queue' });
+  }
+
+  /** Alerts not yet delivered or given up on, including the one being sent. */
+  get pending(): number {
+    return this.waiting.length + this.inFlight;
+  }
+
+  enqueue(item: QueuedAlert): void {
+    if (this.waiting.length >= this.opts.capacity) {
+      const dropped = this.waiting.shift();
+      if (dropped !== undefined) {
+        this.log.warn(
+          { kind: dropped.alert.kind, text: dropped.message.text, capacity: this.opts.capacity },
+          'alert queue full; dropped the oldest alert',
+        );
+        this.opts.onOutcome(dropped, 'dropped');
+      }
+    }
+    this.waiting.push(item);
+    this.consumer ??= this.consume();
+  }
+
+  /** Waits until everything queued is sent or `timeoutMs` passes; returns how many are left. */
+  async drain(timeoutMs: number): Promise<number> {
+    if (this.consumer !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([this.consumer, deadline]);
+      clearTimeout(timer);
+    }
+    return this.pending;
+  }
+
+  private async consume(): Promise<void> {
+    for (let item = this.waiting.shift(); item !== undefined; item = this.waiting.shift()) {
+      this.inFlight = 1;
+      const outcome = await this.opts.sink.send(item.message);
+      this.inFlight = 0;
+      this.opts.onOutcome(item, outcome);
+    }
+    this.consumer = undefined;
+  }
+}

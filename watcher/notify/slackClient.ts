@@ -1,0 +1,134 @@
+// Posts alerts to a Slack incoming webhook. The webhook's path is its secret:
+// logs name the host only, and every error text is scrubbed of the URL.
+import { Agent, request } from 'undici';
+import type { Logger } from '../../common/logger.js';
+
+export interface SlackMessage {
+  text: string;
+  blocks: object[];
+}
+
+export type DeliveryResult = 'delivered' | 'failed';
+
+/** Where alerts go: Slack, or the log in dry-run. `send` never rejects. */
+export interface AlertSink {
+  send(message: SlackMessage): Promise<DeliveryResult>;
+  close(): Promise<void>;
+}
+
+export interface SlackClientOptions {
+  webhookUrl: string;
+  connectTimeoutMs: number;
+  /** Bounds one attempt end to end: connect, headers and body. */
+  timeoutMs: number;
+  maxAttempts: number;
+  logger: Logger;
+  /** First retry waits about this long, doubling each time. */
+  backoffBaseMs?: number;
+  maxBackoffMs?: number;
+  /** A larger Retry-After is cut to this, so one 429 cannot park the queue for an hour. */
+  maxRetryAfterMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+type Attempt =
+  | { outcome: 'delivered' }
+  | { outcome: 'retry'; reason: string; retryAfterMs?: number }
+  | { outcome: 'permanent'; reason: string };
+
+const RESPONSE_SAMPLE = 200;
+
+export function createSlackClient(opts: SlackClientOptions): AlertSink {
+  const url = new URL(opts.webhookUrl);
+  const log = opts.logger.child({ component: 'slack', host: url.host });
+  const agent = new Agent({
+    connect: { timeout: opts.connectTimeoutMs },
+    headersTimeout: opts.timeoutMs,
+    bodyTimeout: opts.timeoutMs,
+  });
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = opts.random ?? Math.random;
+  const backoffBaseMs = opts.backoffBaseMs ?? 1000;
+  const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+  const maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+
+  // Error texts can quote the URL they failed on.
+  const scrub = (text: string) => {
+    const withoutUrl = text.split(opts.webhookUrl).join(`${url.origin}/[redacted]`);
+    return url.pathname.length > 1 ? withoutUrl.split(url.pathname).join('/[redacted]') : withoutUrl;
+  };
+
+  async function attempt(body: string): Promise<Attempt> {
+    try {
+      const res = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        dispatcher: agent,
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      });
+      const answer = scrub((await res.body.text()).slice(0, RESPONSE_SAMPLE));
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) return { outcome: 'delivered' };
+      const reason = `HTTP ${status}${answer ? `: ${answer}` : ''}`;
+      if (status === 429) {
+        const retryAfterMs = parseRetryAfter(res.headers['retry-after'], maxRetryAfterMs);
+        return retryAfterMs === undefined ? { outcome: 'retry', reason } : { outcome: 'retry', reason, retryAfterMs };
+      }
+      if (status >= 500) return { outcome: 'retry', reason };
+      return { outcome: 'permanent', reason };
+    } catch (err) {
+      return { outcome: 'retry', reason: scrub(describeError(err)) };
+    }
+  }
+
+  function backoff(attemptNo: number): number {
+    const ceiling = Math.min(maxBackoffMs, backoffBaseMs * 2 ** (attemptNo - 1));
+    // Half fixed, half random: spreads retries without ever retrying at once.
+    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  }
+
+  return {
+    async send(message) {
+      const body = JSON.stringify(message);
+      for (let attemptNo = 1; ; attemptNo++) {
+        const result = await attempt(body);
+        if (result.outcome === 'delivered') {
+          log.info({ attempt: attemptNo }, 'alert delivered to Slack');
+          return 'delivered';
+        }
+        if (result.outcome === 'permanent') {
+          log.error({ attempt: attemptNo, reason: result.reason }, 'Slack rejected the alert; not retrying');
+          return 'failed';
+        }
+        if (attemptNo >= opts.maxAttempts) {
+          log.error({ attempts: attemptNo, reason: result.reason }, 'giving up on the alert: Slack unreachable');
+          return 'failed';
+        }
+        const waitMs = result.retryAfterMs ?? backoff(attemptNo);
+        log.warn({ attempt: attemptNo, reason: result.reason, retryInMs: waitMs }, 'Slack delivery failed; will retry');
+        await sleep(waitMs);
+      }
+    },
+    async close() {
+      await agent.destroy();
+    },
+  };
+}
+
+/** Retry-After is seconds or an HTTP date; undefined when absent or unreadable. */
+function parseRetryAfter(header: string | string[] | undefined, maxMs: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  if (Number.isNaN(ms)) return undefined;
+  return Math.min(maxMs, Math.max(0, ms));
+}
+
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
+  return `${err.name}: ${err.message}${cause}`;
+}
