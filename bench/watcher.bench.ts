@@ -6,24 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { Detector } from '../watcher/detect/index.js';
 import { parseLine } from '../watcher/parse.js';
 import type { AccessRecord } from '../watcher/types.js';
+import { rng } from '../test/support/rng.js';
 
 const BATCH = 100_000;
 const ROUNDS = 10; // BATCH × ROUNDS lines per timed phase
 const WARMUP = 50_000;
 const START = Date.UTC(2026, 10, 22);
 const RESULTS = new URL('../../bench/results/', import.meta.url);
-
-/** mulberry32: seeded, so every run measures the same log. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BLUE = '172.18.0.3:3000';
 const GREEN = '172.18.0.4:3000';

@@ -1,6 +1,8 @@
 // Record builders shared by the core tests.
 import type { AccessRecord } from '../../../watcher/types.js';
 
+export { rng } from '../../support/rng.js';
+
 export function record(fields: Partial<AccessRecord> = {}): AccessRecord {
   return {
     time: '2026-11-22T00:06:32.123+00:00',
@@ -33,14 +35,3 @@ export const retried = (): AccessRecord =>
 export const noUpstream = (): AccessRecord =>
   record({ status: 502, pool: undefined, release: undefined, upstreamStatuses: [502], upstreamAddrs: ['app_pools'] });
 
-/** Deterministic PRNG (mulberry32), so a failing random test can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
