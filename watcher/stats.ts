@@ -1,4 +1,4 @@
-// What the watcher has seen and done, for GET /stats and `make watcher-stats`.
+// What the watcher has seen and done, for GET /stats and `make status`.
 import type { SourceStatus } from './source.js';
 import type { AlertKind, Clock, WindowStats } from './types.js';
 
