@@ -33,4 +33,5 @@ echo "$1" >"$state"
 nginx -t -q 2>/tmp/switch-pool.err || rollback "nginx -t rejected the new config: $(cat /tmp/switch-pool.err)"
 nginx -s reload || rollback "nginx -s reload failed"
 rm -f "$conf.previous" "$state.previous"
+echo "$1" >/var/log/bluegreen/active-pool
 echo "switch-pool: now serving from app_$1 (backup: the other pool)"

@@ -21,6 +21,8 @@ export const watcherConfigSchema = z.object({
   ALERT_COOLDOWN_SEC: envInt(0, 86_400).default(300),
   MAINTENANCE_MODE: envBool.default(false),
   LOG_PATH: z.string().default('/var/log/bluegreen/access.log'),
+  // Nginx writes its primary pool here; it wins over ACTIVE_POOL when present.
+  ACTIVE_POOL_FILE: z.string().default('/var/log/bluegreen/active-pool'),
   CONTROL_DIR: z.string().default('/var/lib/watcher'),
   WATCHER_PORT: envInt(1, 65_535).default(9100),
   LOG_POLL_INTERVAL_MS: envInt(10, 60_000).default(250),

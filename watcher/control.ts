@@ -82,6 +82,20 @@ function readPlannedSwitch(dir: string, now: number, log: Logger): PlannedSwitch
   return marker.expiresAt > now ? { ...marker, from: marker.from } : undefined;
 }
 
+/**
+ * The primary pool Nginx was last configured with, which it publishes on the
+ * log volume at start and on every switch. A watcher restarted after a
+ * `make switch` starts from it, not from a stale ACTIVE_POOL.
+ */
+export function readPublishedPool(file: string, pools: readonly string[], log: Logger): string | undefined {
+  const raw = readIfExists(file, log);
+  if (raw === undefined) return undefined;
+  const pool = raw.trim();
+  if (pools.includes(pool)) return pool;
+  log.warn({ file, content: pool.slice(0, 40) }, `ignoring the published pool: expected one of ${pools.join(', ')}`);
+  return undefined;
+}
+
 /** Only a missing file is normal; any other failure is logged and read as missing, never fatal. */
 function readIfExists(file: string, log: Logger): string | undefined {
   try {

@@ -1,7 +1,8 @@
 // The alert_watcher daemon: wiring only. Stages live in pipeline.ts and the
 // files it names.
+import { poolName } from '../common/config.js';
 import { loadWatcherConfig } from './config.js';
-import { createControl } from './control.js';
+import { createControl, readPublishedPool } from './control.js';
 import { startHealthServer, type HealthServer } from './health.js';
 import { createDryRunSink } from './notify/dryRun.js';
 import { createSlackClient, type AlertSink } from './notify/slackClient.js';
@@ -39,9 +40,11 @@ const control = createControl({
   clock,
   logger,
 });
+const published = readPublishedPool(config.ACTIVE_POOL_FILE, poolName.options, logger);
+const activePool = published ?? config.ACTIVE_POOL;
 const stats = new WatcherStats(clock);
 const pipeline = createPipeline({
-  activePool: config.ACTIVE_POOL,
+  activePool,
   windowSize: config.WINDOW_SIZE,
   thresholdPercent: config.ERROR_RATE_THRESHOLD,
   cooldownMs: config.ALERT_COOLDOWN_SEC * 1000,
@@ -75,8 +78,14 @@ try {
 }
 
 logger.info(
-  { servingPool: config.ACTIVE_POOL, delivery, maintenance: control.maintenance(), logPath: config.LOG_PATH },
-  `watcher started: serving pool ${config.ACTIVE_POOL}, alerts to ${delivery}`,
+  {
+    servingPool: activePool,
+    poolFrom: published === undefined ? 'ACTIVE_POOL' : config.ACTIVE_POOL_FILE,
+    delivery,
+    maintenance: control.maintenance(),
+    logPath: config.LOG_PATH,
+  },
+  `watcher started: serving pool ${activePool}, alerts to ${delivery}`,
 );
 
 let stopping = false;

@@ -11,6 +11,7 @@ import {
   sleep,
   startStack,
   summarize,
+  waitForWatcher,
   waitForAlert,
   waitForServing,
   type Stack,
@@ -22,7 +23,7 @@ describe.skipIf(!enabled)('switch, maintenance and error-rate alerts on the Comp
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startStack('switch', { WINDOW_SIZE: '20', ERROR_RATE_THRESHOLD: '10' });
+    stack = await startStack('switch', { WINDOW_SIZE: '20', ERROR_RATE_THRESHOLD: '10', PLANNED_SWITCH_TTL_SEC: '10' });
   });
 
   afterAll(async () => {
@@ -81,6 +82,20 @@ describe.skipIf(!enabled)('switch, maintenance and error-rate alerts on the Comp
     await waitForServing('green', 30_000);
     await stack.compose('up', '-d', '--force-recreate', '--no-deps', '--wait', 'nginx');
     await waitForServing('green', 30_000);
+  });
+
+  it('does not page a restarted watcher for the switch it missed', async () => {
+    // Past the planned-switch marker's 10 s life, with the container's
+    // ACTIVE_POOL still blue: only the pool Nginx publishes tells it green.
+    await sleep(10_000);
+    const since = Date.now();
+    // `restart` keeps the container and its old environment (`up` would
+    // re-create it from the env file, which `make switch` updated).
+    await stack.compose('restart', 'alert_watcher');
+    expect((await waitForWatcher(stack)).servingPool).toBe('green');
+    expect(summarize(await sampleTraffic(10, 2_000)).green).toBe(1);
+    await sleep(2_000);
+    expect((await receivedAlerts()).filter((m) => m.receivedAt >= since)).toEqual([]);
   });
 
   it('holds back alerts in maintenance mode, switched at run time', async () => {

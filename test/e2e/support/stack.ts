@@ -181,3 +181,16 @@ export async function waitForServing(pool: string, timeoutMs: number): Promise<n
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Waits until the watcher answers /stats again (after a restart), and returns them. */
+export async function waitForWatcher(stack: Stack, timeoutMs = 30_000): Promise<{ servingPool: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return JSON.parse(await stack.compose('exec', '-T', 'alert_watcher', 'node', 'dist/watcher/ctl.js', 'stats'));
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(500);
+    }
+  }
+}

@@ -10,6 +10,7 @@ import {
   createControl,
   MAINTENANCE_FILE,
   PLANNED_SWITCH_FILE,
+  readPublishedPool,
   writeMaintenance,
 } from '../../../watcher/control.js';
 
@@ -149,5 +150,28 @@ describe('ctl CLI (dist/watcher/ctl.js)', () => {
     const r = await run('stats');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^ctl: cannot reach the watcher at http:\/\/127\.0\.0\.1:1\/stats/);
+  });
+});
+
+describe('published pool', () => {
+  const read = (content?: string) => {
+    const file = join(dir, 'active-pool');
+    if (content !== undefined) writeFileSync(file, content);
+    const logger = createLogger('test', 'debug', { write: (s: string) => void logs.push(JSON.parse(s)) });
+    return readPublishedPool(file, ['blue', 'green'], logger);
+  };
+
+  it('reads the pool Nginx wrote, ignoring the newline', () => {
+    expect(read('green\n')).toBe('green');
+  });
+
+  it('is undefined, silently, when Nginx has published nothing', () => {
+    expect(read()).toBeUndefined();
+    expect(logs).toEqual([]);
+  });
+
+  it('ignores anything but a known pool, with a warning', () => {
+    expect(read('purple\n')).toBeUndefined();
+    expect(logs).toEqual([expect.objectContaining({ level: 'warn', msg: expect.stringContaining('published pool') })]);
   });
 });

@@ -68,6 +68,7 @@ function baseEnv(port: number): Record<string, string> {
     PATH: process.env.PATH ?? '',
     LOG_PATH: logPath,
     CONTROL_DIR: controlDir,
+    ACTIVE_POOL_FILE: join(dir, 'active-pool'),
     WATCHER_PORT: String(port),
     LOG_POLL_INTERVAL_MS: String(POLL_MS),
     ALERT_COOLDOWN_SEC: '1',
@@ -226,6 +227,20 @@ describe('watcher daemon', () => {
 
     appendFileSync(logPath, lines('green', 1));
     expect(await waitForPosts(1)).toEqual([expect.stringContaining('pool changed blue → green')]);
+  });
+
+  it('starts from the pool Nginx publishes, not a stale ACTIVE_POOL, after a switch', async () => {
+    // Nginx was switched to green; this watcher still has ACTIVE_POOL=blue.
+    writeFileSync(join(dir, 'active-pool'), 'green\n');
+    writeFileSync(logPath, '');
+    const d = await startDaemon({ ACTIVE_POOL: 'blue' });
+    appendFileSync(logPath, lines('green', 3));
+    await quietPeriod();
+    expect(receiver.requests).toEqual([]);
+    expect((await getJson(d, '/stats')).body).toMatchObject({ servingPool: 'green', primaryPool: 'green' });
+
+    appendFileSync(logPath, lines('blue', 1));
+    expect(await waitForPosts(1)).toEqual([expect.stringContaining('Failover detected: pool changed green → blue')]);
   });
 
   it('waits for a missing log file, then reads all of it', async () => {
