@@ -16,6 +16,7 @@ describe('watcher config', () => {
         ALERT_COOLDOWN_SEC: 300,
         MAINTENANCE_MODE: false,
         LOG_PATH: '/var/log/bluegreen/access.log',
+        ACTIVE_POOL_FILE: '/var/log/bluegreen/active-pool',
         CONTROL_DIR: '/var/lib/watcher',
         WATCHER_PORT: 9100,
         LOG_POLL_INTERVAL_MS: 250,
