@@ -89,18 +89,18 @@ export function createApp({ config, logger, random }: AppOptions): App {
       answer(RELEASED_BY_SHUTDOWN);
       return;
     }
-    const releaseHeld = (reason: string): void => {
+    const forget = (): void => {
       clearTimeout(timer);
       held.delete(releaseHeld);
+    };
+    const releaseHeld = (reason: string): void => {
+      forget();
       answer(reason);
     };
     const timer = setTimeout(releaseHeld, config.CHAOS_HOLD_MS, `held for ${config.CHAOS_HOLD_MS} ms`);
     held.add(releaseHeld);
     // The client (Nginx, after its read timeout) may leave first: drop the timer with it.
-    res.once('close', () => {
-      clearTimeout(timer);
-      held.delete(releaseHeld);
-    });
+    res.once('close', forget);
   }
 
   const routes = new Map<string, Route>([

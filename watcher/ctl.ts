@@ -6,7 +6,7 @@
 // 1 when the action fails.
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
-import { parseConfig } from '../common/config.js';
+import { parseConfig, poolName } from '../common/config.js';
 import { watcherConfigSchema } from './config.js';
 import { announcePlannedSwitch, writeMaintenance } from './control.js';
 
@@ -17,7 +17,7 @@ const USAGE = `usage:
 
 class UsageError extends Error {}
 
-const POOLS = ['blue', 'green'];
+const POOLS: readonly string[] = poolName.options;
 const STATS_TIMEOUT_MS = 3000;
 
 dotenv.config({ quiet: true });
@@ -76,15 +76,19 @@ function plannedSwitch(args: string[]): void {
   if (from !== undefined && (!POOLS.includes(from) || from === to)) {
     throw new UsageError(`--from must be the other pool, got "${from}"`);
   }
-  const ttlSec = values['ttl-sec'] === undefined ? PLANNED_SWITCH_TTL_SEC : Number(values['ttl-sec']);
-  if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > 86_400) {
-    throw new UsageError(`--ttl-sec must be a whole number of seconds, 1..86400, got "${values['ttl-sec']}"`);
-  }
+  const ttlSec = values['ttl-sec'] === undefined ? PLANNED_SWITCH_TTL_SEC : parseTtl(values['ttl-sec']);
   const marker = announcePlannedSwitch(CONTROL_DIR, { from, to, ttlMs: ttlSec * 1000, now: Date.now() });
   process.stdout.write(
     `planned switch to ${to}${from ? ` from ${from}` : ''} announced for ${ttlSec} s (id ${marker.id}): ` +
       'the next flip to it is reported as planned, not as a failover\n',
   );
+}
+
+/** The same bounds as PLANNED_SWITCH_TTL_SEC, from the same schema. */
+function parseTtl(raw: string): number {
+  const ttl = watcherConfigSchema.shape.PLANNED_SWITCH_TTL_SEC.safeParse(raw);
+  if (!ttl.success) throw new UsageError(`--ttl-sec: ${ttl.error.issues[0]?.message ?? 'invalid'} (got "${raw}")`);
+  return ttl.data;
 }
 
 async function printStats(args: string[]): Promise<void> {

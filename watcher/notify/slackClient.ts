@@ -2,11 +2,9 @@
 // logs name the host only, and every error text is scrubbed of the URL.
 import { Agent, request } from 'undici';
 import type { Logger } from '../../common/logger.js';
+import type { SlackMessage } from './slackMessage.js';
 
-export interface SlackMessage {
-  text: string;
-  blocks: object[];
-}
+export type { SlackMessage };
 
 export type DeliveryResult = 'delivered' | 'failed';
 

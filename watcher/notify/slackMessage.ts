@@ -19,7 +19,13 @@ const RUNBOOK_ANCHORS: Record<AlertKind, string> = {
 
 const UNKNOWN = '-';
 
-export function formatSlackMessage(alert: Alert, opts: { runbookUrl: string }): { text: string; blocks: object[] } {
+/** An incoming-webhook payload: `text` is the notification and fallback, `blocks` the rich layout. */
+export interface SlackMessage {
+  text: string;
+  blocks: object[];
+}
+
+export function formatSlackMessage(alert: Alert, opts: { runbookUrl: string }): SlackMessage {
   const title = headline(alert);
   const held = alert.heldBack > 0 ? `${alert.heldBack} more held back by cooldown` : undefined;
   const context = [mrkdwn(`Runbook: ${escapeMrkdwn(runbookLink(opts.runbookUrl, alert.kind))}`)];

@@ -155,42 +155,68 @@ export async function receivedAlerts(): Promise<SlackPost[]> {
   return (await res.json()) as SlackPost[];
 }
 
-/** Polls the receiver until a post whose text contains `phrase` arrives after `since`. */
-export async function waitForAlert(phrase: string, since: number, timeoutMs: number): Promise<SlackPost> {
+/**
+ * Tries `attempt` every `intervalMs` until it returns a value; after
+ * `timeoutMs` fails with `describe(last)`, where `last` is the last miss
+ * (a thrown error or undefined).
+ */
+async function pollUntil<T>(
+  attempt: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs: number,
+  describe: (last: unknown) => Promise<string> | string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const hit = (await receivedAlerts()).find((m) => m.receivedAt >= since && m.body.text.includes(phrase));
-    if (hit) return hit;
-    if (Date.now() > deadline) {
-      const texts = (await receivedAlerts()).map((m) => m.body.text);
-      throw new Error(`no alert containing "${phrase}" within ${timeoutMs} ms; received: ${JSON.stringify(texts)}`);
+    let last: unknown;
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
     }
-    await sleep(200);
+    if (Date.now() > deadline) throw new Error(await describe(last));
+    await sleep(intervalMs);
   }
 }
 
-/** Polls until `predicate` holds for a fresh request, or fails after `timeoutMs`. */
+/** Polls the receiver until a post whose text contains `phrase` arrives after `since`. */
+export function waitForAlert(phrase: string, since: number, timeoutMs: number): Promise<SlackPost> {
+  return pollUntil(
+    async () => (await receivedAlerts()).find((m) => m.receivedAt >= since && m.body.text.includes(phrase)),
+    timeoutMs,
+    200,
+    async () => {
+      const texts = (await receivedAlerts()).map((m) => m.body.text);
+      return `no alert containing "${phrase}" within ${timeoutMs} ms; received: ${JSON.stringify(texts)}`;
+    },
+  );
+}
+
+/** Polls until a fresh request is answered 200 by `pool`; resolves with the wait in ms. */
 export async function waitForServing(pool: string, timeoutMs: number): Promise<number> {
   const start = Date.now();
-  for (;;) {
-    const s = await getVersion();
-    if (s.status === 200 && s.pool === pool) return Date.now() - start;
-    if (Date.now() - start > timeoutMs) throw new Error(`pool ${pool} not serving after ${timeoutMs} ms (last: ${JSON.stringify(s)})`);
-    await sleep(250);
-  }
+  let last: Sample | undefined;
+  await pollUntil(
+    async () => {
+      last = await getVersion();
+      return last.status === 200 && last.pool === pool ? true : undefined;
+    },
+    timeoutMs,
+    250,
+    () => `pool ${pool} not serving after ${timeoutMs} ms (last: ${JSON.stringify(last)})`,
+  );
+  return Date.now() - start;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Waits until the watcher answers /stats again (after a restart), and returns them. */
-export async function waitForWatcher(stack: Stack, timeoutMs = 30_000): Promise<{ servingPool: string }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return JSON.parse(await stack.compose('exec', '-T', 'alert_watcher', 'node', 'dist/watcher/ctl.js', 'stats'));
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(500);
-    }
-  }
+export function waitForWatcher(stack: Stack, timeoutMs = 30_000): Promise<{ servingPool: string }> {
+  return pollUntil(
+    async () => JSON.parse(await stack.compose('exec', '-T', 'alert_watcher', 'node', 'dist/watcher/ctl.js', 'stats')),
+    timeoutMs,
+    500,
+    (last) => `watcher not answering /stats after ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}`,
+  );
 }
