@@ -11,7 +11,10 @@ import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } 
 const execFileAsync = promisify(execFile);
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 
-export const PORTS = { nginx: 18080, blue: 18081, green: 18082, receiver: 18090 } as const;
+// E2E_PORT_BASE moves every published port, so two checkouts can run their
+// suites side by side.
+const BASE = Number(process.env.E2E_PORT_BASE ?? 18080);
+export const PORTS = { nginx: BASE, blue: BASE + 1, green: BASE + 2, receiver: BASE + 10, watcher: BASE + 20 } as const;
 export const RELEASES = { blue: 'blue-e2e-1', green: 'green-e2e-2' } as const;
 
 export interface Stack {
@@ -33,6 +36,8 @@ export async function startStack(name: string, settings: Record<string, string> 
     BLUE_PORT: String(PORTS.blue),
     GREEN_PORT: String(PORTS.green),
     RECEIVER_PORT: String(PORTS.receiver),
+    WATCHER_HOST_PORT: String(PORTS.watcher),
+    IMAGE_TAG: process.env.E2E_IMAGE_TAG ?? 'local',
     RELEASE_ID_BLUE: RELEASES.blue,
     RELEASE_ID_GREEN: RELEASES.green,
     ALERT_COOLDOWN_SEC: '0',

@@ -1,0 +1,73 @@
+// Every benchmark ends the same way: a table a person reads at a glance, and
+// the same figures as JSON in bench/results/<name>.json for a machine to compare.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+export const RESULTS_DIR = new URL('../../../bench/results/', import.meta.url);
+
+export type Cell = string | number | boolean | undefined;
+export type Row = Record<string, Cell>;
+
+/** A target the figure is judged against; `met` decides the ✔/✘ in the table. */
+export interface Verdict {
+  metric: string;
+  value: Cell;
+  target: string;
+  met: boolean;
+}
+
+/** Prints `rows` as an aligned table under `title`. */
+export function printTable(title: string, rows: readonly Row[]): void {
+  console.log(`\n${title}`);
+  if (rows.length === 0) {
+    console.log('  (no rows)');
+    return;
+  }
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const text = (v: Cell) => (v === undefined ? '' : typeof v === 'number' ? formatNumber(v) : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => text(r[c]).length)));
+  const line = (cells: string[]) =>
+    `  ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ')}`;
+  console.log(line(columns));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const row of rows) console.log(line(columns.map((c) => text(row[c]))));
+}
+
+export function printVerdicts(verdicts: readonly Verdict[]): void {
+  printTable(
+    'Targets',
+    verdicts.map((v) => ({ metric: v.metric, value: v.value, target: v.target, result: v.met ? '✔ met' : '✘ MISSED' })),
+  );
+}
+
+/** Writes `figures` (plus the machine they were measured on) to bench/results/<name>.json; returns the path. */
+export function writeResults(name: string, figures: object): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const url = new URL(`${name}.json`, RESULTS_DIR);
+  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' };
+  writeFileSync(url, `${JSON.stringify({ name, measuredAt: new Date().toISOString(), machine, ...figures }, null, 2)}\n`);
+  const path = fileURLToPath(url);
+  console.log(`\nwrote ${path}`);
+  return path;
+}
+
+/** Thousands separators for counts, three significant decimals for small figures. */
+export function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Number.isInteger(n) || Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US');
+  return n.toPrecision(3);
+}
+
+/** The p-th percentile (0..100) of `values`, nearest-rank; NaN when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+/** Peak resident set size of this process so far, in MB. */
+export function peakRssMB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
