@@ -5,13 +5,13 @@
 import type { Logger } from '../common/logger.js';
 import type { Control } from './control.js';
 import { Detector } from './detect/index.js';
-import { DeliveryQueue } from './notify/queue.js';
+import { DeliveryQueue, type QueuedAlert } from './notify/queue.js';
 import type { AlertSink } from './notify/slackClient.js';
 import { formatSlackMessage } from './notify/slackMessage.js';
 import { parseLine } from './parse.js';
 import { AlertPolicy } from './policy/index.js';
 import type { DroppedLine } from './source.js';
-import type { PipelineView, WatcherStats } from './stats.js';
+import type { PipelineView, RecentAlert, WatcherStats } from './stats.js';
 import type { Alert, Clock } from './types.js';
 
 // A flood of bad lines must not become a flood of log lines.
@@ -51,18 +51,18 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     plannedSwitch: () => control.plannedSwitch(),
   });
   const policy = new AlertPolicy({ cooldownMs: opts.cooldownMs, clock, maintenance: () => control.maintenance() });
+  // Each queued alert's /stats entry, settled when its delivery ends.
+  const entries = new Map<QueuedAlert, RecentAlert>();
   const queue = new DeliveryQueue({
     capacity: opts.queueSize,
     sink: opts.sink,
     logger: opts.logger,
-    onOutcome({ alert }, outcome) {
-      if (outcome === 'delivered') {
-        policy.delivered(alert);
-        stats.count('sent');
-      } else {
-        policy.failed(alert);
-        stats.count(outcome);
-      }
+    onOutcome(item, outcome) {
+      if (outcome === 'delivered') policy.delivered(item.alert);
+      else policy.failed(item.alert);
+      const entry = entries.get(item);
+      entries.delete(item);
+      if (entry !== undefined) stats.settle(entry, outcome === 'delivered' ? 'sent' : outcome);
     },
   });
   const reportMalformed = throttledWarning(log, 'skipped malformed access-log lines', clock);
@@ -73,19 +73,20 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     // The policy's copy carries the held-back count the message reports.
     const { alert } = decision;
     const message = formatSlackMessage(alert, { runbookUrl: opts.runbookUrl });
-    stats.alertRaised(alert.kind, message.text);
+    const entry = stats.alertRaised(alert.kind, message.text, decision.action);
     const fields = { kind: alert.kind, text: message.text, decision: decision.action };
     switch (decision.action) {
-      case 'send':
+      case 'send': {
         log.info(fields, 'alert: sending');
-        queue.enqueue({ alert, message });
+        const item = { alert, message };
+        entries.set(item, entry);
+        queue.enqueue(item);
         return;
+      }
       case 'hold':
-        stats.count('heldBack');
         log.info({ ...fields, reason: decision.reason }, 'alert: held back by the cooldown');
         return;
       case 'suppress':
-        stats.count('suppressed');
         log.info({ ...fields, reason: decision.reason }, 'alert: suppressed by maintenance mode');
         return;
     }

@@ -102,4 +102,23 @@ describe('pipeline', () => {
     expect(quiet.sent).toEqual([]);
     expect(quiet.logs.filter((l) => l.msg === 'alert: suppressed by maintenance mode')).toHaveLength(1);
   });
+
+  it('records each raised alert in /stats with its decision and, once sent, when delivery ended', async () => {
+    const { pipeline, stats, advance } = setup({ cooldownMs: 60_000 });
+    pipeline.onLine(line('blue'));
+    pipeline.onLine(line('green'));
+    pipeline.onLine(line('blue'));
+    await pipeline.drain(1_000);
+    advance(1_000);
+    pipeline.onLine(line('green'));
+    const recent = stats.snapshot(pipeline.view(), {} as never).recentAlerts;
+    expect(recent.map((r) => [r.kind, r.decision, r.outcome])).toEqual([
+      ['failover', 'send', 'sent'],
+      ['recovery', 'send', 'sent'],
+      ['failover', 'hold', undefined],
+    ]);
+    expect(recent[0]?.settledAt).toBe(new Date(1_000_000).toISOString());
+    expect(recent[2]?.raisedAt).toBe(new Date(1_001_000).toISOString());
+    expect(stats.snapshot(pipeline.view(), {} as never).alerts).toMatchObject({ sent: 2, heldBack: 1 });
+  });
 });
