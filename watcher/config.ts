@@ -29,7 +29,7 @@ export const watcherConfigSchema = z.object({
   MAX_LINE_BYTES: envInt(1024, 1_048_576).default(16_384),
   SLACK_CONNECT_TIMEOUT_MS: envInt(100, 60_000).default(3000),
   SLACK_TIMEOUT_MS: envInt(100, 120_000).default(5000),
-  SLACK_MAX_ATTEMPTS: envInt(1, 20).default(5),
+  SLACK_RETRY_FOR_SEC: envInt(0, 86_400).default(900),
   SLACK_QUEUE_SIZE: envInt(1, 10_000).default(100),
   PLANNED_SWITCH_TTL_SEC: envInt(1, 86_400).default(120),
   RUNBOOK_URL: z.string().default('runbook.md'),

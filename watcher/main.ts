@@ -25,7 +25,7 @@ if (config.SLACK_WEBHOOK_URL === undefined) {
     webhookUrl: config.SLACK_WEBHOOK_URL,
     connectTimeoutMs: config.SLACK_CONNECT_TIMEOUT_MS,
     timeoutMs: config.SLACK_TIMEOUT_MS,
-    maxAttempts: config.SLACK_MAX_ATTEMPTS,
+    retryForMs: config.SLACK_RETRY_FOR_SEC * 1000,
     logger,
   });
   delivery = webhook.host;
