@@ -5,10 +5,11 @@
 // The daemon reads them synchronously when an alert is decided: alerts are
 // rare, and a fresh read means no stale cache and no watcher to go wrong.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../common/logger.js';
+import { writeAtomic } from './atomicFile.js';
 import type { Clock, PlannedSwitch } from './types.js';
 
 export const MAINTENANCE_FILE = 'maintenance';
@@ -124,14 +125,4 @@ export function announcePlannedSwitch(
   };
   writeAtomic(dir, PLANNED_SWITCH_FILE, `${JSON.stringify(marker)}\n`);
   return marker;
-}
-
-/** A reader sees the old file or the new one, never half of one: rename is atomic within a directory. */
-function writeAtomic(dir: string, name: string, content: string): string {
-  mkdirSync(dir, { recursive: true });
-  const target = join(dir, name);
-  const temp = join(dir, `.${name}.${process.pid}.${randomUUID()}.tmp`);
-  writeFileSync(temp, content, { mode: 0o644 });
-  renameSync(temp, target);
-  return target;
 }
