@@ -125,7 +125,7 @@ const MAX_BYTES_PER_POLL = 4 * 1024 * 1024;
 const HINT_GAP_MS = 20;
 // Lines are decoded a piece of this size at a time (see LineReader.split).
 const PIECE_BYTES = 64 * 1024;
-const SAMPLE_CHARS = 120;
+const SAMPLE_BYTES = 120;
 const FINGERPRINT_BYTES = 256;
 
 interface Fingerprint {
@@ -239,24 +239,36 @@ class LogFollower {
     // Before the first read, so no change after it goes unnoticed; a new
     // file, perhaps in a re-created directory, gets a fresh watch.
     this.hints.arm();
-    const st = await handle.stat();
-    const file: OpenFile = { handle, dev: st.dev, ino: st.ino, fingerprint: undefined };
-    await takeFingerprint(file, st.size);
-    this.offset = await this.startOffset(file, st.size);
-    this.lines.restartAt(this.offset);
+    let file: OpenFile;
+    let size: number;
+    try {
+      const st = await handle.stat();
+      file = { handle, dev: st.dev, ino: st.ino, fingerprint: undefined };
+      size = st.size;
+      await takeFingerprint(file, size);
+      this.offset = await this.startOffset(file, size);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
     this.file = file;
+    this.lines.restartAt(this.offset);
     this.announcedWaiting = false;
-    this.log.info({ path: this.opts.path, offset: this.offset, size: st.size }, 'following the log file');
-    return this.read(file, st.size);
+    this.log.info({ path: this.opts.path, offset: this.offset, size }, 'following the log file');
+    return this.read(file, size);
   }
 
+  /** Where to start reading a newly opened file; the saved position is used (or not) once. */
   private async startOffset(file: OpenFile, size: number): Promise<number> {
     const saved = this.saved;
-    const fromEnd = this.startAtEnd;
+    if (saved === undefined) {
+      const offset = this.startAtEnd ? size : 0;
+      this.startAtEnd = false;
+      return offset;
+    }
+    const mismatch = await whyNotResumable(file.handle, size, saved);
     this.saved = undefined;
     this.startAtEnd = false;
-    if (saved === undefined) return fromEnd ? size : 0;
-    const mismatch = await whyNotResumable(file.handle, size, saved);
     const fields = { path: this.opts.path, savedOffset: saved.offset, size };
     if (mismatch === undefined) {
       this.log.info({ ...fields, unreadBytes: size - saved.offset }, 'resuming the log file at the saved position');
@@ -338,7 +350,8 @@ class LogFollower {
       const afterGap = () => Math.max(0, this.polledAt + HINT_GAP_MS - performance.now());
       let timer = setTimeout(finish, this.hinted ? afterGap() : this.opts.pollIntervalMs);
       this.wake = finish;
-      if (!this.hinted) this.wakeSoon = () => {
+      if (this.hinted) return;
+      this.wakeSoon = () => {
         this.wakeSoon = undefined;
         clearTimeout(timer);
         timer = setTimeout(finish, afterGap());
@@ -491,7 +504,7 @@ class LineReader {
     }
     const rest = data.length - start;
     if (rest > this.max) {
-      this.onDropped({ bytes: rest, sample: data.toString('utf8', start, start + SAMPLE_CHARS) });
+      this.onDropped({ bytes: rest, sample: data.toString('utf8', start, start + SAMPLE_BYTES) });
       this.skipped = rest;
       this.held = 0;
       this.base += data.length;
@@ -503,7 +516,8 @@ class LineReader {
   }
 
   // Lines are decoded a piece at a time rather than one by one: one string
-  // per piece, each line a slice of it. Nginx's escape=default keeps the log
+  // per piece, each line a slice of it (so whatever keeps a line keeps its
+  // piece, at most PIECE_BYTES, alive). Nginx's escape=default keeps the log
   // ASCII, where a byte is a character and latin1 decodes fastest; any other
   // piece is decoded line by line as UTF-8 (LF never occurs inside a UTF-8
   // sequence, so cutting at LF is safe either way). Pieces stay under V8's
@@ -525,7 +539,7 @@ class LineReader {
       if (nl === -1) nl = text.length;
       this.lineEnd = at + nl + 1;
       if (nl - from > this.max) {
-        this.onDropped({ bytes: nl - from, sample: text.slice(from, from + SAMPLE_CHARS) });
+        this.onDropped({ bytes: nl - from, sample: text.slice(from, from + SAMPLE_BYTES) });
       } else {
         const end = nl > from && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
         if (end > from) this.onLine(text.slice(from, end));
@@ -540,7 +554,7 @@ class LineReader {
       const nl = data.indexOf(LF, from);
       this.lineEnd = this.base + nl + 1;
       if (nl - from > this.max) {
-        this.onDropped({ bytes: nl - from, sample: data.toString('utf8', from, Math.min(nl, from + SAMPLE_CHARS)) });
+        this.onDropped({ bytes: nl - from, sample: data.toString('utf8', from, Math.min(nl, from + SAMPLE_BYTES)) });
       } else {
         const end = nl > from && data[nl - 1] === CR ? nl - 1 : nl;
         if (end > from) this.onLine(data.toString('utf8', from, end));
