@@ -21,14 +21,8 @@ import type { Logger } from '../common/logger.js';
 import { writeAtomic } from './atomicFile.js';
 import type { DetectorState } from './detect/index.js';
 import type { SlackMessage } from './notify/slackMessage.js';
+import type { SourcePosition } from './source.js';
 import type { AlertKind, Clock } from './types.js';
-
-// The source's SourcePosition: where in which file the next line starts.
-interface SourcePosition {
-  fingerprint: string;
-  fingerprintBytes: number;
-  offset: number;
-}
 
 export const STATE_FILE = 'state.json';
 const VERSION = 1;

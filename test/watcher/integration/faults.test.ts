@@ -139,4 +139,32 @@ describe('watcher under faults', () => {
     ]);
     expect((await getJson(d, '/stats')).body.lines.read).toBe(4);
   });
+
+  it('after kill -9: resumes where it stopped, resends the alert it had not delivered, reports the flip it missed, repeats nothing', async () => {
+    writeFileSync(h.logPath, lines('blue', 3));
+    const first = await startDaemon({ ALERT_COOLDOWN_SEC: '0' });
+    appendFileSync(h.logPath, lines('green', 2));
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(1), { timeout: 5_000 });
+
+    // Slack never answers the recovery: it is raised, saved, in flight... and the process dies.
+    h.receiver.answerNext('hang');
+    appendFileSync(h.logPath, lines('blue', 1));
+    await vi.waitFor(() => expect(h.receiver.requests).toHaveLength(2), { timeout: 5_000 });
+    first.process.kill('SIGKILL');
+    await first.exit;
+
+    // While it is down Nginx keeps logging, and blue fails again.
+    appendFileSync(h.logPath, lines('blue', 50) + lines('green', 3));
+    const second = await startDaemon({ ALERT_COOLDOWN_SEC: '0' });
+    expect(second.logs().some((l) => l.msg === 'resuming the log file at the saved position')).toBe(true);
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(3), { timeout: 5_000 });
+    await quietPeriod();
+    expect(postedTexts()).toEqual([
+      'Failover detected: pool changed blue → green',
+      'Recovered: pool changed green → blue',
+      'Failover detected: pool changed blue → green',
+    ]);
+    // The save at the recovery line was the last: only the 53 lines after it are read.
+    expect((await getJson(second, '/stats')).body.lines.read).toBe(53);
+  });
 });
