@@ -92,9 +92,16 @@ export interface ClosedLoopOptions extends Target {
   durationMs: number;
 }
 
+/** The raw result of one closed-loop run; throughput() turns one or more into figures. */
+export interface LoadRun {
+  latencies: number[];
+  /** Answers that were not 200, transport errors included. */
+  failed: number;
+  seconds: number;
+}
+
 export interface Throughput {
   requests: number;
-  /** Answers that were not 200, transport errors included. */
   failed: number;
   seconds: number;
   rps: number;
@@ -104,7 +111,7 @@ export interface Throughput {
 }
 
 /** `connections` keep-alive connections, each sending its next request as soon as the last one is answered. */
-export async function closedLoop(opts: ClosedLoopOptions): Promise<Throughput> {
+export async function closedLoop(opts: ClosedLoopOptions): Promise<LoadRun> {
   const pool = new Pool(opts.origin, { connections: opts.connections });
   const latencies: number[] = [];
   let failed = 0;
@@ -122,10 +129,16 @@ export async function closedLoop(opts: ClosedLoopOptions): Promise<Throughput> {
   } finally {
     await pool.close();
   }
-  const seconds = (now() - start) / 1000;
+  return { latencies, failed, seconds: (now() - start) / 1000 };
+}
+
+/** Requests per second and latency percentiles over every run together. */
+export function throughput(runs: readonly LoadRun[]): Throughput {
+  const latencies = runs.flatMap((r) => r.latencies);
+  const seconds = runs.reduce((sum, r) => sum + r.seconds, 0);
   return {
     requests: latencies.length,
-    failed,
+    failed: runs.reduce((sum, r) => sum + r.failed, 0),
     seconds,
     rps: latencies.length / seconds,
     p50Ms: percentile(latencies, 50),

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedLoop, openLoop } from '../../bench/lib/load.js';
+import { closedLoop, openLoop, throughput } from '../../bench/lib/load.js';
 
 // /slow answers after 200 ms, /hang never, /fail with 500; everything else at once. Every answer names its pool.
 let server: Server;
@@ -62,9 +62,19 @@ describe('open loop', () => {
   });
 });
 
+describe('throughput', () => {
+  it('merges runs: requests over total seconds, percentiles over every latency', () => {
+    const t = throughput([
+      { latencies: [1, 2, 3], failed: 0, seconds: 1 },
+      { latencies: [4, 100], failed: 1, seconds: 1.5 },
+    ]);
+    expect(t).toEqual({ requests: 5, failed: 1, seconds: 2.5, rps: 2, p50Ms: 3, p99Ms: 100, maxMs: 100 });
+  });
+});
+
 describe('closed loop', () => {
   it('keeps every connection busy for the duration and reports throughput and latency', async () => {
-    const r = await closedLoop({ origin, path: '/version', connections: 4, durationMs: 300 });
+    const r = throughput([await closedLoop({ origin, path: '/version', connections: 4, durationMs: 300 })]);
     expect(r.failed).toBe(0);
     expect(r.requests).toBeGreaterThan(20);
     expect(r.seconds).toBeGreaterThanOrEqual(0.3);
@@ -74,7 +84,7 @@ describe('closed loop', () => {
   });
 
   it('counts every answer that is not a 200 as failed', async () => {
-    const r = await closedLoop({ origin, path: '/fail', connections: 2, durationMs: 100 });
+    const r = throughput([await closedLoop({ origin, path: '/fail', connections: 2, durationMs: 100 })]);
     expect(r.requests).toBeGreaterThan(0);
     expect(r.failed).toBe(r.requests);
   });
