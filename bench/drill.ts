@@ -127,8 +127,12 @@ writeResults(
   },
   out,
 );
+if (interrupt.signal.aborted) {
+  console.log('\nDrill interrupted: the figures above cover the phases that ran.');
+  process.exit(130);
+}
 console.log(passed ? '\nDrill passed: every bar met.' : '\nDrill FAILED: see ✘ above.');
-process.exit(interrupt.signal.aborted ? 130 : passed ? 0 : 1);
+process.exit(passed ? 0 : 1);
 
 /** Stops chaos on both pools and, if a switch may have left the other pool serving, switches back. */
 async function cleanUp(s: StackSettings, pool: PoolName, state: DrillContext['state']): Promise<void> {
