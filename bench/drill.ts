@@ -6,7 +6,7 @@
 // missed (or the drill could not finish), 2 on a usage error, 130 on Ctrl-C.
 // Chaos is stopped and the active pool restored whatever happens.
 import { USAGE, parseDrillArgs } from './drill/options.js';
-import { judgeDrill, type PhaseRecord } from './drill/judge.js';
+import { coolingDown, judgeDrill, type PhaseRecord } from './drill/judge.js';
 import { baseline, chaosOff, chaosOn, log, switchAndBack, type DrillContext } from './drill/phases.js';
 import { printTable, printVerdicts, writeResults, type Verdict } from './lib/report.js';
 import {
@@ -59,7 +59,7 @@ try {
   console.error(`drill: ${(err as Error).message}`);
   process.exit(1);
 }
-await warnAboutAlertPolicy(settings);
+const maintenance = await warnAboutAlertPolicy(settings);
 
 const ctx: DrillContext = {
   settings,
@@ -120,6 +120,7 @@ writeResults(
       activePool: active,
       nginxPort: settings.NGINX_PORT,
       alertCooldownSec: settings.ALERT_COOLDOWN_SEC,
+      maintenance: maintenance ?? 'unknown',
     },
     passed,
     phases: judgement.phases,
@@ -156,9 +157,10 @@ async function cleanUp(s: StackSettings, pool: PoolName, state: DrillContext['st
 /**
  * Alerts the policy will hold back must not look like a broken watcher: say
  * up front when maintenance suppresses everything, and when the cooldown
- * will hold back the second failover (or even the first).
+ * will hold back the second failover (or even the first). Returns the
+ * maintenance state, undefined when it could not be read.
  */
-async function warnAboutAlertPolicy(s: StackSettings): Promise<void> {
+async function warnAboutAlertPolicy(s: StackSettings): Promise<boolean | undefined> {
   const maintenance = await maintenanceOn(s);
   if (maintenance === true) {
     console.log(
@@ -169,19 +171,17 @@ async function warnAboutAlertPolicy(s: StackSettings): Promise<void> {
     console.log(`note: could not read the watcher's maintenance state (docker compose exec failed); MAINTENANCE_MODE=${s.MAINTENANCE_MODE}`);
   }
   const cooldownMs = s.ALERT_COOLDOWN_SEC * 1000;
-  if (cooldownMs === 0) return;
+  if (cooldownMs === 0) return maintenance;
   console.log(
     `note: ALERT_COOLDOWN_SEC=${s.ALERT_COOLDOWN_SEC}: a failover or recovery alert within that time of the last one ` +
       'sent is held back, so the timeout phase’s are; the table says "held back" and judges when they were raised.',
   );
   try {
-    const alerts = await recentAlerts(s);
-    for (const kind of ['failover', 'recovery']) {
-      const last = alerts.filter((a) => a.kind === kind && a.outcome === 'sent').at(-1);
-      const ago = last?.settledAt === undefined ? Infinity : Date.now() - Date.parse(last.settledAt);
-      if (ago < cooldownMs) console.log(`note: a ${kind} alert was sent ${Math.round(ago / 1000)} s ago: the next ones are held back too.`);
+    for (const { kind, agoMs } of coolingDown(await recentAlerts(s), cooldownMs, Date.now())) {
+      console.log(`note: a ${kind} alert was sent ${Math.round(agoMs / 1000)} s ago: the next ones are held back too.`);
     }
   } catch (err) {
     console.log(`note: watcher /stats unavailable (${(err as Error).message}): alert times will be missing`);
   }
+  return maintenance;
 }

@@ -245,6 +245,17 @@ export function judgePhase(phase: PhaseRecord): PhaseJudgement {
   }
 }
 
+/** The failover/recovery kinds whose last delivered alert is younger than the cooldown, so their next ones are held. */
+export function coolingDown(alerts: readonly RecentAlert[], cooldownMs: number, now: number): { kind: string; agoMs: number }[] {
+  const cooling: { kind: string; agoMs: number }[] = [];
+  for (const kind of ['failover', 'recovery']) {
+    const last = alerts.filter((a) => a.kind === kind && a.outcome === 'sent' && a.settledAt !== undefined).at(-1);
+    const agoMs = last === undefined ? Infinity : now - Date.parse(last.settledAt as string);
+    if (agoMs < cooldownMs) cooling.push({ kind, agoMs });
+  }
+  return cooling;
+}
+
 export interface DrillJudgement {
   rows: Row[];
   verdicts: Verdict[];

@@ -5,8 +5,9 @@ import { z } from 'zod';
 
 export const USAGE = `usage: make drill [ARGS="--rate 20 --seconds 5 --out bench/results/drill.json"]
   --rate N      requests per second during every phase (1-500, default 20)
-  --seconds N   length of each phase in seconds (2-120, default 5); recovery
-                phases run at least 8 s, since Nginx retries a failed pool after 5 s
+  --seconds N   length of each phase in seconds (2-120, default 5); a recovery
+                phase also runs until the pool serves again (Nginx retries it
+                after fail_timeout, 5 s)
   --out FILE    where to write the figures (default bench/results/drill.json)`;
 
 const between = (min: number, max: number) => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   alertMet,
   alertReport,
+  coolingDown,
   describeAlert,
   firstAnswerFrom,
   judgeDrill,
@@ -84,6 +85,19 @@ describe('alert bar', () => {
     expect(report).toMatchObject({ kind: 'failover', raisedMs: 900, settledMs: 1_000 });
     expect(describeAlert('failover', report)).toBe('failover sent 1.00 s');
     expect(describeAlert('recovery', undefined)).toBe('no recovery alert');
+  });
+});
+
+describe('cooldown warning', () => {
+  it('names the kinds whose last delivered alert is younger than the cooldown', () => {
+    const alerts = [
+      alert('failover', 0),
+      alert('recovery', 1_000, { decision: 'hold', outcome: undefined, settledAt: undefined }),
+      alert('error_rate', 2_000),
+    ];
+    // The failover was delivered at +100 ms; 60 s later a 300 s cooldown still holds failovers.
+    expect(coolingDown(alerts, 300_000, T0 + 60_100)).toEqual([{ kind: 'failover', agoMs: 60_000 }]);
+    expect(coolingDown(alerts, 30_000, T0 + 60_100)).toEqual([]);
   });
 });
 
