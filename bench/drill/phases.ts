@@ -48,21 +48,24 @@ class Tally {
   answered = 0;
   non200 = 0;
   readonly byPool = new Map<string, number>();
-  readonly samples: Sample[] = [];
   private waiters: { test: (s: Sample) => boolean; resolve: (s: Sample) => void }[] = [];
 
   add = (s: Sample) => {
     this.answered++;
     if (s.status !== 200) this.non200++;
     else if (s.pool !== undefined) this.byPool.set(s.pool, (this.byPool.get(s.pool) ?? 0) + 1);
-    this.samples.push(s);
     this.waiters = this.waiters.filter((w) => (w.test(s) ? (w.resolve(s), false) : true));
   };
 
   /** The first answer, from now on, that passes `test`; undefined after `timeoutMs` or on `abort`. */
   next(test: (s: Sample) => boolean, timeoutMs: number, abort: AbortSignal): Promise<Sample | undefined> {
-    const found = new Promise<Sample>((resolve) => this.waiters.push({ test, resolve }));
-    return Promise.race([found, pause(timeoutMs, abort).then(() => undefined)]);
+    let waiter: { test: (s: Sample) => boolean; resolve: (s: Sample) => void } | undefined;
+    const found = new Promise<Sample>((resolve) => this.waiters.push((waiter = { test, resolve })));
+    const given = pause(timeoutMs, abort).then(() => {
+      this.waiters = this.waiters.filter((w) => w !== waiter);
+      return undefined;
+    });
+    return Promise.race([found, given]);
   }
 
   line(elapsedMs: number): string {
