@@ -54,13 +54,16 @@ async function loadWith(ms: number, atMs: number, during: () => Promise<unknown>
   return Promise.all(statuses);
 }
 
-/** Waits until the watcher has read `expected` lines since `base`, or fails with what it read. */
+/** Lines the watcher read since `base`, once it has read `expected` or stopped reading for a second. */
 async function waitForLinesRead(base: number, expected: number, timeoutMs = 15_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  let read = 0;
-  while (Date.now() < deadline) {
-    read = (await watcherStats()).lines.read - base;
-    if (read >= expected) break;
+  let read = -1;
+  let unchangedPolls = 0;
+  while (Date.now() < deadline && unchangedPolls < 4) {
+    const now = (await watcherStats()).lines.read - base;
+    if (now >= expected) break;
+    unchangedPolls = now === read ? unchangedPolls + 1 : 0;
+    read = now;
     await sleep(250);
   }
   // A moment more, so a line read twice would show.
