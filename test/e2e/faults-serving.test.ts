@@ -42,6 +42,10 @@ async function publicVersion() {
 
 type Reply = Awaited<ReturnType<typeof publicVersion>>;
 
+async function chaosOnBoth(query: string) {
+  for (const pool of ['blue', 'green'] as const) expect((await chaos(pool, query)).status, pool).toBe(200);
+}
+
 /** What every answer must look like while no pool can serve. */
 function expectNoPoolAnswer(reply: Reply) {
   expect(reply.status).toBe(503);
@@ -77,8 +81,7 @@ describe.skipIf(!enabled)('serving under faults on the Compose stack', () => {
   describe('both pools fail', () => {
     it('both answer 500: a JSON 503 at once, and one error-rate alert', async () => {
       const since = Date.now();
-      expect((await chaos('blue', 'start?mode=error')).status).toBe(200);
-      expect((await chaos('green', 'start?mode=error')).status).toBe(200);
+      await chaosOnBoth('start?mode=error');
       const replies: Reply[] = [];
       for (let i = 0; i < 30; i++) replies.push(await publicVersion());
       console.log(`[faults] both 500: ${replies.length} answers, slowest ${Math.round(Math.max(...replies.map((r) => r.ms)))} ms`);
@@ -87,8 +90,7 @@ describe.skipIf(!enabled)('serving under faults on the Compose stack', () => {
       const alert = await waitForAlert('High error rate', since, 10_000);
       console.log(`[faults] both 500: error-rate alert ${alert.receivedAt - since} ms after the chaos began`);
 
-      expect((await chaos('blue', 'stop')).status).toBe(200);
-      expect((await chaos('green', 'stop')).status).toBe(200);
+      await chaosOnBoth('stop');
       await waitForServing('blue', 15_000);
       expect(summarize(await sampleTraffic(30, 3_000)).non200).toBe(0);
       await waitForAlert('Error rate resolved', since, 10_000);
@@ -97,8 +99,7 @@ describe.skipIf(!enabled)('serving under faults on the Compose stack', () => {
     });
 
     it('both hang (timeout chaos): a JSON 503 well within 3 s', async () => {
-      expect((await chaos('blue', 'start?mode=timeout')).status).toBe(200);
-      expect((await chaos('green', 'start?mode=timeout')).status).toBe(200);
+      await chaosOnBoth('start?mode=timeout');
       // Concurrent, so requests arrive while both pools are still being tried.
       const replies = await Promise.all(
         Array.from({ length: 10 }, async (_, i) => {
@@ -110,8 +111,7 @@ describe.skipIf(!enabled)('serving under faults on the Compose stack', () => {
       console.log(`[faults] both hang: answer times ${JSON.stringify(times)} ms`);
       replies.forEach(expectNoPoolAnswer);
 
-      expect((await chaos('blue', 'stop')).status).toBe(200);
-      expect((await chaos('green', 'stop')).status).toBe(200);
+      await chaosOnBoth('stop');
       await waitForServing('blue', 15_000);
     });
 
