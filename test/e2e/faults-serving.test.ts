@@ -78,6 +78,26 @@ describe.skipIf(!enabled)('serving under faults on the Compose stack', () => {
   const accessLogFailures = async () =>
     docker('exec', ids.nginx, 'sh', '-c', "grep -v ' status=200 ' /var/log/bluegreen/access.log | tail -n 20");
 
+  /**
+   * Polls until a request through Nginx goes straight to blue at `address`
+   * (one attempt, answered by blue): Nginx's view of the pool addresses is
+   * current, not just some pool answering. Resolves with the wait in ms.
+   */
+  async function waitUntilBlueServesAt(address: string, timeoutMs: number): Promise<number> {
+    const t0 = Date.now();
+    const direct = new RegExp(`upstream_addr="${address.replaceAll('.', '\\.')}:\\d+"`);
+    for (;;) {
+      const reply = await publicVersion();
+      const rid = reply.headers['x-request-id'];
+      if (reply.status === 200 && reply.headers['x-app-pool'] === 'blue' && rid) {
+        const line = await docker('exec', ids.nginx, 'grep', `rid=${rid}`, '/var/log/bluegreen/access.log').catch(() => '');
+        if (direct.test(line)) return Date.now() - t0;
+      }
+      if (Date.now() - t0 > timeoutMs) throw new Error(`Nginx not sending blue's requests to ${address} after ${timeoutMs} ms`);
+      await sleep(250);
+    }
+  }
+
   describe('both pools fail', () => {
     it('both answer 500: a JSON 503 at once, and one error-rate alert', async () => {
       const since = Date.now();
@@ -125,9 +145,11 @@ describe.skipIf(!enabled)('serving under faults on the Compose stack', () => {
       console.log(`[faults] both down: answer times ${JSON.stringify(replies.map((r) => Math.round(r.ms)))} ms`);
       replies.forEach(expectNoPoolAnswer);
 
+      // Restarted together, the two may swap addresses: wait until Nginx has
+      // caught up, so the next case starts from a settled stack.
       await docker('start', ids.blue, ids.green);
-      const ms = await waitForServing('blue', 30_000);
-      console.log(`[faults] both down: blue serving ${ms} ms after docker start`);
+      const ms = await waitUntilBlueServesAt(await containerAddress(ids.blue), 30_000);
+      console.log(`[faults] both down: blue serving at its current address ${ms} ms after docker start`);
     });
   });
 
@@ -170,7 +192,7 @@ describe.skipIf(!enabled)('serving under faults on the Compose stack', () => {
       await docker('start', ids.blue);
       measured.newAddress = await containerAddress(ids.blue);
       expect(measured.newAddress).not.toBe(oldAddress);
-      await waitForServing('blue', 20_000);
+      await waitUntilBlueServesAt(measured.newAddress as string, 20_000);
       measured.blueServingAfterStartMs = Date.now() - startedAt;
       await sleep(1_000);
     } finally {

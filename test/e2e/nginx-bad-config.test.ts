@@ -6,13 +6,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDockerOrSkip } from './support/docker.js';
-import { PORTS, ROOT, docker, sleep } from './support/stack.js';
+import { ROOT, docker, sleep } from './support/stack.js';
 
 const enabled = requireDockerOrSkip('e2e nginx bad config');
 
 const IMAGE = `bluegreen-nginx:${process.env.E2E_IMAGE_TAG ?? 'local'}`;
-// Apart from every port the stacks publish.
-const PORT = PORTS.nginx + 30;
 const NAME = `bg-e2e-nginx-config-${process.pid}`;
 
 interface Run {
@@ -24,11 +22,12 @@ interface Run {
 
 /**
  * Starts the image with `env`, probing its published port over HTTP until the
- * container exits or `maxMs` passes (then it is stopped). docker-proxy accepts
- * TCP connections even with nothing behind them: only an HTTP answer counts.
+ * container exits or `maxMs` passes (then it is stopped). Docker picks the host
+ * port, so nothing else can hold it. docker-proxy accepts TCP connections even
+ * with nothing behind them: only an HTTP answer counts.
  */
 async function runNginx(env: Record<string, string>, maxMs: number): Promise<Run> {
-  const args = ['run', '--name', NAME, '-p', `127.0.0.1:${PORT}:80`];
+  const args = ['run', '--name', NAME, '-p', '127.0.0.1::80'];
   for (const pool of ['app_blue', 'app_green']) args.push('--add-host', `${pool}:127.0.0.1`);
   for (const [key, value] of Object.entries(env)) args.push('-e', `${key}=${value}`);
   const child = promisify(execFile)('docker', [...args, IMAGE], { cwd: ROOT, timeout: maxMs + 30_000 }).then(
@@ -38,12 +37,16 @@ async function runNginx(env: Record<string, string>, maxMs: number): Promise<Run
   let exited = false;
   void child.then(() => (exited = true));
   let served = false;
+  let address = '';
   const deadline = Date.now() + maxMs;
   while (!exited && !served && Date.now() < deadline) {
-    served = await fetch(`http://127.0.0.1:${PORT}/nginx-health`, { signal: AbortSignal.timeout(1_000) }).then(
-      () => true,
-      () => false,
-    );
+    address ||= (await docker('port', NAME, '80/tcp').catch(() => '')).trim().split('\n')[0] ?? '';
+    if (address) {
+      served = await fetch(`http://${address}/nginx-health`, { signal: AbortSignal.timeout(1_000) }).then(
+        () => true,
+        () => false,
+      );
+    }
     await sleep(20);
   }
   if (!exited) await docker('stop', '-t', '2', NAME);
