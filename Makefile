@@ -37,12 +37,18 @@ up: $(ENV_FILE) ## Build and start the stack, wait until every service is health
 down: $(ENV_FILE) ## Stop and remove the containers (volumes and logs stay)
 	$(COMPOSE) down
 
+# CHAOS_TOKEN (optional) reaches curl through the environment and stdin, never
+# on a command line that `ps` would show.
+CHAOS_TOKEN ?= $(call envget,CHAOS_TOKEN,)
+chaos chaos-stop: export CHAOS_TOKEN := $(CHAOS_TOKEN)
+chaos_post = printf '%s\n' "$${CHAOS_TOKEN:+Authorization: Bearer $$CHAOS_TOKEN}" | curl -sS --fail-with-body -w '\n' -H @- -X POST
+
 chaos: $(ENV_FILE) ## Make a pool fail on purpose: MODE=error|timeout RATE=0..1 POOL=<serving pool>
-	@curl -sS --fail-with-body -X POST "http://127.0.0.1:$(call pool_port,$(POOL))/chaos/start?mode=$(MODE)&rate=$(RATE)"; echo
+	@$(chaos_post) "http://127.0.0.1:$(call pool_port,$(POOL))/chaos/start?mode=$(MODE)&rate=$(RATE)"
 
 chaos-stop: $(ENV_FILE) ## End chaos on both pools
-	@curl -sS --fail-with-body -X POST "http://127.0.0.1:$(BLUE_PORT)/chaos/stop"; echo
-	@curl -sS --fail-with-body -X POST "http://127.0.0.1:$(GREEN_PORT)/chaos/stop"; echo
+	@$(chaos_post) "http://127.0.0.1:$(BLUE_PORT)/chaos/stop"
+	@$(chaos_post) "http://127.0.0.1:$(GREEN_PORT)/chaos/stop"
 
 switch: $(ENV_FILE) ## Planned switch of the serving pool: POOL=blue|green [FORCE=1]
 	@COMPOSE="$(COMPOSE)" ENV_FILE="$(ENV_FILE)" FORCE="$(FORCE)" scripts/switch.sh "$(POOL)"
