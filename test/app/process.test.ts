@@ -135,7 +135,7 @@ describe('bad configuration', () => {
       expect(lines[0]).toContain('(got a value, hidden)');
       expect(app.stderr()).not.toContain(value);
     } else {
-      expect(lines[0]).toContain(`(got "${value.trim()}")`);
+      expect(lines[0]).toContain(`(got ${JSON.stringify(value.trim())})`);
     }
   });
 });
