@@ -257,6 +257,15 @@ describe('parseLine fast path', () => {
     expect(r.ok ? r.record : r).toMatchObject(expected);
   });
 
+  it('gives up on megabyte near-misses in linear time', () => {
+    const big = 'x'.repeat(1 << 20);
+    const started = performance.now();
+    expect(parseLine(`time=a rid=b method=GET path="${big}`)).toEqual({ ok: false, reason: 'unterminated quote in path' });
+    expect(parsed(`${NORMAL}\t${big}`).status).toBe(200);
+    expect(parsed(NORMAL.replace('blue-v1', `blue-${big}\\`)).release).toBe(`blue-${big}\\`);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it('agrees with the general scanner on thousands of mutated lines', () => {
     const random = rng(7);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
