@@ -1,7 +1,5 @@
-// Where each known key's value lies in a line. Both ways of reading a line
-// (layout.ts for the exact format Nginx writes, scan.ts for anything else)
-// produce these offsets and nothing more, so a record reads the same whichever
-// way its line was read.
+// Where each known key's value lies in a line, as the general scanner finds
+// it: a record keeps these to decode the fields it did not decode up front.
 
 /** The keys the watcher knows, in `log_format bluegreen` order. */
 export const TIME = 0;

@@ -64,7 +64,7 @@ export function echo(text: string): string {
 // guard against writes.
 const SINGLE_ATTEMPTS: readonly (readonly number[])[] = Array.from({ length: 600 }, (_, s) => [s]);
 
-/** [status], for a status of 100..599. */
+/** [status]; shared for the statuses a line can carry (up to 599). */
 export function singleAttempt(status: number): readonly number[] {
   return SINGLE_ATTEMPTS[status] ?? [status];
 }
