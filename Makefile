@@ -21,7 +21,7 @@ RATE := $(or $(RATE),1)
 pool_port = $(if $(filter green,$(1)),$(GREEN_PORT),$(if $(filter blue,$(1)),$(BLUE_PORT),$(error POOL must be blue or green, got '$(1)')))
 serving_pool = curl -fsS -D - -o /dev/null --max-time 5 http://127.0.0.1:$(NGINX_PORT)/version | tr -d '\r' | sed -n 's/^[Xx]-[Aa]pp-[Pp]ool: //p'
 
-.PHONY: help up down chaos chaos-stop switch status logs maintenance-on maintenance-off test bench clean
+.PHONY: help up down chaos chaos-stop switch status logs maintenance-on maintenance-off test bench drill clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,12 +37,18 @@ up: $(ENV_FILE) ## Build and start the stack, wait until every service is health
 down: $(ENV_FILE) ## Stop and remove the containers (volumes and logs stay)
 	$(COMPOSE) down
 
+# CHAOS_TOKEN (optional) reaches curl through the environment and stdin, never
+# on a command line that `ps` would show.
+CHAOS_TOKEN ?= $(call envget,CHAOS_TOKEN,)
+chaos chaos-stop: export CHAOS_TOKEN := $(CHAOS_TOKEN)
+chaos_post = printf '%s\n' "$${CHAOS_TOKEN:+Authorization: Bearer $$CHAOS_TOKEN}" | curl -sS --fail-with-body -w '\n' -H @- -X POST
+
 chaos: $(ENV_FILE) ## Make a pool fail on purpose: MODE=error|timeout RATE=0..1 POOL=<serving pool>
-	@curl -sS --fail-with-body -X POST "http://127.0.0.1:$(call pool_port,$(POOL))/chaos/start?mode=$(MODE)&rate=$(RATE)"; echo
+	@$(chaos_post) "http://127.0.0.1:$(call pool_port,$(POOL))/chaos/start?mode=$(MODE)&rate=$(RATE)"
 
 chaos-stop: $(ENV_FILE) ## End chaos on both pools
-	@curl -sS --fail-with-body -X POST "http://127.0.0.1:$(BLUE_PORT)/chaos/stop"; echo
-	@curl -sS --fail-with-body -X POST "http://127.0.0.1:$(GREEN_PORT)/chaos/stop"; echo
+	@$(chaos_post) "http://127.0.0.1:$(BLUE_PORT)/chaos/stop"
+	@$(chaos_post) "http://127.0.0.1:$(GREEN_PORT)/chaos/stop"
 
 switch: $(ENV_FILE) ## Planned switch of the serving pool: POOL=blue|green [FORCE=1]
 	@COMPOSE="$(COMPOSE)" ENV_FILE="$(ENV_FILE)" FORCE="$(FORCE)" scripts/switch.sh "$(POOL)"
@@ -71,6 +77,15 @@ test: node_modules ## Run every test: unit, integration, end to end (needs Docke
 
 bench: node_modules ## Measure the watcher's parse and detect speed and memory
 	npm run bench
+
+# The drill gets the stack's settings in its environment, resolved like the other
+# targets'; the recipe is not echoed so CHAOS_TOKEN never shows. ARGS comes from
+# the command line only, like MODE and POOL.
+drill: $(ENV_FILE) node_modules ## Failover drill under load (starts the stack if down): ARGS="--rate 20 --seconds 5"
+	@ENV_FILE="$(ENV_FILE)" NGINX_PORT="$(NGINX_PORT)" BLUE_PORT="$(BLUE_PORT)" GREEN_PORT="$(GREEN_PORT)" \
+	  WATCHER_HOST_PORT="$(or $(WATCHER_HOST_PORT),$(call envget,WATCHER_HOST_PORT,9100))" ACTIVE_POOL="$(ACTIVE_POOL)" \
+	  CHAOS_TOKEN="$(or $(CHAOS_TOKEN),$(call envget,CHAOS_TOKEN,))" \
+	  npm run -s drill -- $(if $(filter command line,$(origin ARGS)),$(ARGS))
 
 clean: ## Remove containers, volumes (access log, control files) and build output
 	-[ -f $(ENV_FILE) ] && $(COMPOSE) down -v --remove-orphans

@@ -11,6 +11,9 @@ export default defineConfig({
           exclude: ['test/e2e/**'],
           globalSetup: ['test/support/build.ts'],
           testTimeout: 20_000,
+          // Before e2e: the e2e drill rebuilds dist/ (npm run drill), which the
+          // integration tests run; and container load would skew their timings.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -19,6 +22,7 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           // The suites share host ports and one Docker engine: run them one at a time.
           poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 600_000,
         },

@@ -13,6 +13,18 @@ export const appSchema = z.object({
   CHAOS_HOLD_MS: envInt(1, 600_000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: envInt(1, 600_000).default(5000),
   LOG_LEVEL: logLevel,
+  // Optional: when set, /chaos/* answers only requests with
+  // `Authorization: Bearer <CHAOS_TOKEN>`. RFC 6750 token characters only (it
+  // travels in a header), long enough not to be guessed.
+  CHAOS_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9._~+/-]{16,512}=*$/, {
+      message: 'expected 16 to 512 characters from A-Z a-z 0-9 . _ ~ + / - (a bearer token)',
+    })
+    .optional(),
 });
+
+/** Never logged: config errors say only that a value was given, the effective config shows it redacted. */
+export const APP_SECRETS = ['CHAOS_TOKEN'] as const;
 
 export type AppConfig = z.output<typeof appSchema>;

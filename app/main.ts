@@ -1,9 +1,9 @@
 // Entry point of the app pool image: `node dist/app/main.js`.
 import { loadConfig } from '../common/config.js';
-import { appSchema } from './config.js';
+import { APP_SECRETS, appSchema } from './config.js';
 import { createApp } from './server.js';
 
-const { config, logger } = loadConfig({ service: 'app', schema: appSchema });
+const { config, logger } = loadConfig({ service: 'app', schema: appSchema, secrets: APP_SECRETS });
 const app = createApp({ config, logger });
 
 app.server.on('error', (err) => {

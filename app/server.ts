@@ -8,6 +8,7 @@ import {
 import type { Duplex } from 'node:stream';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { bearerMatches } from './auth.js';
 import { Chaos, parseChaosParams, type Random } from './chaos.js';
 import type { AppConfig } from './config.js';
 
@@ -19,7 +20,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 66_000;
 
 export interface AppOptions {
-  config: Pick<AppConfig, 'APP_POOL' | 'RELEASE_ID' | 'CHAOS_HOLD_MS' | 'SHUTDOWN_TIMEOUT_MS'>;
+  config: Pick<AppConfig, 'APP_POOL' | 'RELEASE_ID' | 'CHAOS_HOLD_MS' | 'SHUTDOWN_TIMEOUT_MS' | 'CHAOS_TOKEN'>;
   logger: Logger;
   /** Decides which requests `rate` affects; defaults to Math.random. */
   random?: Random;
@@ -40,6 +41,8 @@ export interface App {
 
 interface Route {
   methods: readonly string[];
+  /** Needs `Authorization: Bearer <CHAOS_TOKEN>` when a token is configured. */
+  guarded?: boolean;
   handle(res: ServerResponse, query: URLSearchParams): void;
 }
 
@@ -136,6 +139,7 @@ export function createApp({ config, logger, random }: AppOptions): App {
       '/chaos/start',
       {
         methods: WRITE,
+        guarded: true,
         handle: (res, query) => {
           const parsed = parseChaosParams(query);
           if (!parsed.ok) {
@@ -153,6 +157,7 @@ export function createApp({ config, logger, random }: AppOptions): App {
       '/chaos/stop',
       {
         methods: WRITE,
+        guarded: true,
         handle: (res) => {
           const previous = chaos.stop();
           log.info({ previous }, 'chaos stopped');
@@ -204,9 +209,21 @@ export function createApp({ config, logger, random }: AppOptions): App {
       }
     }
 
+    // Exact, case-sensitive match on the raw path: nothing is decoded or
+    // normalised, so /CHAOS/start or /%63haos/start can never reach a chaos route.
     const route = routes.get(path);
     if (!route) {
       sendJson(res, 404, { error: `not found: ${path}` });
+      return;
+    }
+    const token = config.CHAOS_TOKEN;
+    if (route.guarded && token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+      sendJson(
+        res,
+        401,
+        { error: `${path} needs the header Authorization: Bearer <CHAOS_TOKEN>` },
+        { 'WWW-Authenticate': 'Bearer realm="chaos"' },
+      );
       return;
     }
     const method = req.method ?? '';

@@ -11,7 +11,16 @@ export type ConfigResult<T> = { ok: true; config: T } | { ok: false; problems: s
 
 // Building blocks for env schemas. Env values are strings; these coerce and
 // bound them so the error message names the accepted range.
-export const envInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// Plain decimal digits only: Number() would also take 0x10, 1e3 or 0b1, which
+// no one means in a timeout or a port.
+export const envInt = (min: number, max: number) => {
+  const range = `expected a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^[+-]?\d+$/, { message: range })
+    .transform(Number)
+    .pipe(z.number().min(min, { message: range }).max(max, { message: range }));
+};
 export const envNumber = (min: number, max: number) => z.coerce.number().min(min).max(max);
 export const envBool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {
@@ -43,7 +52,8 @@ export function parseConfig<S extends z.ZodObject>(
     const key = issue.path.map(String).join('.') || '(config)';
     const raw = input[key];
     const got =
-      raw === undefined ? '' : secrets.includes(key) ? ' (got a value, hidden)' : ` (got "${raw}")`;
+      // JSON quoting keeps a value with a newline or quote on one line.
+      raw === undefined ? '' : secrets.includes(key) ? ' (got a value, hidden)' : ` (got ${JSON.stringify(raw)})`;
     return `${key}: ${issue.message}${got}`;
   });
   return { ok: false, problems };

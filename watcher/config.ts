@@ -1,12 +1,27 @@
 // The watcher's settings: one schema, validated once at start (see README
 // "Configuration"). Everything has a default except the webhook, whose absence
 // means dry-run.
+import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { envBool, envInt, loadConfig, logLevel, poolName, type Env } from '../common/config.js';
+import { assertWritable } from './atomicFile.js';
 
 const PERCENT = 'expected a percentage above 0, at most 100';
 
 export const WEBHOOK_SECRETS = ['SLACK_WEBHOOK_URL'] as const;
+
+// The paths are checked at start too: a watcher that cannot save its state
+// or reads a directory would fail later, quietly.
+const notADirectory = z.string().refine((path) => !statSync(path, { throwIfNoEntry: false })?.isDirectory(), {
+  message: 'is a directory; expected a file path',
+});
+const writableDir = z.string().superRefine((dir, ctx) => {
+  try {
+    assertWritable(dir);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `cannot write there (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+  }
+});
 
 export const watcherConfigSchema = z.object({
   // Plain http is accepted for local receivers; main.ts warns about it.
@@ -20,19 +35,20 @@ export const watcherConfigSchema = z.object({
   WINDOW_SIZE: envInt(1, 100_000).default(200),
   ALERT_COOLDOWN_SEC: envInt(0, 86_400).default(300),
   MAINTENANCE_MODE: envBool.default(false),
-  LOG_PATH: z.string().default('/var/log/bluegreen/access.log'),
+  // A missing log is fine (the watcher waits for it); a directory is a mistake.
+  LOG_PATH: notADirectory.default('/var/log/bluegreen/access.log'),
   // Nginx writes its primary pool here; it wins over ACTIVE_POOL when present.
-  ACTIVE_POOL_FILE: z.string().default('/var/log/bluegreen/active-pool'),
-  CONTROL_DIR: z.string().default('/var/lib/watcher'),
+  ACTIVE_POOL_FILE: notADirectory.default('/var/log/bluegreen/active-pool'),
+  CONTROL_DIR: writableDir.default('/var/lib/watcher'),
   WATCHER_PORT: envInt(1, 65_535).default(9100),
   LOG_POLL_INTERVAL_MS: envInt(10, 60_000).default(250),
   MAX_LINE_BYTES: envInt(1024, 1_048_576).default(16_384),
   SLACK_CONNECT_TIMEOUT_MS: envInt(100, 60_000).default(3000),
   SLACK_TIMEOUT_MS: envInt(100, 120_000).default(5000),
-  SLACK_MAX_ATTEMPTS: envInt(1, 20).default(5),
+  SLACK_RETRY_FOR_SEC: envInt(0, 86_400).default(900),
   SLACK_QUEUE_SIZE: envInt(1, 10_000).default(100),
   PLANNED_SWITCH_TTL_SEC: envInt(1, 86_400).default(120),
-  RUNBOOK_URL: z.string().default('runbook.md'),
+  RUNBOOK_URL: z.string().regex(/^\S+$/, { message: 'expected a URL or path without spaces' }).default('runbook.md'),
   SHUTDOWN_TIMEOUT_MS: envInt(0, 60_000).default(5000),
   LOG_LEVEL: logLevel,
 });

@@ -5,10 +5,11 @@
 // The daemon reads them synchronously when an alert is decided: alerts are
 // rare, and a fresh read means no stale cache and no watcher to go wrong.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../common/logger.js';
+import { writeAtomic } from './atomicFile.js';
 import type { Clock, PlannedSwitch } from './types.js';
 
 export const MAINTENANCE_FILE = 'maintenance';
@@ -39,10 +40,12 @@ export interface Control {
 
 export function createControl(opts: ControlOptions): Control {
   const log = opts.logger.child({ component: 'control' });
+  const maintenanceFile = cachedReader(join(opts.dir, MAINTENANCE_FILE), log, (raw) => parseMaintenance(raw, log));
+  const plannedSwitchFile = cachedReader(join(opts.dir, PLANNED_SWITCH_FILE), log, (raw) => parsePlannedSwitch(raw, log));
   let last: boolean | undefined;
   return {
     maintenance() {
-      const fromFile = readMaintenance(opts.dir, log);
+      const fromFile = maintenanceFile();
       const effective = fromFile ?? opts.defaultMaintenance;
       if (effective !== last) {
         log.info(
@@ -54,13 +57,38 @@ export function createControl(opts: ControlOptions): Control {
       return effective;
     },
     plannedSwitch() {
-      return readPlannedSwitch(opts.dir, opts.clock(), log);
+      const marker = plannedSwitchFile();
+      return marker !== undefined && marker.expiresAt > opts.clock() ? marker : undefined;
     },
   };
 }
 
-function readMaintenance(dir: string, log: Logger): boolean | undefined {
-  const raw = readIfExists(join(dir, MAINTENANCE_FILE), log);
+/**
+ * Reads `file` again only when its inode, mtime or size changed. Every write
+ * (ctl.ts, switch.sh) replaces the file by rename, so a change always shows in
+ * one stat: a syscall per alert instead of open, read and close, which a
+ * flapping pool raising an alert every few lines would feel.
+ */
+function cachedReader<T>(file: string, log: Logger, parse: (raw: string | undefined) => T): () => T {
+  let seen: string | undefined;
+  let value!: T;
+  return () => {
+    let version = 'absent';
+    try {
+      const st = statSync(file, { throwIfNoEntry: false });
+      if (st !== undefined) version = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    } catch {
+      version = 'unreadable';
+    }
+    if (version !== seen) {
+      value = parse(readIfExists(file, log));
+      seen = version;
+    }
+    return value;
+  };
+}
+
+function parseMaintenance(raw: string | undefined, log: Logger): boolean | undefined {
   if (raw === undefined) return undefined;
   const value = raw.trim().toLowerCase();
   if (value === 'on') return true;
@@ -69,17 +97,15 @@ function readMaintenance(dir: string, log: Logger): boolean | undefined {
   return undefined;
 }
 
-function readPlannedSwitch(dir: string, now: number, log: Logger): PlannedSwitch | undefined {
-  const raw = readIfExists(join(dir, PLANNED_SWITCH_FILE), log);
+function parsePlannedSwitch(raw: string | undefined, log: Logger): PlannedSwitch | undefined {
   if (raw === undefined) return undefined;
-  let marker: z.output<typeof plannedSwitchSchema>;
   try {
-    marker = plannedSwitchSchema.parse(JSON.parse(raw));
+    const marker = plannedSwitchSchema.parse(JSON.parse(raw));
+    return { ...marker, from: marker.from };
   } catch (err) {
     log.warn({ file: PLANNED_SWITCH_FILE, error: (err as Error).message.slice(0, 200) }, 'ignoring corrupt planned-switch marker');
     return undefined;
   }
-  return marker.expiresAt > now ? { ...marker, from: marker.from } : undefined;
 }
 
 /**
@@ -124,14 +150,4 @@ export function announcePlannedSwitch(
   };
   writeAtomic(dir, PLANNED_SWITCH_FILE, `${JSON.stringify(marker)}\n`);
   return marker;
-}
-
-/** A reader sees the old file or the new one, never half of one: rename is atomic within a directory. */
-function writeAtomic(dir: string, name: string, content: string): string {
-  mkdirSync(dir, { recursive: true });
-  const target = join(dir, name);
-  const temp = join(dir, `.${name}.${process.pid}.${randomUUID()}.tmp`);
-  writeFileSync(temp, content, { mode: 0o644 });
-  renameSync(temp, target);
-  return target;
 }

@@ -1,13 +1,14 @@
 // The alert_watcher daemon: wiring only. Stages live in pipeline.ts and the
 // files it names.
 import { poolName } from '../common/config.js';
+import { createCheckpoint } from './checkpoint.js';
 import { loadWatcherConfig } from './config.js';
 import { createControl, readPublishedPool } from './control.js';
 import { startHealthServer, type HealthServer } from './health.js';
 import { createDryRunSink } from './notify/dryRun.js';
 import { createSlackClient, type AlertSink } from './notify/slackClient.js';
 import { createPipeline } from './pipeline.js';
-import { startSource } from './source.js';
+import { startSource, type Source } from './source.js';
 import { WatcherStats } from './stats.js';
 
 const { config, logger } = loadWatcherConfig();
@@ -25,7 +26,7 @@ if (config.SLACK_WEBHOOK_URL === undefined) {
     webhookUrl: config.SLACK_WEBHOOK_URL,
     connectTimeoutMs: config.SLACK_CONNECT_TIMEOUT_MS,
     timeoutMs: config.SLACK_TIMEOUT_MS,
-    maxAttempts: config.SLACK_MAX_ATTEMPTS,
+    retryForMs: config.SLACK_RETRY_FOR_SEC * 1000,
     logger,
   });
   delivery = webhook.host;
@@ -40,9 +41,18 @@ const control = createControl({
   clock,
   logger,
 });
+// Between alerts the position is saved this often; see checkpoint.ts.
+const CHECKPOINT_EVERY_MS = 1000;
+
+const checkpoint = createCheckpoint({ dir: config.CONTROL_DIR, clock, logger });
+const saved = checkpoint.load();
+// Nginx's published pool is the truth about the primary, even over saved state:
+// a switch may have happened while the watcher was down.
 const published = readPublishedPool(config.ACTIVE_POOL_FILE, poolName.options, logger);
-const activePool = published ?? config.ACTIVE_POOL;
+const activePool = published ?? saved?.detector.primaryPool ?? config.ACTIVE_POOL;
 const stats = new WatcherStats(clock);
+// Declared before the pipeline, whose state callbacks read its position.
+let source: Source | undefined;
 const pipeline = createPipeline({
   activePool,
   windowSize: config.WINDOW_SIZE,
@@ -55,21 +65,38 @@ const pipeline = createPipeline({
   sink,
   stats,
   logger,
+  restore: saved && { detector: { ...saved.detector, primaryPool: activePool }, pending: saved.pending },
+  onStateChange: saveState,
 });
-const source = startSource({
+source = startSource({
   path: config.LOG_PATH,
   pollIntervalMs: config.LOG_POLL_INTERVAL_MS,
   maxLineBytes: config.MAX_LINE_BYTES,
   logger,
   onLine: pipeline.onLine,
   onDroppedLine: pipeline.onDroppedLine,
+  start: saved?.position,
 });
+
+let lastSaved = '';
+/** Saves position and pipeline state when either changed since the last save. */
+function saveState(): void {
+  // Undefined until the log exists and holds a byte: nothing to resume yet.
+  const position = source?.position();
+  if (position === undefined) return;
+  const state = { position, ...pipeline.state() };
+  const serialized = JSON.stringify(state);
+  if (serialized === lastSaved) return;
+  checkpoint.save(state);
+  lastSaved = serialized;
+}
+const checkpointTimer = setInterval(saveState, CHECKPOINT_EVERY_MS);
 
 let health: HealthServer;
 try {
   health = await startHealthServer({
     port: config.WATCHER_PORT,
-    stats: () => stats.snapshot(pipeline.view(), source.status()),
+    stats: () => stats.snapshot(pipeline.view(), source!.status()),
     logger,
   });
 } catch (err) {
@@ -93,9 +120,12 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
-  await source.stop();
+  clearInterval(checkpointTimer);
+  await source?.stop();
   const unsent = await pipeline.drain(config.SHUTDOWN_TIMEOUT_MS);
-  if (unsent > 0) logger.error({ unsent }, 'shutdown timeout: alerts left unsent');
+  // Unsent alerts stay in the saved state: the next start sends them.
+  saveState();
+  if (unsent > 0) logger.error({ unsent }, 'shutdown timeout: alerts left unsent; the next start sends them');
   await Promise.all([health.close(), sink.close()]);
   logger.info('stopped');
   process.exit(0);

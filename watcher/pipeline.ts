@@ -3,15 +3,16 @@
 // Everything here is synchronous up to the queue, so a slow Slack never holds
 // up the log reader.
 import type { Logger } from '../common/logger.js';
+import type { PendingAlert } from './checkpoint.js';
 import type { Control } from './control.js';
-import { Detector } from './detect/index.js';
-import { DeliveryQueue } from './notify/queue.js';
+import { Detector, type DetectorState } from './detect/index.js';
+import { DeliveryQueue, type QueuedAlert } from './notify/queue.js';
 import type { AlertSink } from './notify/slackClient.js';
 import { formatSlackMessage } from './notify/slackMessage.js';
 import { parseLine } from './parse.js';
 import { AlertPolicy } from './policy/index.js';
 import type { DroppedLine } from './source.js';
-import type { PipelineView, WatcherStats } from './stats.js';
+import type { PipelineView, RecentAlert, WatcherStats } from './stats.js';
 import type { Alert, Clock } from './types.js';
 
 // A flood of bad lines must not become a flood of log lines.
@@ -30,6 +31,19 @@ export interface PipelineOptions {
   sink: AlertSink;
   stats: WatcherStats;
   logger: Logger;
+  /** A previous run's state: the detector carries on, undelivered alerts are sent again. */
+  restore?: PipelineState;
+  /**
+   * Called, synchronously, after each alert is raised and after each delivery
+   * ends: the moment to checkpoint, while the source is still at the line that
+   * raised it.
+   */
+  onStateChange?(): void;
+}
+
+export interface PipelineState {
+  detector: DetectorState;
+  pending: PendingAlert[];
 }
 
 export interface Pipeline {
@@ -38,6 +52,7 @@ export interface Pipeline {
   view(): PipelineView;
   /** Sends what is queued, for at most `timeoutMs`; returns how many alerts are left unsent. */
   drain(timeoutMs: number): Promise<number>;
+  state(): PipelineState;
 }
 
 export function createPipeline(opts: PipelineOptions): Pipeline {
@@ -49,43 +64,54 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     thresholdPercent: opts.thresholdPercent,
     clock,
     plannedSwitch: () => control.plannedSwitch(),
+    restore: opts.restore?.detector,
   });
+  const stateChanged = opts.onStateChange ?? (() => {});
   const policy = new AlertPolicy({ cooldownMs: opts.cooldownMs, clock, maintenance: () => control.maintenance() });
+  // Each queued alert's /stats entry, settled when its delivery ends.
+  const entries = new Map<QueuedAlert, RecentAlert>();
   const queue = new DeliveryQueue({
     capacity: opts.queueSize,
     sink: opts.sink,
     logger: opts.logger,
-    onOutcome({ alert }, outcome) {
-      if (outcome === 'delivered') {
-        policy.delivered(alert);
-        stats.count('sent');
-      } else {
-        policy.failed(alert);
-        stats.count(outcome);
-      }
+    onOutcome(item, outcome) {
+      if (outcome === 'delivered') policy.delivered(item.alert);
+      else policy.failed(item.alert);
+      const entry = entries.get(item);
+      entries.delete(item);
+      if (entry !== undefined) stats.settle(entry, outcome === 'delivered' ? 'sent' : outcome);
+      stateChanged();
     },
   });
+  const resend = opts.restore?.pending ?? [];
+  if (resend.length > 0) log.warn({ count: resend.length }, 'sending alerts left undelivered by the previous run');
+  for (const { kind, heldBack, message } of resend) send({ alert: { kind, heldBack }, message });
+
   const reportMalformed = throttledWarning(log, 'skipped malformed access-log lines', clock);
   const reportTooLong = throttledWarning(log, 'dropped access-log lines longer than MAX_LINE_BYTES', clock);
+
+  function send(item: QueuedAlert): void {
+    entries.set(item, stats.alertRaised(item.alert.kind, item.message.text, 'send'));
+    queue.enqueue(item);
+  }
 
   function decide(raised: Alert): void {
     const decision = policy.decide(raised);
     // The policy's copy carries the held-back count the message reports.
     const { alert } = decision;
     const message = formatSlackMessage(alert, { runbookUrl: opts.runbookUrl });
-    stats.alertRaised(alert.kind, message.text);
     const fields = { kind: alert.kind, text: message.text, decision: decision.action };
     switch (decision.action) {
       case 'send':
         log.info(fields, 'alert: sending');
-        queue.enqueue({ alert, message });
+        send({ alert, message });
         return;
       case 'hold':
-        stats.count('heldBack');
+        stats.alertRaised(alert.kind, message.text, decision.action);
         log.info({ ...fields, reason: decision.reason }, 'alert: held back by the cooldown');
         return;
       case 'suppress':
-        stats.count('suppressed');
+        stats.alertRaised(alert.kind, message.text, decision.action);
         log.info({ ...fields, reason: decision.reason }, 'alert: suppressed by maintenance mode');
         return;
     }
@@ -100,7 +126,10 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         reportMalformed({ reason: parsed.reason, sample: line.slice(0, SAMPLE_CHARS) });
         return;
       }
-      for (const alert of detector.observe(parsed.record)) decide(alert);
+      const alerts = detector.observe(parsed.record);
+      if (alerts.length === 0) return;
+      for (const alert of alerts) decide(alert);
+      stateChanged();
     },
     onDroppedLine({ bytes, sample }) {
       stats.lines.droppedTooLong++;
@@ -113,6 +142,10 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       queued: queue.pending,
     }),
     drain: (timeoutMs) => queue.drain(timeoutMs),
+    state: () => ({
+      detector: detector.state(),
+      pending: queue.items().map(({ alert, message }) => ({ kind: alert.kind, heldBack: alert.heldBack, message })),
+    }),
   };
 }
 

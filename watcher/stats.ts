@@ -3,6 +3,21 @@ import type { SourceStatus } from './source.js';
 import type { AlertKind, Clock, WindowStats } from './types.js';
 
 export type AlertOutcome = 'sent' | 'heldBack' | 'suppressed' | 'failed' | 'dropped';
+export type AlertDecision = 'send' | 'hold' | 'suppress';
+
+// Enough to read a drill back (failover, recovery, error rate, resolved) without unbounded growth.
+const RECENT_ALERTS = 20;
+
+/** One raised alert and what became of it; times are ISO 8601. */
+export interface RecentAlert {
+  kind: AlertKind;
+  text: string;
+  raisedAt: string;
+  decision: AlertDecision;
+  /** For sent alerts, once delivery ended: sent, failed or dropped. */
+  outcome?: 'sent' | 'failed' | 'dropped';
+  settledAt?: string;
+}
 
 export interface PipelineView {
   servingPool: string;
@@ -21,24 +36,41 @@ export interface StatsSnapshot {
   window: WindowStats;
   alerts: Record<AlertOutcome, number> & { queued: number };
   lastAlert: { kind: AlertKind; text: string; at: string } | undefined;
+  /** The last alerts raised, oldest first. */
+  recentAlerts: RecentAlert[];
 }
 
 export class WatcherStats {
   readonly lines = { read: 0, malformed: 0, droppedTooLong: 0 };
   private readonly alerts: Record<AlertOutcome, number> = { sent: 0, heldBack: 0, suppressed: 0, failed: 0, dropped: 0 };
   private lastAlert: StatsSnapshot['lastAlert'];
+  private readonly recent: RecentAlert[] = [];
   private readonly startedAt: number;
 
   constructor(private readonly clock: Clock) {
     this.startedAt = clock();
   }
 
-  /** Every alert the detector raised, whatever the policy decides about it. */
-  alertRaised(kind: AlertKind, text: string): void {
-    this.lastAlert = { kind, text, at: new Date(this.clock()).toISOString() };
+  /** Every alert the detector raised, whatever the policy decides about it; settle() the returned entry once sent. */
+  alertRaised(kind: AlertKind, text: string, decision: AlertDecision): RecentAlert {
+    const at = new Date(this.clock()).toISOString();
+    this.lastAlert = { kind, text, at };
+    const entry: RecentAlert = { kind, text, raisedAt: at, decision };
+    this.recent.push(entry);
+    if (this.recent.length > RECENT_ALERTS) this.recent.shift();
+    if (decision === 'hold') this.count('heldBack');
+    if (decision === 'suppress') this.count('suppressed');
+    return entry;
   }
 
-  count(outcome: AlertOutcome): void {
+  /** The end of a sent alert's delivery. */
+  settle(entry: RecentAlert, outcome: 'sent' | 'failed' | 'dropped'): void {
+    entry.outcome = outcome;
+    entry.settledAt = new Date(this.clock()).toISOString();
+    this.count(outcome);
+  }
+
+  private count(outcome: AlertOutcome): void {
     this.alerts[outcome]++;
   }
 
@@ -52,6 +84,7 @@ export class WatcherStats {
       ...pools,
       alerts: { ...this.alerts, queued },
       lastAlert: this.lastAlert,
+      recentAlerts: this.recent.map((entry) => ({ ...entry })),
     };
   }
 }

@@ -128,3 +128,14 @@ export function forEachLine(log: AccessLog, onLine: (line: string) => void): voi
     }
   }
 }
+
+const ADDRS: Record<string, string> = { blue: BLUE, green: GREEN };
+
+/** A plain 200 served by `pool` at `at` (epoch ms), as Nginx would log it. */
+export function servedLine(at: number, requestId: string, path: string, pool: 'blue' | 'green'): string {
+  const time = new Date(at).toISOString().replace('Z', '+00:00');
+  return (
+    `time=${time} rid=${requestId} method=GET path="${path}" status=200 pool="${pool}" release="${pool}-v1" ` +
+    `upstream_status="200" upstream_addr="${ADDRS[pool]}" request_time=0.001 upstream_response_time="0.001" bytes=86`
+  );
+}

@@ -2,7 +2,8 @@
 // the same figures as JSON in bench/results/<name>.json for a machine to compare.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const RESULTS_DIR = new URL('../../../bench/results/', import.meta.url);
 
@@ -41,10 +42,13 @@ export function printVerdicts(verdicts: readonly Verdict[]): void {
   );
 }
 
-/** Writes `figures` (plus the machine they were measured on) to bench/results/<name>.json; returns the path. */
-export function writeResults(name: string, figures: object): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const url = new URL(`${name}.json`, RESULTS_DIR);
+/**
+ * Writes `figures` (plus the machine they were measured on) to
+ * bench/results/<name>.json, or to `file` when given; returns the path.
+ */
+export function writeResults(name: string, figures: object, file?: string): string {
+  const url = file === undefined ? new URL(`${name}.json`, RESULTS_DIR) : pathToFileURL(resolve(file));
+  mkdirSync(new URL('.', url), { recursive: true });
   const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' };
   writeFileSync(url, `${JSON.stringify({ name, measuredAt: new Date().toISOString(), machine, ...figures }, null, 2)}\n`);
   const path = fileURLToPath(url);

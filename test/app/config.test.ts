@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../common/config.js';
-import { appSchema } from '../../app/config.js';
+import { parseConfig, redactConfig } from '../../common/config.js';
+import { APP_SECRETS, appSchema } from '../../app/config.js';
 
 describe('appSchema', () => {
   it('has defaults for everything', () => {
@@ -64,5 +64,15 @@ describe('appSchema', () => {
   it('rejects a CHAOS_HOLD_MS above ten minutes', () => {
     const r = parseConfig(appSchema, { CHAOS_HOLD_MS: '600001' });
     expect(r.ok).toBe(false);
+  });
+
+  it('takes a bearer-token CHAOS_TOKEN and shows it only redacted', () => {
+    const token = 'Zm9vYmFy-0123456789_~+/.==';
+    const r = parseConfig(appSchema, { CHAOS_TOKEN: token }, APP_SECRETS);
+    expect(r).toMatchObject({ ok: true, config: { CHAOS_TOKEN: token } });
+    if (!r.ok) return;
+    const shown = JSON.stringify(redactConfig(r.config, APP_SECRETS));
+    expect(shown).toContain('"CHAOS_TOKEN":"[redacted]"');
+    expect(shown).not.toContain('Zm9v');
   });
 });

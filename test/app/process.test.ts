@@ -1,10 +1,11 @@
 // The shipped entry point, run as a real process (compiled by test/support/build.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { APP_SECRETS, appSchema } from '../../app/config.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/app/main.js', import.meta.url));
 
@@ -82,10 +83,59 @@ describe('node dist/app/main.js', () => {
     },
   );
 
-  it('exits 1 on a bad APP_POOL, naming it on stderr', async () => {
-    const app = run({ APP_POOL: 'red', PORT: String(await freePort()) });
+});
+
+/** Resolves true if anything accepts a connection on `port` before `exited` settles. */
+async function listenedBefore(port: number, exited: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done) {
+    const accepted = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (accepted) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return false;
+}
+
+// Every variable of the schema, with values an operator could plausibly mistype.
+const BAD_VALUES: Record<string, string[]> = {
+  APP_POOL: ['red', 'Blue'],
+  RELEASE_ID: ['release-\u00e9', 'tab\tinside'],
+  PORT: ['0', '65536', 'http', '80.5'],
+  CHAOS_HOLD_MS: ['0', '600001', 'soon'],
+  SHUTDOWN_TIMEOUT_MS: ['-1', '5s'],
+  LOG_LEVEL: ['loud', 'INFO'],
+  CHAOS_TOKEN: ['too-short', 'has spaces in the middle of it', 'user:password-0123456789'],
+};
+
+describe('bad configuration', () => {
+  it('has bad values for every variable of the schema', () => {
+    expect(Object.keys(BAD_VALUES).sort()).toEqual(Object.keys(appSchema.shape).sort());
+  });
+
+  const cases = Object.entries(BAD_VALUES).flatMap(([name, values]) => values.map((value) => [name, value] as const));
+  it.each(cases)('%s=%j: exits 1 with one config error line, never listens', async (name, value) => {
+    const port = await freePort();
+    const app = run({ PORT: String(port), [name]: value });
+    const listened = listenedBefore(port, app.exited);
     expect(await app.exited).toBe(1);
-    expect(app.stderr()).toMatch(/^app: config error: APP_POOL: .*blue.*green.*\(got "red"\)$/m);
-    expect(app.stdout()).not.toContain('listening');
+    expect(await listened).toBe(false);
+    expect(app.stdout()).toBe('');
+    const lines = app.stderr().trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^app: config error: ${name}: \\S`));
+    if (APP_SECRETS.includes(name as (typeof APP_SECRETS)[number])) {
+      expect(lines[0]).toContain('(got a value, hidden)');
+      expect(app.stderr()).not.toContain(value);
+    } else {
+      expect(lines[0]).toContain(`(got ${JSON.stringify(value.trim())})`);
+    }
   });
 });

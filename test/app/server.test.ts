@@ -429,3 +429,70 @@ describe('shutdown', () => {
     expect(logs.find((l) => l.msg === 'shutdown complete')).toMatchObject({ forced: true });
   });
 });
+
+describe('route matching', () => {
+  // Nginx hands the raw request target to the app, so the app must not turn
+  // any spelling of it into a chaos route on its own.
+  it.each([
+    '/CHAOS/start?mode=error',
+    '/Chaos/start?mode=error',
+    '/chaos/START?mode=error',
+    '/%63haos/start?mode=error',
+    '/chaos%2Fstart?mode=error',
+    '/chaos%2fstart?mode=error',
+    '//chaos/start?mode=error',
+    '/x/../chaos/start?mode=error',
+    '/./chaos/start?mode=error',
+    '/chaos/start/?mode=error',
+    '/chaos/start;?mode=error',
+    '/chaos//start?mode=error',
+    'http://app/chaos/start?mode=error',
+  ])('POST %s is a 404 and leaves chaos off', async (target) => {
+    const { port } = await start();
+    const reply = await rawConnection(port, `POST ${target} HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n`).closed;
+    expect(reply).toMatch(/^HTTP\/1\.1 404 /);
+    expect((await request(port, '/readyz')).status).toBe(200);
+  });
+});
+
+describe('CHAOS_TOKEN', () => {
+  const TOKEN = 'a-chaos-token-0123456789';
+
+  it.each([
+    ['no header', undefined],
+    ['another token', 'Bearer a-chaos-token-0123456780'],
+    ['a prefix of the token', 'Bearer a-chaos-token'],
+    ['the token without the scheme', TOKEN],
+    ['Basic credentials', `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`],
+  ])('refuses /chaos/* with %s: 401, WWW-Authenticate, chaos stays off', async (_name, authorization) => {
+    const { port } = await start({ CHAOS_TOKEN: TOKEN });
+    const headers = authorization === undefined ? undefined : { Authorization: authorization };
+    for (const path of ['/chaos/start?mode=error', '/chaos/stop']) {
+      const r = await request(port, path, { method: 'POST', headers });
+      expect(r.status, path).toBe(401);
+      expect(r.headers['www-authenticate'], path).toBe('Bearer realm="chaos"');
+      expect(r.body.error, path).toContain('Authorization: Bearer');
+      expect(r.text, path).not.toContain(TOKEN);
+    }
+    expect((await request(port, '/readyz')).status).toBe(200);
+    expect((await request(port, '/version')).status).toBe(200);
+  });
+
+  it('accepts the right bearer token, whatever the scheme’s case', async () => {
+    const { port, logs } = await start({ CHAOS_TOKEN: TOKEN });
+    const started = await request(port, '/chaos/start?mode=error', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
+    expect(started.status).toBe(200);
+    expect((await request(port, '/version')).status).toBe(500);
+    const stopped = await request(port, '/chaos/stop', { method: 'POST', headers: { Authorization: `bearer ${TOKEN}` } });
+    expect(stopped.body).toMatchObject({ status: 'chaos stopped', wasActive: true });
+    expect(JSON.stringify(logs)).not.toContain(TOKEN);
+  });
+
+  it('leaves probes and /version open', async () => {
+    const { port } = await start({ CHAOS_TOKEN: TOKEN });
+    for (const path of ['/version', '/healthz', '/readyz']) expect((await request(port, path)).status, path).toBe(200);
+  });
+});

@@ -54,3 +54,19 @@ describe('redactConfig', () => {
     });
   });
 });
+
+describe('envInt', () => {
+  const port = z.object({ PORT: envInt(1, 65_535) });
+  it.each(['0x10', '1e3', '0b1', '12.0', '80 80', '-1', '65536'])('rejects %j, naming the range', (value) => {
+    expect(parseConfig(port, { PORT: value })).toEqual({
+      ok: false,
+      problems: [`PORT: expected a whole number from 1 to 65535 (got ${JSON.stringify(value)})`],
+    });
+  });
+
+  it('accepts plain digits and keeps a problem on one line even for a value with a newline', () => {
+    expect(parseConfig(port, { PORT: '08080' })).toEqual({ ok: true, config: { PORT: 8080 } });
+    const r = parseConfig(port, { PORT: '80\n# 81' });
+    expect(r.ok === false && r.problems).toEqual(['PORT: expected a whole number from 1 to 65535 (got "80\\n# 81")']);
+  });
+});

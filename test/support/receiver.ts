@@ -22,21 +22,24 @@ export interface Receiver {
   readonly requests: ReceivedRequest[];
   /** Requests answered 2xx: the alerts Slack would have shown. */
   delivered(): ReceivedRequest[];
-  /** Answers for the next requests, in order; after them every request gets 200 "ok". */
+  /** Answers for the next requests, in order; after them every request gets the default answer. */
   answerNext(...answers: Answer[]): void;
+  /** What unscripted requests get; 200 "ok" unless changed. */
+  answerByDefault(answer: Answer): void;
   close(): Promise<void>;
 }
 
 export const SECRET_PATH = '/services/T000TEST/B000TEST/s3cr3tW3bh00kT0k3n';
 
-export async function startReceiver(): Promise<Receiver> {
+export async function startReceiver(port = 0): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
   const script: Answer[] = [];
+  let fallback: Answer = 200;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const answer = script.shift() ?? 200;
+      const answer = script.shift() ?? fallback;
       const { status, headers } =
         answer === 'hang' ? { status: undefined, headers: {} } : typeof answer === 'number' ? { status: answer, headers: {} } : answer;
       requests.push({
@@ -51,13 +54,16 @@ export async function startReceiver(): Promise<Receiver> {
       res.end(status < 300 ? 'ok' : 'error');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: (path = SECRET_PATH) => `http://127.0.0.1:${port}${path}`,
+    url: (path = SECRET_PATH) => `http://127.0.0.1:${bound}${path}`,
     requests,
     delivered: () => requests.filter((r) => r.status !== undefined && r.status < 300),
     answerNext: (...answers) => void script.push(...answers),
+    answerByDefault: (answer) => {
+      fallback = answer;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

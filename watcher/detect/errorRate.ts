@@ -19,18 +19,26 @@ export interface WindowLevel {
 }
 
 export class ErrorRateState {
-  private firing = false;
-
-  constructor(private readonly thresholdPercent: number) {
+  /** `firing` restores a previous run's state, so a restart neither repeats nor forgets an open incident. */
+  constructor(
+    private readonly thresholdPercent: number,
+    private firing = false,
+  ) {
     if (!Number.isFinite(thresholdPercent) || thresholdPercent < 0 || thresholdPercent > 100) {
       throw new RangeError(`threshold must be a percentage 0..100, got ${thresholdPercent}`);
     }
   }
 
+  get isFiring(): boolean {
+    return this.firing;
+  }
+
   update(window: WindowLevel): ErrorRateTransition | undefined {
+    // A part-filled window (startup, or a restart that restored a firing
+    // alert) is too few requests to call a rate either way.
+    if (window.count < window.size) return undefined;
     if (!this.firing) {
-      // A part-filled window (startup) is too few requests to call a rate.
-      if (window.count < window.size || window.errorRate <= this.thresholdPercent) return undefined;
+      if (window.errorRate <= this.thresholdPercent) return undefined;
       this.firing = true;
       return 'error_rate';
     }

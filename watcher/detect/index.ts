@@ -3,7 +3,7 @@
 import type { AccessRecord, Alert, Clock, PlannedSwitch, WindowStats } from '../types.js';
 import { ErrorRateState, type ErrorRateTransition } from './errorRate.js';
 import { ErrorWindow } from './errorWindow.js';
-import { type PoolFlip, PoolFlipTracker } from './poolFlip.js';
+import { type PoolFlip, PoolFlipTracker, type PoolFlipState } from './poolFlip.js';
 
 export interface DetectorOptions {
   activePool: string;
@@ -11,6 +11,13 @@ export interface DetectorOptions {
   thresholdPercent: number;
   clock: Clock;
   plannedSwitch: () => PlannedSwitch | undefined;
+  /** A previous run's state (watcher/checkpoint.ts); the window itself starts empty. */
+  restore?: DetectorState;
+}
+
+/** What a restart must remember so it neither repeats an alert nor misses one. */
+export interface DetectorState extends PoolFlipState {
+  errorRateFiring: boolean;
 }
 
 export class Detector {
@@ -22,7 +29,7 @@ export class Detector {
 
   constructor(opts: DetectorOptions) {
     this.window = new ErrorWindow(opts.windowSize);
-    this.errorRate = new ErrorRateState(opts.thresholdPercent);
+    this.errorRate = new ErrorRateState(opts.thresholdPercent, opts.restore?.errorRateFiring);
     this.flips = new PoolFlipTracker(opts);
     this.thresholdPercent = opts.thresholdPercent;
     this.clock = opts.clock;
@@ -64,6 +71,10 @@ export class Detector {
 
   get primaryPool(): string {
     return this.flips.primaryPool;
+  }
+
+  state(): DetectorState {
+    return { ...this.flips.state(), errorRateFiring: this.errorRate.isFiring };
   }
 
   windowStats(): WindowStats {

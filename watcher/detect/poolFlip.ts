@@ -18,7 +18,19 @@ export interface PoolFlipOptions {
   clock: Clock;
   /** Reads the marker file: call only when a flip is seen. */
   plannedSwitch: () => PlannedSwitch | undefined;
+  /** Where a previous run left off; wins over activePool. */
+  restore?: PoolFlipState;
 }
+
+export interface PoolFlipState {
+  servingPool: string;
+  primaryPool: string;
+  /** Planned-switch markers already used, newest last. */
+  usedSwitchIds: string[];
+}
+
+// Markers are rare and expire within minutes; a few ids cover any restart.
+const KEEP_SWITCH_IDS = 16;
 
 export class PoolFlipTracker {
   private serving: string;
@@ -35,10 +47,19 @@ export class PoolFlipTracker {
   private readonly plannedSwitch: () => PlannedSwitch | undefined;
 
   constructor(opts: PoolFlipOptions) {
-    this.serving = opts.activePool;
-    this.primary = opts.activePool;
+    this.serving = opts.restore?.servingPool ?? opts.activePool;
+    this.primary = opts.restore?.primaryPool ?? opts.activePool;
+    for (const id of opts.restore?.usedSwitchIds ?? []) this.usedSwitchIds.add(id);
     this.clock = opts.clock;
     this.plannedSwitch = opts.plannedSwitch;
+  }
+
+  state(): PoolFlipState {
+    return {
+      servingPool: this.serving,
+      primaryPool: this.primary,
+      usedSwitchIds: [...this.usedSwitchIds].slice(-KEEP_SWITCH_IDS),
+    };
   }
 
   get servingPool(): string {

@@ -5,7 +5,8 @@ import type { Alert } from '../types.js';
 import type { AlertSink, SlackMessage } from './slackClient.js';
 
 export interface QueuedAlert {
-  alert: Alert;
+  /** What the policy's bookkeeping needs once delivery ends. */
+  alert: Pick<Alert, 'kind' | 'heldBack'>;
   message: SlackMessage;
 }
 
@@ -21,7 +22,7 @@ export interface DeliveryQueueOptions {
 export class DeliveryQueue {
   private readonly waiting: QueuedAlert[] = [];
   private consumer: Promise<void> | undefined;
-  private inFlight = 0;
+  private inFlight: QueuedAlert | undefined;
   private readonly log: Logger;
 
   constructor(private readonly opts: DeliveryQueueOptions) {
@@ -30,7 +31,12 @@ export class DeliveryQueue {
 
   /** Alerts not yet delivered or given up on, including the one being sent. */
   get pending(): number {
-    return this.waiting.length + this.inFlight;
+    return this.waiting.length + (this.inFlight === undefined ? 0 : 1);
+  }
+
+  /** The same alerts, oldest first: what a checkpoint must keep to resend after a crash. */
+  items(): QueuedAlert[] {
+    return this.inFlight === undefined ? [...this.waiting] : [this.inFlight, ...this.waiting];
   }
 
   enqueue(item: QueuedAlert): void {
@@ -63,9 +69,9 @@ export class DeliveryQueue {
 
   private async consume(): Promise<void> {
     for (let item = this.waiting.shift(); item !== undefined; item = this.waiting.shift()) {
-      this.inFlight = 1;
+      this.inFlight = item;
       const outcome = await this.opts.sink.send(item.message);
-      this.inFlight = 0;
+      this.inFlight = undefined;
       this.opts.onOutcome(item, outcome);
     }
     this.consumer = undefined;

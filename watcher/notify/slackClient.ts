@@ -19,15 +19,22 @@ export interface SlackClientOptions {
   connectTimeoutMs: number;
   /** Bounds one attempt end to end: connect, headers and body. */
   timeoutMs: number;
-  maxAttempts: number;
+  /**
+   * How long one alert is retried while Slack is down or rate-limiting. Long
+   * enough to ride out an outage (the queue keeps later alerts meanwhile), so a
+   * page raised during it still arrives once Slack is back.
+   */
+  retryForMs: number;
   logger: Logger;
   /** First retry waits about this long, doubling each time. */
   backoffBaseMs?: number;
+  /** Caps the backoff, so an alert goes out within this long of Slack coming back. */
   maxBackoffMs?: number;
   /** A larger Retry-After is cut to this, so one 429 cannot park the queue for an hour. */
   maxRetryAfterMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  now?: () => number;
 }
 
 type Attempt =
@@ -48,7 +55,8 @@ export function createSlackClient(opts: SlackClientOptions): AlertSink {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = opts.random ?? Math.random;
   const backoffBaseMs = opts.backoffBaseMs ?? 1000;
-  const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+  const maxBackoffMs = opts.maxBackoffMs ?? 10_000;
+  const now = opts.now ?? Date.now;
   const maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
 
   // Error texts can quote the URL they failed on.
@@ -90,6 +98,7 @@ export function createSlackClient(opts: SlackClientOptions): AlertSink {
   return {
     async send(message) {
       const body = JSON.stringify(message);
+      const giveUpAt = now() + opts.retryForMs;
       for (let attemptNo = 1; ; attemptNo++) {
         const result = await attempt(body);
         if (result.outcome === 'delivered') {
@@ -100,11 +109,14 @@ export function createSlackClient(opts: SlackClientOptions): AlertSink {
           log.error({ attempt: attemptNo, reason: result.reason }, 'Slack rejected the alert; not retrying');
           return 'failed';
         }
-        if (attemptNo >= opts.maxAttempts) {
-          log.error({ attempts: attemptNo, reason: result.reason }, 'giving up on the alert: Slack unreachable');
+        const waitMs = result.retryAfterMs ?? backoff(attemptNo);
+        if (now() + waitMs > giveUpAt) {
+          log.error(
+            { attempts: attemptNo, reason: result.reason, retriedForMs: opts.retryForMs },
+            'giving up on the alert: Slack unreachable for SLACK_RETRY_FOR_SEC',
+          );
           return 'failed';
         }
-        const waitMs = result.retryAfterMs ?? backoff(attemptNo);
         log.warn({ attempt: attemptNo, reason: result.reason, retryInMs: waitMs }, 'Slack delivery failed; will retry');
         await sleep(waitMs);
       }

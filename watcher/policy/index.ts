@@ -44,11 +44,11 @@ export class AlertPolicy {
     return { action: 'send', alert: { ...alert, heldBack } };
   }
 
-  delivered(alert: Alert): void {
+  delivered(alert: Pick<Alert, 'kind' | 'heldBack'>): void {
     this.cooldowns.get(alert.kind)?.delivered(this.clock(), alert.heldBack);
   }
 
-  failed(alert: Alert): void {
+  failed(alert: Pick<Alert, 'kind'>): void {
     this.cooldowns.get(alert.kind)?.failed();
   }
 }

@@ -3,6 +3,7 @@
 // does: plain HTTP on the published 127.0.0.1 ports and the Makefile targets.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -224,4 +225,88 @@ export function waitForWatcher(stack: Stack, timeoutMs = 30_000): Promise<{ serv
     500,
     (last) => `watcher not answering /stats after ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}`,
   );
+}
+
+// ---------------------------------------------------------------------------
+// Helpers of the fault and security suites (faults-serving, security,
+// nginx-bad-config). Kept together here, apart from the helpers above.
+// ---------------------------------------------------------------------------
+
+/** Runs the docker CLI; resolves with its stdout, rejects on a non-zero exit. */
+export async function docker(...args: string[]): Promise<string> {
+  return (await execFileAsync('docker', args, { cwd: ROOT, timeout: 60_000 })).stdout;
+}
+
+/** The id of a service's container in this stack, running or not. */
+export async function containerId(stack: Stack, service: string): Promise<string> {
+  const id = (await stack.compose('ps', '--all', '-q', service)).trim();
+  if (!/^[0-9a-f]{12,64}$/.test(id)) throw new Error(`no single container for ${service}: "${id}"`);
+  return id;
+}
+
+/** A container's address on its (only) network. */
+export async function containerAddress(id: string): Promise<string> {
+  return (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', id)).trim();
+}
+
+export interface Load {
+  /** Stops sending, waits for the requests still out, returns every sample. */
+  stop(): Promise<Sample[]>;
+}
+
+/**
+ * Open-loop load on the public entry: `perSecond` new requests each second
+ * whether or not earlier ones have answered, as independent clients would
+ * send them, so a stuck pool shows up as slow or failed samples, not as a
+ * slower sender.
+ */
+export function startLoad(perSecond: number): Load {
+  const pending: Promise<Sample>[] = [];
+  const timer = setInterval(() => pending.push(getVersion()), 1000 / perSecond);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      return Promise.all(pending);
+    },
+  };
+}
+
+/** The failed samples of a load, for assertion messages. */
+export const failures = (samples: Sample[]) => samples.filter((s) => s.status !== 200);
+
+export interface RawReply {
+  status: number;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Sends `request` byte for byte on a new TCP connection and reads until the
+ * server closes it: nothing normalises the request target on the way.
+ */
+export function rawHttp(port: number, request: string, timeoutMs = 10_000): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no complete answer within ${timeoutMs} ms`)));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      const [statusLine = '', ...lines] = text.slice(0, end === -1 ? text.length : end).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({
+        status: Number(/^HTTP\/\d\.\d (\d{3})/.exec(statusLine)?.[1] ?? 0),
+        headers,
+        body: end === -1 ? '' : text.slice(end + 4),
+      });
+    });
+    socket.write(request);
+  });
 }

@@ -145,3 +145,27 @@ describe('Detector error rate', () => {
     expect(() => detector({ thresholdPercent })).toThrow(RangeError);
   });
 });
+
+describe('Detector state across a restart', () => {
+  it('carries serving and primary pool, the firing error rate and used switch ids into a new detector', () => {
+    const marker = { id: 'm1', from: 'blue', to: 'green', createdAt: NOW, expiresAt: NOW + 60_000 };
+    const first = detector({ plannedSwitch: () => marker });
+    expect(kinds(feed(first, [ok('green')]))).toEqual(['planned_switch']);
+    expect(kinds(feed(first, [ok('blue'), ...times(10, noUpstream)]))).toEqual(['failover', 'error_rate']);
+    const saved = first.state();
+    expect(saved).toEqual({ servingPool: 'blue', primaryPool: 'green', usedSwitchIds: ['m1'], errorRateFiring: true });
+
+    // The same marker is still on disk: it must not excuse the flip back, and the open incident must not fire again.
+    const second = detector({ plannedSwitch: () => marker, restore: JSON.parse(JSON.stringify(saved)) });
+    expect(second.servingPool).toBe('blue');
+    expect(kinds(feed(second, times(10, noUpstream)))).toEqual([]);
+    expect(kinds(feed(second, [ok('green')]))).toEqual(['recovery']);
+    expect(kinds(feed(second, times(10, () => ok('green'))))).toEqual(['resolved']);
+  });
+
+  it('neither fires nor resolves on a part-filled window after restoring a firing alert', () => {
+    const d = detector({ restore: { servingPool: 'blue', primaryPool: 'blue', usedSwitchIds: [], errorRateFiring: true } });
+    expect(feed(d, times(9, ok))).toEqual([]);
+    expect(kinds(feed(d, [ok()]))).toEqual(['resolved']);
+  });
+});

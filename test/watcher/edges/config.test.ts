@@ -23,7 +23,7 @@ describe('watcher config', () => {
         MAX_LINE_BYTES: 16_384,
         SLACK_CONNECT_TIMEOUT_MS: 3000,
         SLACK_TIMEOUT_MS: 5000,
-        SLACK_MAX_ATTEMPTS: 5,
+        SLACK_RETRY_FOR_SEC: 900,
         SLACK_QUEUE_SIZE: 100,
         PLANNED_SWITCH_TTL_SEC: 120,
         RUNBOOK_URL: 'runbook.md',

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import type { Control } from '../../../watcher/control.js';
 import type { AlertSink, SlackMessage } from '../../../watcher/notify/slackClient.js';
-import { createPipeline } from '../../../watcher/pipeline.js';
+import { createPipeline, type PipelineState } from '../../../watcher/pipeline.js';
 import { WatcherStats } from '../../../watcher/stats.js';
 
 const line = (pool: string, upstream = '200') =>
@@ -13,7 +13,7 @@ const line = (pool: string, upstream = '200') =>
   `release="${pool}-v1" upstream_status="${upstream}" upstream_addr="172.18.0.3:3000" request_time=0.004 ` +
   `upstream_response_time="0.004" bytes=98`;
 
-function setup(opts: { maintenance?: boolean; cooldownMs?: number } = {}) {
+function setup(opts: { maintenance?: boolean; cooldownMs?: number; restore?: PipelineState; onStateChange?: () => void } = {}) {
   let now = 1_000_000;
   const clock = () => now;
   const sent: SlackMessage[] = [];
@@ -40,6 +40,8 @@ function setup(opts: { maintenance?: boolean; cooldownMs?: number } = {}) {
     sink,
     stats,
     logger,
+    restore: opts.restore,
+    onStateChange: opts.onStateChange,
   });
   const advance = (ms: number) => {
     now += ms;
@@ -101,5 +103,50 @@ describe('pipeline', () => {
     await quiet.pipeline.drain(1_000);
     expect(quiet.sent).toEqual([]);
     expect(quiet.logs.filter((l) => l.msg === 'alert: suppressed by maintenance mode')).toHaveLength(1);
+  });
+
+  it('records each raised alert in /stats with its decision and, once sent, when delivery ended', async () => {
+    const { pipeline, stats, advance } = setup({ cooldownMs: 60_000 });
+    pipeline.onLine(line('blue'));
+    pipeline.onLine(line('green'));
+    pipeline.onLine(line('blue'));
+    await pipeline.drain(1_000);
+    advance(1_000);
+    pipeline.onLine(line('green'));
+    const recent = stats.snapshot(pipeline.view(), {} as never).recentAlerts;
+    expect(recent.map((r) => [r.kind, r.decision, r.outcome])).toEqual([
+      ['failover', 'send', 'sent'],
+      ['recovery', 'send', 'sent'],
+      ['failover', 'hold', undefined],
+    ]);
+    expect(recent[0]?.settledAt).toBe(new Date(1_000_000).toISOString());
+    expect(recent[2]?.raisedAt).toBe(new Date(1_001_000).toISOString());
+    expect(stats.snapshot(pipeline.view(), {} as never).alerts).toMatchObject({ sent: 2, heldBack: 1 });
+  });
+
+  it('reports its state when an alert is raised and when its delivery ends, and resends restored alerts', async () => {
+    const snapshots: PipelineState[] = [];
+    let pipeline: ReturnType<typeof setup>['pipeline'];
+    const first = setup({ onStateChange: () => snapshots.push(pipeline.state()) });
+    pipeline = first.pipeline;
+    pipeline.onLine(line('blue'));
+    expect(snapshots).toEqual([]);
+    pipeline.onLine(line('green'));
+    // Raised and queued, not yet sent: the checkpoint holds it.
+    expect(snapshots).toHaveLength(1);
+    expect(snapshots[0]).toMatchObject({
+      detector: { servingPool: 'green', primaryPool: 'blue', errorRateFiring: false },
+      pending: [{ kind: 'failover', heldBack: 0, message: { text: 'Failover detected: pool changed blue → green' } }],
+    });
+    await pipeline.drain(1_000);
+    expect(snapshots.at(-1)?.pending).toEqual([]);
+
+    // A restart from the first snapshot: no alert for green lines, the undelivered failover is sent again.
+    const second = setup({ restore: JSON.parse(JSON.stringify(snapshots[0])) });
+    second.pipeline.onLine(line('green'));
+    await second.pipeline.drain(1_000);
+    expect(second.sent.map((m) => m.text)).toEqual(['Failover detected: pool changed blue → green']);
+    expect(second.pipeline.view()).toMatchObject({ servingPool: 'green', primaryPool: 'blue', queued: 0 });
+    expect(second.logs.some((l) => l.msg === 'sending alerts left undelivered by the previous run')).toBe(true);
   });
 });

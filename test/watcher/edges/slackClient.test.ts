@@ -31,7 +31,7 @@ function slack(overrides: Partial<SlackClientOptions> = {}): AlertSink {
     webhookUrl: receiver.url(),
     connectTimeoutMs: 1000,
     timeoutMs: 1000,
-    maxAttempts: 3,
+    retryForMs: 120_000,
     backoffBaseMs: 10,
     logger: createLogger('test', 'debug', { write: (s: string) => void logs.push(s) }),
     ...overrides,
@@ -63,7 +63,6 @@ describe('slack client', () => {
     receiver.answerNext(500, 500, 500);
     const waits: number[] = [];
     const sink = slack({
-      maxAttempts: 4,
       backoffBaseMs: 100,
       random: () => 1,
       sleep: async (ms) => void waits.push(ms),
@@ -93,18 +92,47 @@ describe('slack client', () => {
     expect(messages()).toContain('Slack rejected the alert; not retrying');
   });
 
-  it('gives up after maxAttempts with an error log', async () => {
+  it('keeps retrying through an outage, with the backoff capped, until Slack answers', async () => {
+    receiver.answerNext(...Array<number>(8).fill(503));
+    let clock = 0;
+    const waits: number[] = [];
+    const sink = slack({
+      retryForMs: 600_000,
+      backoffBaseMs: 1000,
+      maxBackoffMs: 10_000,
+      random: () => 1,
+      now: () => clock,
+      sleep: async (ms) => {
+        waits.push(ms);
+        clock += ms;
+      },
+    });
+    expect(await sink.send(MESSAGE)).toBe('delivered');
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 10_000]);
+    expect(receiver.delivered()).toHaveLength(1);
+  });
+
+  it('gives up once the next retry would pass retryForMs, with an error log', async () => {
     receiver.answerNext(500, 500, 500, 500);
-    expect(await slack({ maxAttempts: 3 }).send(MESSAGE)).toBe('failed');
-    expect(receiver.requests).toHaveLength(3);
+    let clock = 0;
+    const sink = slack({
+      retryForMs: 2_500,
+      backoffBaseMs: 1000,
+      random: () => 1,
+      now: () => clock,
+      sleep: async (ms) => void (clock += ms),
+    });
+    expect(await sink.send(MESSAGE)).toBe('failed');
+    // Waits of 1 s and 2 s: the third would end past 2.5 s.
+    expect(receiver.requests).toHaveLength(2);
     const giveUp = logs.map((l) => JSON.parse(l)).find((l) => l.msg.startsWith('giving up'));
-    expect(giveUp).toMatchObject({ level: 'error', attempts: 3 });
+    expect(giveUp).toMatchObject({ level: 'error', attempts: 2, retriedForMs: 2_500 });
   });
 
   it('times out an endpoint that never answers, within a bounded total time', async () => {
     receiver.answerNext('hang', 'hang');
     const started = Date.now();
-    expect(await slack({ timeoutMs: 300, maxAttempts: 2 }).send(MESSAGE)).toBe('failed');
+    expect(await slack({ timeoutMs: 300, retryForMs: 320 }).send(MESSAGE)).toBe('failed');
     const elapsed = Date.now() - started;
     expect(receiver.requests).toHaveLength(2);
     expect(elapsed).toBeGreaterThanOrEqual(600);
@@ -114,7 +142,7 @@ describe('slack client', () => {
   it('retries a refused connection and scrubs the URL out of the error', async () => {
     const port = await closedPort();
     const url = `http://127.0.0.1:${port}${SECRET_PATH}`;
-    expect(await slack({ webhookUrl: url, maxAttempts: 2 }).send(MESSAGE)).toBe('failed');
+    expect(await slack({ webhookUrl: url, retryForMs: 30 }).send(MESSAGE)).toBe('failed');
     expect(logs.join('')).toMatch(/ECONNREFUSED/);
   });
 });

@@ -1,0 +1,91 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedLoop, openLoop, throughput } from '../../bench/lib/load.js';
+
+// /slow answers after 200 ms, /hang never, /fail with 500; everything else at once. Every answer names its pool.
+let server: Server;
+let origin: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const answer = (status: number) => {
+      res.writeHead(status, { 'x-app-pool': 'blue', 'content-type': 'text/plain' });
+      res.end('ok');
+    };
+    if (req.url === '/hang') return;
+    if (req.url === '/slow') setTimeout(() => answer(200), 200);
+    else answer(req.url === '/fail' ? 500 : 200);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('open loop', () => {
+  it('sends at the set rate whatever the answers take, and records status and pool', async () => {
+    const seen: number[] = [];
+    const samples = await openLoop({ origin, path: '/slow', rate: 50, durationMs: 200, onSample: (s) => seen.push(s.status) });
+    expect(samples).toHaveLength(10);
+    expect(samples.every((s) => s.status === 200 && s.pool === 'blue')).toBe(true);
+    // Ten requests 20 ms apart, though each takes 200 ms: none waited for the one before.
+    const starts = samples.map((s) => s.startedAt);
+    expect((starts.at(-1) ?? 0) - (starts[0] ?? 0)).toBeLessThan(200);
+    expect(Math.min(...samples.map((s) => s.latencyMs))).toBeGreaterThanOrEqual(190);
+    expect(seen).toHaveLength(10);
+  });
+
+  it('records a request that gets no answer in time as status 0 with the error', async () => {
+    const [sample] = await openLoop({ origin, path: '/hang', rate: 10, durationMs: 50, timeoutMs: 100 });
+    expect(sample).toMatchObject({ status: 0, pool: undefined, error: 'UND_ERR_HEADERS_TIMEOUT' });
+    expect(sample?.latencyMs).toBeGreaterThanOrEqual(90);
+  });
+
+  it('records a refused connection as status 0', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const [sample] = await openLoop({ origin: `http://127.0.0.1:${port}`, path: '/', rate: 10, durationMs: 50 });
+    expect(sample).toMatchObject({ status: 0, error: 'ECONNREFUSED' });
+  });
+
+  it('stops sending when `until` is aborted', async () => {
+    const until = AbortSignal.timeout(100);
+    const samples = await openLoop({ origin, path: '/version', rate: 100, durationMs: 10_000, until });
+    expect(samples.length).toBeGreaterThan(3);
+    expect(samples.length).toBeLessThan(30);
+  });
+});
+
+describe('throughput', () => {
+  it('merges runs: requests over total seconds, percentiles over every latency', () => {
+    const t = throughput([
+      { latencies: [1, 2, 3], failed: 0, seconds: 1 },
+      { latencies: [4, 100], failed: 1, seconds: 1.5 },
+    ]);
+    expect(t).toEqual({ requests: 5, failed: 1, seconds: 2.5, rps: 2, p50Ms: 3, p99Ms: 100, maxMs: 100 });
+  });
+});
+
+describe('closed loop', () => {
+  it('keeps every connection busy for the duration and reports throughput and latency', async () => {
+    const r = throughput([await closedLoop({ origin, path: '/version', connections: 4, durationMs: 300 })]);
+    expect(r.failed).toBe(0);
+    expect(r.requests).toBeGreaterThan(20);
+    expect(r.seconds).toBeGreaterThanOrEqual(0.3);
+    expect(r.rps).toBeCloseTo(r.requests / r.seconds, 5);
+    expect(r.p50Ms).toBeLessThanOrEqual(r.p99Ms);
+    expect(r.p99Ms).toBeLessThanOrEqual(r.maxMs);
+  });
+
+  it('counts every answer that is not a 200 as failed', async () => {
+    const r = throughput([await closedLoop({ origin, path: '/fail', connections: 2, durationMs: 100 })]);
+    expect(r.requests).toBeGreaterThan(0);
+    expect(r.failed).toBe(r.requests);
+  });
+});

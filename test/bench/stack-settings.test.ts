@@ -1,0 +1,37 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadStackSettings } from '../../bench/lib/stack.js';
+
+function envFile(text: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'bg-settings-')), '.env');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('stack settings', () => {
+  it('takes a non-empty environment variable first, then ENV_FILE, then the default', () => {
+    const file = envFile('NGINX_PORT=28180\nBLUE_PORT=28181\nACTIVE_POOL=green\nALERT_COOLDOWN_SEC=0\n');
+    const r = loadStackSettings({ ENV_FILE: file, BLUE_PORT: '1234', ACTIVE_POOL: '' });
+    expect(r).toMatchObject({
+      ok: true,
+      config: { ENV_FILE: file, NGINX_PORT: 28180, BLUE_PORT: 1234, GREEN_PORT: 8082, WATCHER_HOST_PORT: 9100, ACTIVE_POOL: 'green', ALERT_COOLDOWN_SEC: 0 },
+    });
+  });
+
+  it('works without the env file (make up creates it) using the defaults', () => {
+    const r = loadStackSettings({ ENV_FILE: path.join(tmpdir(), 'bg-missing-dir', '.env') });
+    expect(r).toMatchObject({ ok: true, config: { NGINX_PORT: 8080, ACTIVE_POOL: 'blue', ALERT_COOLDOWN_SEC: 300, MAINTENANCE_MODE: false } });
+  });
+
+  it('reports each bad value on its own line, naming it', () => {
+    const file = envFile('GREEN_PORT=99999\n');
+    const r = loadStackSettings({ ENV_FILE: file, ACTIVE_POOL: 'purple' });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toHaveLength(2);
+    expect(r.problems.join('\n')).toMatch(/GREEN_PORT: .*\(got "99999"\)/);
+    expect(r.problems.join('\n')).toMatch(/ACTIVE_POOL: .*\(got "purple"\)/);
+  });
+});

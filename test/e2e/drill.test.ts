@@ -1,0 +1,89 @@
+// `make drill` as an operator runs it, with short phases, against the real
+// Compose stack (its webhook receiver stands in for Slack). The drill's
+// timing bars (first answer within 1 s and so on) are benchmark figures and
+// are not asserted here; what must hold is that it runs every phase, sees no
+// failed request, fails over and back, gets its alerts delivered, leaves
+// no chaos and the original pool behind, and that its exit status agrees with
+// the figures it writes.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireDockerOrSkip } from './support/docker.js';
+import { PORTS, ROOT, envFileValue, getVersion, receivedAlerts, startStack, type Stack } from './support/stack.js';
+
+const execFileAsync = promisify(execFile);
+const enabled = requireDockerOrSkip('e2e drill');
+
+interface DrillVerdict {
+  metric: string;
+  value: unknown;
+  met: boolean;
+}
+interface DrillResults {
+  passed: boolean;
+  phases: { name: string; requests: number; non200: number; alert?: { decision: string; outcome?: string } }[];
+  verdicts: DrillVerdict[];
+}
+
+// Bars that do not depend on how fast a busy CI machine is.
+const FUNCTIONAL = [/non-200$/, /served by/, /alert$/, /alerts$/, /there and back$/, /serving at the end$/, /serves again$/, /^drill completed$/];
+
+describe.skipIf(!enabled)('make drill on the Compose stack', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack('drill');
+  });
+
+  afterAll(async () => {
+    await stack?.down();
+  });
+
+  it('runs every phase with no failed request, restores the stack and writes figures that match its exit status', { timeout: 180_000 }, async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'bg-drill-')), 'drill.json');
+    const since = Date.now();
+    let code = 0;
+    let output = '';
+    try {
+      const run = await execFileAsync('make', ['-s', 'drill', `ENV_FILE=${stack.envFile}`, `ARGS=--seconds 2 --out ${out}`], {
+        cwd: ROOT,
+        env: { ...process.env, COMPOSE_PROJECT_NAME: stack.projectName },
+        timeout: 120_000,
+      });
+      output = run.stdout;
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      code = typeof e.code === 'number' ? e.code : -1;
+      output = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+    }
+    console.log(`[e2e] drill output:\n${output}`);
+
+    const results = JSON.parse(readFileSync(out, 'utf8')) as DrillResults;
+    // make turns any failing recipe into exit 2.
+    expect(code).toBe(results.passed ? 0 : 2);
+    expect(results.phases.map((p) => p.name)).toEqual(['baseline', 'error', 'error stop', 'timeout', 'timeout stop', 'switch']);
+    for (const phase of results.phases) {
+      expect(phase.requests, phase.name).toBeGreaterThanOrEqual(30);
+      expect(phase.non200, phase.name).toBe(0);
+    }
+    const missed = results.verdicts.filter((v) => !v.met && FUNCTIONAL.some((re) => re.test(v.metric)));
+    expect(missed).toEqual([]);
+    // The stack's cooldown is 0, so every failover and recovery went out, and the receiver got them.
+    for (const name of ['error', 'error stop', 'timeout', 'timeout stop']) {
+      expect(results.phases.find((p) => p.name === name)?.alert, name).toMatchObject({ decision: 'send', outcome: 'sent' });
+    }
+    const texts = (await receivedAlerts()).filter((m) => m.receivedAt >= since).map((m) => m.body.text);
+    expect(texts.filter((t) => t.includes('Failover detected'))).toHaveLength(2);
+    expect(texts.filter((t) => t.includes('Recovered'))).toHaveLength(2);
+
+    // Left as found: blue serving, no chaos, ACTIVE_POOL unchanged.
+    expect(envFileValue(stack.envFile, 'ACTIVE_POOL')).toBe('blue');
+    expect((await getVersion()).pool).toBe('blue');
+    for (const port of [PORTS.blue, PORTS.green]) {
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status, `readyz on ${port}`).toBe(200);
+    }
+  });
+});

@@ -1,0 +1,90 @@
+// The Nginx image with a bad setting: the container must stop with a clear
+// message before it serves anything. Run with `docker run` on the image the
+// stack uses; the app pools' names point at 127.0.0.1, since a valid config
+// needs them to resolve (the control case below proves that it then serves).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireDockerOrSkip } from './support/docker.js';
+import { ROOT, docker, sleep } from './support/stack.js';
+
+const enabled = requireDockerOrSkip('e2e nginx bad config');
+
+const IMAGE = `bluegreen-nginx:${process.env.E2E_IMAGE_TAG ?? 'local'}`;
+const NAME = `bg-e2e-nginx-config-${process.pid}`;
+
+interface Run {
+  code: number;
+  stderr: string;
+  /** Whether anything answered HTTP on the published port while it ran. */
+  served: boolean;
+}
+
+/**
+ * Starts the image with `env`, probing its published port over HTTP until the
+ * container exits or `maxMs` passes (then it is stopped). Docker picks the host
+ * port, so nothing else can hold it. docker-proxy accepts TCP connections even
+ * with nothing behind them: only an HTTP answer counts.
+ */
+async function runNginx(env: Record<string, string>, maxMs: number): Promise<Run> {
+  const args = ['run', '--name', NAME, '-p', '127.0.0.1::80'];
+  for (const pool of ['app_blue', 'app_green']) args.push('--add-host', `${pool}:127.0.0.1`);
+  for (const [key, value] of Object.entries(env)) args.push('-e', `${key}=${value}`);
+  const child = promisify(execFile)('docker', [...args, IMAGE], { cwd: ROOT, timeout: maxMs + 30_000 }).then(
+    (r) => ({ code: 0, stderr: r.stderr }),
+    (e: { code?: number; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : -1, stderr: e.stderr ?? '' }),
+  );
+  let exited = false;
+  void child.then(() => (exited = true));
+  let served = false;
+  let address = '';
+  const deadline = Date.now() + maxMs;
+  while (!exited && !served && Date.now() < deadline) {
+    address ||= (await docker('port', NAME, '80/tcp').catch(() => '')).trim().split('\n')[0] ?? '';
+    if (address) {
+      served = await fetch(`http://${address}/nginx-health`, { signal: AbortSignal.timeout(1_000) }).then(
+        () => true,
+        () => false,
+      );
+    }
+    await sleep(20);
+  }
+  if (!exited) await docker('stop', '-t', '2', NAME);
+  const result = await child;
+  await docker('rm', '-f', NAME).catch(() => undefined);
+  return { ...result, served };
+}
+
+describe.skipIf(!enabled)('Nginx refuses a bad configuration before serving', () => {
+  beforeAll(async () => {
+    await docker('build', '-q', '-t', IMAGE, 'nginx');
+  });
+
+  afterAll(async () => {
+    await docker('rm', '-f', NAME).catch(() => undefined);
+  });
+
+  it('serves with a valid configuration (control: the probe sees a serving container)', async () => {
+    const run = await runNginx({ ACTIVE_POOL: 'green', APP_PORT: '3000' }, 20_000);
+    expect(run.served, run.stderr).toBe(true);
+  });
+
+  it.each([
+    ['ACTIVE_POOL', 'red', /ACTIVE_POOL must be 'blue' or 'green', got 'red'/],
+    ['ACTIVE_POOL', 'Blue', /ACTIVE_POOL must be 'blue' or 'green', got 'Blue'/],
+    ['ACTIVE_POOL', 'blue ', /ACTIVE_POOL must be 'blue' or 'green', got 'blue '/],
+    ['ACTIVE_POOL', 'green;', /ACTIVE_POOL must be 'blue' or 'green', got 'green;'/],
+    ['APP_PORT', '0', /APP_PORT must be a port number from 1 to 65535, got '0'/],
+    ['APP_PORT', '65536', /APP_PORT must be a port number from 1 to 65535, got '65536'/],
+    ['APP_PORT', 'http', /APP_PORT must be a port number from 1 to 65535, got 'http'/],
+    ['APP_PORT', '3000; server evil:80', /APP_PORT must be a port number from 1 to 65535, got '3000; server evil:80'/],
+  ])('%s=%j: exits 1 with a clear message, never serves', async (name, value, message) => {
+    const run = await runNginx({ [name]: value }, 20_000);
+    expect(run.code).toBe(1);
+    expect(run.served).toBe(false);
+    const errors = run.stderr.split('\n').filter((line) => /ERROR/.test(line));
+    expect(errors, run.stderr).toHaveLength(1);
+    expect(errors[0]).toMatch(message);
+    expect(errors[0]).toMatch(/refusing to start$/);
+  });
+});

@@ -1,0 +1,170 @@
+// The watcher under faults, as a real process (harness.ts): nothing lost,
+// nothing repeated, memory bounded, health green throughout.
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it, vi } from 'vitest';
+import { SECRET_PATH, startReceiver, type Receiver } from '../../support/receiver.js';
+import { freePort, getJson, h, lines, postedTexts, quietPeriod, startDaemon, type Daemon } from './harness.js';
+
+const OUTAGE_MS = 60_000;
+const texts = (r: Receiver) => r.delivered().map((req) => (JSON.parse(req.body) as { text: string }).text);
+
+/** Resident memory of a child process, from /proc (Linux). */
+function rssMB(d: Daemon): number {
+  const status = readFileSync(`/proc/${d.process.pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+  return Math.round(kb / 1024);
+}
+
+describe('watcher under faults', () => {
+  it(
+    'Slack down for 60 s (refused, then 500s): alerts raised meanwhile arrive once it is back, in order, once each',
+    async () => {
+      const port = await freePort();
+      writeFileSync(h.logPath, lines('blue', 2));
+      const d = await startDaemon({
+        SLACK_WEBHOOK_URL: `http://127.0.0.1:${port}${SECRET_PATH}`,
+        ALERT_COOLDOWN_SEC: '0',
+        SLACK_CONNECT_TIMEOUT_MS: '1000',
+        SLACK_TIMEOUT_MS: '2000',
+      });
+      const started = Date.now();
+      let slack: Receiver | undefined;
+      const health: number[] = [];
+      const rss: number[] = [];
+      try {
+        // Four flips over the outage, each with traffic around it: 20,000 lines in all.
+        const pools = ['green', 'blue', 'green', 'blue'];
+        for (const [i, pool] of pools.entries()) {
+          appendFileSync(h.logPath, lines(pool, 5_000));
+          if (i === 2) {
+            // Half-way: the webhook listens again, but answers 500.
+            slack = await startReceiver(port);
+            slack.answerByDefault(500);
+          }
+          for (const until = started + ((i + 1) * OUTAGE_MS) / pools.length; Date.now() < until; ) {
+            health.push((await getJson(d, '/healthz')).status);
+            rss.push(rssMB(d));
+            await sleep(2_000);
+          }
+        }
+        expect(slack!.requests.length).toBeGreaterThan(0);
+        expect(slack!.delivered()).toEqual([]);
+        slack!.answerByDefault(200);
+        const back = Date.now();
+
+        // Backoff is capped at 10 s: everything is out well within 20 s of Slack's return.
+        await vi.waitFor(() => expect(slack!.delivered()).toHaveLength(4), { timeout: 20_000, interval: 100 });
+        console.info(`outage: all 4 alerts delivered ${Date.now() - back} ms after Slack came back; max RSS ${Math.max(...rss)} MB`);
+        await quietPeriod();
+        expect(texts(slack!)).toEqual([
+          'Failover detected: pool changed blue → green',
+          'Recovered: pool changed green → blue',
+          'Failover detected: pool changed blue → green',
+          'Recovered: pool changed green → blue',
+        ]);
+        expect(health.every((s) => s === 200)).toBe(true);
+        expect(Math.max(...rss)).toBeLessThan(200);
+        expect((await getJson(d, '/stats')).body.alerts).toMatchObject({ sent: 4, failed: 0, dropped: 0, queued: 0 });
+      } finally {
+        await slack?.close();
+      }
+    },
+    OUTAGE_MS + 45_000,
+  );
+
+  it('honours Retry-After through a storm of 429s, then delivers each alert once', async () => {
+    h.receiver.answerNext(...Array(4).fill({ status: 429, headers: { 'retry-after': '2' } }));
+    writeFileSync(h.logPath, lines('blue', 2));
+    await startDaemon({ ALERT_COOLDOWN_SEC: '0' });
+    appendFileSync(h.logPath, lines('green', 1) + lines('blue', 1));
+    await vi.waitFor(() => expect(h.receiver.delivered()).toHaveLength(2), { timeout: 20_000, interval: 100 });
+    await quietPeriod();
+    const { requests } = h.receiver;
+    expect(requests.map((r) => r.status)).toEqual([429, 429, 429, 429, 200, 200]);
+    for (let i = 1; i <= 4; i++) expect(requests[i]!.at - requests[i - 1]!.at).toBeGreaterThanOrEqual(1_900);
+    expect(postedTexts()).toEqual([
+      'Failover detected: pool changed blue → green',
+      'Recovered: pool changed green → blue',
+    ]);
+  }, 30_000);
+
+  it('survives 100,000 malformed lines, binary garbage and a 1 MB line without a newline, counting each', async () => {
+    writeFileSync(h.logPath, '');
+    const d = await startDaemon();
+    const junk = ['garbage', 'status=abc pool=blue', 'time=x status="200', 'status=999', '\u0000\u0001', 'k=v'];
+    appendFileSync(h.logPath, Array.from({ length: 100_000 }, (_, i) => `${junk[i % junk.length]}\n`).join(''));
+    // 1,000 lines of random bytes (no LF inside, so exactly one line each).
+    const binary = Array.from({ length: 1_000 }, () => Buffer.concat([randomBytes(100).map((b) => (b === 0x0a ? 0 : b)), Buffer.from('\n')]));
+    appendFileSync(h.logPath, Buffer.concat(binary));
+    appendFileSync(h.logPath, lines('blue', 1));
+    appendFileSync(h.logPath, 'x'.repeat(1 << 20));
+
+    // The over-long line is counted as soon as it passes MAX_LINE_BYTES, before any newline.
+    await vi.waitFor(
+      async () =>
+        expect((await getJson(d, '/stats')).body.lines).toEqual({ read: 101_001, malformed: 101_000, droppedTooLong: 1 }),
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(rssMB(d)).toBeLessThan(200);
+
+    // The rest of that line is skipped, and the next lines count again.
+    appendFileSync(h.logPath, `${'y'.repeat(1 << 10)}\n${lines('green', 1)}`);
+    await vi.waitFor(() => expect(postedTexts()).toEqual(['Failover detected: pool changed blue → green']), {
+      timeout: 5_000,
+    });
+    expect((await getJson(d, '/stats')).body.lines).toEqual({ read: 101_002, malformed: 101_000, droppedTooLong: 1 });
+    expect(d.process.exitCode).toBeNull();
+  }, 30_000);
+
+  it('follows a log that is deleted and created again, and one replaced by rename', async () => {
+    writeFileSync(h.logPath, lines('blue', 2));
+    const d = await startDaemon({ ALERT_COOLDOWN_SEC: '0' });
+
+    rmSync(h.logPath);
+    await quietPeriod();
+    writeFileSync(h.logPath, lines('blue', 1) + lines('green', 1));
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(1), { timeout: 5_000 });
+
+    const replacement = join(h.dir, 'access.log.new');
+    writeFileSync(replacement, lines('green', 1) + lines('blue', 1));
+    renameSync(replacement, h.logPath);
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(2), { timeout: 5_000 });
+    await quietPeriod();
+    expect(postedTexts()).toEqual([
+      'Failover detected: pool changed blue → green',
+      'Recovered: pool changed green → blue',
+    ]);
+    expect((await getJson(d, '/stats')).body.lines.read).toBe(4);
+  });
+
+  it('after kill -9: resumes where it stopped, resends the alert it had not delivered, reports the flip it missed, repeats nothing', async () => {
+    writeFileSync(h.logPath, lines('blue', 3));
+    const first = await startDaemon({ ALERT_COOLDOWN_SEC: '0' });
+    appendFileSync(h.logPath, lines('green', 2));
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(1), { timeout: 5_000 });
+
+    // Slack never answers the recovery: it is raised, saved, in flight... and the process dies.
+    h.receiver.answerNext('hang');
+    appendFileSync(h.logPath, lines('blue', 1));
+    await vi.waitFor(() => expect(h.receiver.requests).toHaveLength(2), { timeout: 5_000 });
+    first.process.kill('SIGKILL');
+    await first.exit;
+
+    // While it is down Nginx keeps logging, and blue fails again.
+    appendFileSync(h.logPath, lines('blue', 50) + lines('green', 3));
+    const second = await startDaemon({ ALERT_COOLDOWN_SEC: '0' });
+    expect(second.logs().some((l) => l.msg === 'resuming the log file at the saved position')).toBe(true);
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(3), { timeout: 5_000 });
+    await quietPeriod();
+    expect(postedTexts()).toEqual([
+      'Failover detected: pool changed blue → green',
+      'Recovered: pool changed green → blue',
+      'Failover detected: pool changed blue → green',
+    ]);
+    // The save at the recovery line was the last: only the 53 lines after it are read.
+    expect((await getJson(second, '/stats')).body.lines.read).toBe(53);
+  });
+});
