@@ -2,23 +2,27 @@
 //   source (lines) → parse (AccessRecord) → detect (Alert) → policy (Decision) → notify (Slack)
 // Stages share only these types, so each can be tested alone.
 
-/** One Nginx access-log line, parsed. See README "Access log format". */
+/**
+ * One Nginx access-log line, parsed. See README "Access log format".
+ * The parser's records decode a field each time it is read (the detector reads
+ * few of them), so read a field once rather than in a loop.
+ */
 export interface AccessRecord {
   /** `time=`, ISO 8601 with milliseconds, as Nginx wrote it. */
-  time: string | undefined;
-  requestId: string | undefined;
-  method: string | undefined;
-  path: string | undefined;
+  readonly time: string | undefined;
+  readonly requestId: string | undefined;
+  readonly method: string | undefined;
+  readonly path: string | undefined;
   /** Final status sent to the client. A line without one is malformed. */
-  status: number;
+  readonly status: number;
   /** Pool that served the final attempt (`X-App-Pool`); undefined for `-`. */
-  pool: string | undefined;
-  release: string | undefined;
+  readonly pool: string | undefined;
+  readonly release: string | undefined;
   /** Every upstream attempt, in order (`"500, 200"` → [500, 200]); empty for `-`. */
-  upstreamStatuses: number[];
-  upstreamAddrs: string[];
-  requestTime: number | undefined;
-  upstreamResponseTimes: number[];
+  readonly upstreamStatuses: readonly number[];
+  readonly upstreamAddrs: readonly string[];
+  readonly requestTime: number | undefined;
+  readonly upstreamResponseTimes: readonly number[];
 }
 
 export type ParseResult =

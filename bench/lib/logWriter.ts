@@ -5,7 +5,7 @@
 // reports progress and ends with `done`.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generate, servedLine } from './accessLog.js';
+import { generateAccessLog, servedLine } from './accessLog.js';
 
 /**
  * `bytes` of generated lines (the last one whole), in `blockBytes` writes cut
@@ -63,7 +63,8 @@ function go(): Promise<void> {
 const now = () => performance.timeOrigin + performance.now();
 
 async function burst(job: BurstJob): Promise<void> {
-  const pool = Buffer.from(`${generate(POOL_LINES, 7).join('\n')}\n`);
+  // The core benchmark's traffic, junk lines included; one byte per character.
+  const pool = Buffer.from(generateAccessLog(POOL_LINES, 7).chunks.join(''), 'latin1');
   // Whole copies of the pool, then a prefix of it that ends with a line.
   const copies = Math.floor(job.bytes / pool.length);
   const tail = pool.lastIndexOf(0x0a, job.bytes - copies * pool.length) + 1;

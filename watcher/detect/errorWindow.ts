@@ -45,12 +45,15 @@ export class ErrorWindow {
 
     let flags = is5xx(record.status) ? CLIENT_ERROR : 0;
     let addrs: string[] | undefined;
+    // Read once, and only for a line with a failed attempt: a record decodes
+    // its addresses each time they are read.
+    let attemptAddrs: readonly string[] | undefined;
     const statuses = record.upstreamStatuses;
     for (let i = 0; i < statuses.length; i++) {
       if (!is5xx(statuses[i])) continue;
       flags |= UPSTREAM_ERROR;
       // Attempt i went to address i; an attempt with no address has nothing to blame.
-      const addr = record.upstreamAddrs[i];
+      const addr = (attemptAddrs ??= record.upstreamAddrs)[i];
       if (addr === undefined) continue;
       (addrs ??= []).push(addr);
       this.failuresByAddr.set(addr, (this.failuresByAddr.get(addr) ?? 0) + 1);

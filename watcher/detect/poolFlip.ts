@@ -39,6 +39,10 @@ export class PoolFlipTracker {
   // A marker lingers until it expires; consuming its id keeps a flip back and
   // forth within that time from being excused twice.
   private readonly usedSwitchIds = new Set<string>();
+  // The pool and release of the last line that updated lastRelease: nearly every
+  // line repeats them, and comparing two short strings is cheaper than a Map write.
+  private seenPool: string | undefined;
+  private seenRelease: string | undefined;
   private readonly clock: Clock;
   private readonly plannedSwitch: () => PlannedSwitch | undefined;
 
@@ -69,7 +73,12 @@ export class PoolFlipTracker {
   observe(record: AccessRecord): PoolFlip | undefined {
     const to = record.pool;
     if (to === undefined) return undefined;
-    if (record.release !== undefined) this.lastRelease.set(to, record.release);
+    const release = record.release;
+    if (release !== undefined && (to !== this.seenPool || release !== this.seenRelease)) {
+      this.lastRelease.set(to, release);
+      this.seenPool = to;
+      this.seenRelease = release;
+    }
     if (to === this.serving) return undefined;
 
     const from = this.serving;

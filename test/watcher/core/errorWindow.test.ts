@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorWindow } from '../../../watcher/detect/errorWindow.js';
+import { parseLine } from '../../../watcher/parse.js';
 import type { AccessRecord, WindowStats } from '../../../watcher/types.js';
 import { noUpstream, ok, record, retried, rng } from './records.js';
 
@@ -100,6 +101,19 @@ describe('ErrorWindow', () => {
     w.push(record({ upstreamStatuses: [502, 504, 200], upstreamAddrs: ['a:1', 'b:1', 'c:1'] }));
     w.push(record({ upstreamStatuses: [500, 500], upstreamAddrs: ['b:1', 'b:1'] }));
     expect(w.stats().topFailingUpstream).toEqual({ addr: 'b:1', failures: 3 });
+  });
+
+  it('blames the addresses of a parsed line, which the record finds only when asked', () => {
+    const w = new ErrorWindow(10);
+    const line =
+      'time=2026-11-22T00:07:00.000+00:00 rid=a method=GET path="/" status=502 pool="green" release="green-v1" ' +
+      'upstream_status="504, 502" upstream_addr="10.0.0.1:3000, 10.0.0.2:3000" request_time=1.6 ' +
+      'upstream_response_time="1.5, 0.1" bytes=0';
+    const parsed = parseLine(line);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    w.push(parsed.record);
+    w.push(parsed.record);
+    expect(w.stats()).toMatchObject({ clientErrors: 2, upstreamErrors: 2, topFailingUpstream: { addr: '10.0.0.1:3000', failures: 2 } });
   });
 
   it('skips attempts with no address when blaming', () => {

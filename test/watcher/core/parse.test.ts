@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseLine } from '../../../watcher/parse.js';
-import type { AccessRecord } from '../../../watcher/types.js';
+import { parseAnyLine, parseLine } from '../../../watcher/parse.js';
+import { parseNginxLine } from '../../../watcher/parse/layout.js';
+import type { AccessRecord, ParseResult } from '../../../watcher/types.js';
+import { rng } from './records.js';
 
 const NORMAL =
   'time=2026-11-22T00:06:32.123+00:00 rid=5b1c0e4f9a2d4c7e8f00112233445566 method=GET path="/version" ' +
@@ -13,9 +15,30 @@ function parsed(line: string): AccessRecord {
   return r.record;
 }
 
+/** Every field as a plain object: records compute fields when read, so toEqual on one sees none. */
+function fields(r: AccessRecord): Record<keyof AccessRecord, unknown> {
+  return {
+    time: r.time,
+    requestId: r.requestId,
+    method: r.method,
+    path: r.path,
+    status: r.status,
+    pool: r.pool,
+    release: r.release,
+    upstreamStatuses: [...r.upstreamStatuses],
+    upstreamAddrs: [...r.upstreamAddrs],
+    requestTime: r.requestTime,
+    upstreamResponseTimes: [...r.upstreamResponseTimes],
+  };
+}
+
+function outcome(r: ParseResult): object {
+  return r.ok ? fields(r.record) : { reason: r.reason };
+}
+
 describe('parseLine on real lines', () => {
   it('parses a normal line into every field', () => {
-    expect(parsed(NORMAL)).toEqual({
+    expect(fields(parsed(NORMAL))).toEqual({
       time: '2026-11-22T00:06:32.123+00:00',
       requestId: '5b1c0e4f9a2d4c7e8f00112233445566',
       method: 'GET',
@@ -81,7 +104,7 @@ describe('parseLine values', () => {
   it('reads quoted and unquoted values alike', () => {
     const quoted = parsed('status="200" pool="blue" release="blue-v1" method="GET"');
     const bare = parsed('status=200 pool=blue release=blue-v1 method=GET');
-    expect(bare).toEqual(quoted);
+    expect(fields(bare)).toEqual(fields(quoted));
     expect(bare).toMatchObject({ status: 200, pool: 'blue', release: 'blue-v1', method: 'GET' });
   });
 
@@ -126,8 +149,8 @@ describe('parseLine values', () => {
 
   it('accepts keys in any order and ignores unknown keys and bare words', () => {
     const reversed = NORMAL.split(' ').reverse().join(' ');
-    expect(parsed(reversed)).toEqual(parsed(NORMAL));
-    expect(parsed(`junk ${NORMAL} extra="x y" =orphan`)).toEqual(parsed(NORMAL));
+    expect(fields(parsed(reversed))).toEqual(fields(parsed(NORMAL)));
+    expect(fields(parsed(`junk ${NORMAL} extra="x y" =orphan`))).toEqual(fields(parsed(NORMAL)));
   });
 
   it('uses the last value of a repeated key', () => {
@@ -186,5 +209,93 @@ describe('parseLine rejects malformed lines', () => {
     if (r.ok) return;
     expect(r.reason.length).toBeLessThan(100);
     expect(r.reason).toMatch(/^status 9+… out of range 100\.\.599$/);
+  });
+});
+
+// Lines exactly as Nginx writes them take a fast reader (parse/layout.ts);
+// everything else the general scanner. The choice must never show in a record.
+describe('parseLine fast path', () => {
+  const RETRY =
+    'time=2026-11-22T00:07:00.000+00:00 rid=a method=GET path="/caf\\xC3\\xA9?q=a b" status=200 pool="green" ' +
+    'release="green-v1" upstream_status="500, 200" upstream_addr="172.18.0.3:3000, 172.18.0.4:3000" ' +
+    'request_time=0.006 upstream_response_time="0.002, 0.003" bytes=98';
+  const NO_UPSTREAM =
+    'time=2026-11-22T00:07:00.000+00:00 rid=b method=GET path="/" status=502 pool="-" release="-" ' +
+    'upstream_status="-" upstream_addr="-" request_time=0.000 upstream_response_time="-" bytes=157';
+  const withField = (line: string, key: string, value: string) => line.replace(new RegExp(`(^| )${key}=("[^"]*"|\\S*)`), `$1${key}=${value}`);
+
+  it.each([
+    ['a normal line', NORMAL],
+    ['a retry with escapes and a space in the path', RETRY],
+    ["Nginx's own 502", NO_UPSTREAM],
+    ['a single attempt that differs from the final status', withField(NORMAL, 'upstream_status', '"504"')],
+    ['an empty upstream status', withField(NORMAL, 'upstream_status', '""')],
+    ['pairs appended after bytes', `${NORMAL} region="eu west" zone=b cache=HIT`],
+  ])('reads %s as the general scanner does', (_, line) => {
+    expect(parseNginxLine(line)).toBeDefined();
+    expect(outcome(parseLine(line))).toEqual(outcome(parseAnyLine(line)));
+  });
+
+  it('reads upstream attempts on the fast path', () => {
+    expect(parsed(RETRY).upstreamStatuses).toEqual([500, 200]);
+    expect(parsed(withField(NORMAL, 'upstream_status', '"504"')).upstreamStatuses).toEqual([504]);
+    expect(parsed(NO_UPSTREAM)).toMatchObject({ status: 502, pool: undefined, release: undefined, upstreamStatuses: [] });
+  });
+
+  it.each([
+    ['a status out of range', withField(NORMAL, 'status', '600'), { reason: 'status 600 out of range 100..599' }],
+    ['a status with a leading zero', withField(NORMAL, 'status', '0200'), { status: 200 }],
+    ['an escape in the pool', withField(NORMAL, 'pool', '"bl\\x75e"'), { pool: 'blue' }],
+    ['an unquoted pool', withField(NORMAL, 'pool', 'blue'), { pool: 'blue' }],
+    ['a quote inside a bare value', withField(NORMAL, 'method', 'GE"T'), { method: 'GE"T' }],
+    ['a tab hiding a later status', `${NORMAL}\tstatus=503`, { status: 503 }],
+    ['a known key appended after bytes', `${NORMAL} region=eu status=504`, { status: 504 }],
+    ['an open quote appended after bytes', `${NORMAL} region="eu`, { reason: 'unterminated quote in region' }],
+    ['a trailing CR', `${NORMAL}\r`, { status: 200, path: '/version' }],
+    ['two spaces between pairs', NORMAL.replace(' status=', '  status='), { status: 200, pool: 'blue' }],
+  ])('leaves %s to the general scanner', (_, line, expected) => {
+    expect(parseNginxLine(line)).toBeUndefined();
+    const r = parseLine(line);
+    expect(r.ok ? r.record : r).toMatchObject(expected);
+  });
+
+  it('gives up on megabyte near-misses in linear time', () => {
+    const big = 'x'.repeat(1 << 20);
+    const started = performance.now();
+    expect(parseLine(`time=a rid=b method=GET path="${big}`)).toEqual({ ok: false, reason: 'unterminated quote in path' });
+    expect(parsed(`${NORMAL}\t${big}`).status).toBe(200);
+    expect(parsed(NORMAL.replace('blue-v1', `blue-${big}\\`)).release).toBe(`blue-${big}\\`);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('agrees with the general scanner on thousands of mutated lines', () => {
+    const random = rng(7);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const INSERTS = [' ', '\t', '\r', '\n', '"', '\\', '=', '-', ',', ':', 'x', '\0', 'é', '\\x41'];
+    // Keys hidden behind whitespace override the ones the fast reader captures.
+    const HIDDEN = [' status=503', '\tstatus=503', '\rpool="green"', ' release=r2', '\tupstream_status="502"', ' zone=b', ' region="eu'];
+    const mutate = (line: string): string => {
+      const at = Math.floor(random() * (line.length + 1));
+      switch (Math.floor(random() * 4)) {
+        case 0:
+          return line.slice(0, at) + pick(random() < 0.8 ? INSERTS : HIDDEN) + line.slice(at);
+        case 1:
+          return line.slice(0, at) + line.slice(at + 1);
+        case 2:
+          return line + pick(HIDDEN);
+        default:
+          return line.slice(0, at);
+      }
+    };
+    let fast = 0;
+    for (let i = 0; i < 5_000; i++) {
+      let line = pick([NORMAL, RETRY, NO_UPSTREAM]);
+      for (let n = 1 + Math.floor(random() * 3); n > 0; n--) line = mutate(line);
+      if (parseNginxLine(line) !== undefined) fast++;
+      expect(outcome(parseLine(line)), line).toEqual(outcome(parseAnyLine(line)));
+    }
+    // Both readers were exercised: a mutation inside a quoted value keeps the fast path.
+    expect(fast).toBeGreaterThan(200);
+    expect(fast).toBeLessThan(4_500);
   });
 });

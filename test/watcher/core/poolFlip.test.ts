@@ -119,6 +119,19 @@ describe('PoolFlipTracker', () => {
     });
   });
 
+  it("follows each pool's release through a deploy and a rollback", () => {
+    const t = tracker();
+    const line = (pool: string, release: string) => t.observe(record({ pool, release }));
+    line('blue', 'blue-v1');
+    line('blue', 'blue-v1');
+    expect(line('green', 'green-v1')).toMatchObject({ fromRelease: 'blue-v1', toRelease: 'green-v1' });
+    line('blue', 'blue-v2');
+    line('blue', 'blue-v2');
+    line('blue', 'blue-v1');
+    expect(line('green', 'green-v1')).toMatchObject({ fromRelease: 'blue-v1', toRelease: 'green-v1' });
+    expect(line('blue', 'blue-v1')).toMatchObject({ fromRelease: 'green-v1', toRelease: 'blue-v1' });
+  });
+
   it('leaves releases undefined when none was ever seen', () => {
     const t = tracker();
     expect(t.observe(record({ pool: 'green', release: undefined }))).toMatchObject({
