@@ -7,7 +7,6 @@
 // Run: npm run bench latency. Writes bench/results/latency.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +15,7 @@ import { startReceiver, type Receiver } from '../test/support/receiver.js';
 import { percentile, printTable, printVerdicts, writeResults, type Row } from './lib/report.js';
 import type { Flip, PacedJob } from './lib/logWriter.js';
 import { startWriter } from './lib/writerProcess.js';
+import { freePort } from '../test/support/freePort.js';
 
 interface Rate {
   linesPerSec: number;
@@ -43,14 +43,6 @@ interface Watcher {
   process: ChildProcess;
   port: number;
   output: string[];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function stats(watcher: Watcher): Promise<Stats> {

@@ -1,11 +1,12 @@
 // The shipped entry point, run as a real process (compiled by test/support/build.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { APP_SECRETS, appSchema } from '../../app/config.js';
+import { freePort } from '../support/freePort.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/app/main.js', import.meta.url));
 
@@ -16,14 +17,6 @@ afterEach(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 interface Run {
   child: ChildProcess;

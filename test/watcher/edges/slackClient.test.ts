@@ -1,9 +1,8 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import { createSlackClient, type AlertSink, type SlackClientOptions } from '../../../watcher/notify/slackClient.js';
 import { SECRET_PATH, startReceiver, type Receiver } from '../../support/receiver.js';
+import { freePort } from '../../support/freePort.js';
 
 const MESSAGE = { text: 'Failover detected: pool changed blue → green', blocks: [{ type: 'divider' }] };
 const SECRET = SECRET_PATH.split('/').at(-1) ?? '';
@@ -140,18 +139,10 @@ describe('slack client', () => {
   });
 
   it('retries a refused connection and scrubs the URL out of the error', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const url = `http://127.0.0.1:${port}${SECRET_PATH}`;
     expect(await slack({ webhookUrl: url, retryForMs: 30 }).send(MESSAGE)).toBe('failed');
     expect(logs.join('')).toMatch(/ECONNREFUSED/);
   });
 });
 
-/** A port nothing listens on: bind one, then free it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -4,13 +4,15 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
+import { freePort } from '../../support/freePort.js';
 import { SECRET_PATH, startReceiver, type Receiver } from '../../support/receiver.js';
+
+export { freePort };
 
 const DIST = resolve('dist/watcher');
 export const POLL_MS = 25;
@@ -52,14 +54,6 @@ afterEach(async () => {
   // Whatever a case did, the webhook's secret path never reached the output.
   for (const d of h.daemons) expect([...d.stdout, ...d.stderr].join('\n')).not.toContain(SECRET_PATH);
 });
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 export function baseEnv(port: number): Record<string, string> {
   return {
