@@ -168,7 +168,7 @@ async function warnAboutAlertPolicy(s: StackSettings): Promise<boolean | undefin
         '*** The drill can only check that alerts are raised in time. make maintenance-off to test delivery. ***',
     );
   } else if (maintenance === undefined) {
-    console.log(`note: could not read the watcher's maintenance state (docker compose exec failed); MAINTENANCE_MODE=${s.MAINTENANCE_MODE}`);
+    console.log(`note: could not read the watcher's maintenance state (its /stats did not answer); MAINTENANCE_MODE=${s.MAINTENANCE_MODE}`);
   }
   const cooldownMs = s.ALERT_COOLDOWN_SEC * 1000;
   if (cooldownMs === 0) return maintenance;

@@ -138,6 +138,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     view: () => ({
       servingPool: detector.servingPool,
       primaryPool: detector.primaryPool,
+      maintenance: control.maintenance(),
       window: detector.windowStats(),
       queued: queue.pending,
     }),

@@ -22,6 +22,8 @@ export interface RecentAlert {
 export interface PipelineView {
   servingPool: string;
   primaryPool: string;
+  /** Effective maintenance mode: the control file, else MAINTENANCE_MODE. */
+  maintenance: boolean;
   window: WindowStats;
   queued: number;
 }
@@ -33,6 +35,7 @@ export interface StatsSnapshot {
   lines: { read: number; malformed: number; droppedTooLong: number };
   servingPool: string;
   primaryPool: string;
+  maintenance: boolean;
   window: WindowStats;
   alerts: Record<AlertOutcome, number> & { queued: number };
   lastAlert: { kind: AlertKind; text: string; at: string } | undefined;

@@ -1,15 +1,12 @@
 // The running Compose stack as the drill and the proxy benchmark see it: its
 // settings, starting it when it is down, chaos on a pool's direct port, the
 // watcher's /stats and the Makefile targets.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import dotenv from 'dotenv';
 import { z } from 'zod';
 import { envInt, parseConfig, poolName, type ConfigResult, type Env } from '../../common/config.js';
 import { watcherConfigSchema } from '../../watcher/config.js';
-
-const execFileAsync = promisify(execFile);
 
 export type PoolName = z.output<typeof poolName>;
 
@@ -142,34 +139,29 @@ const recentAlertSchema = z.object({
   outcome: z.enum(['sent', 'failed', 'dropped']).optional(),
   settledAt: z.string().optional(),
 });
-const statsSchema = z.object({ recentAlerts: z.array(recentAlertSchema) });
+const statsSchema = z.object({ maintenance: z.boolean(), recentAlerts: z.array(recentAlertSchema) });
 
 export type RecentAlert = z.output<typeof recentAlertSchema>;
 
-/** The watcher's recent alerts, oldest first. */
-export async function recentAlerts(s: StackSettings): Promise<RecentAlert[]> {
+/** The part of the watcher's /stats the drill reads. */
+async function watcherStats(s: StackSettings): Promise<z.output<typeof statsSchema>> {
   const url = `http://127.0.0.1:${s.WATCHER_HOST_PORT}/stats`;
   const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   if (!res.ok) throw new Error(`${url} answered ${res.status}`);
   const parsed = statsSchema.safeParse(await res.json());
   if (!parsed.success) throw new Error(`${url}: unexpected answer (${parsed.error.issues[0]?.message ?? 'invalid'})`);
-  return parsed.data.recentAlerts;
+  return parsed.data;
 }
 
-/**
- * The watcher's effective maintenance mode: its control file when present,
- * else MAINTENANCE_MODE. /stats does not show it, so this reads the file in
- * the container; undefined when that fails.
- */
+/** The watcher's recent alerts, oldest first. */
+export async function recentAlerts(s: StackSettings): Promise<RecentAlert[]> {
+  return (await watcherStats(s)).recentAlerts;
+}
+
+/** The watcher's effective maintenance mode, as its /stats reports it; undefined when it does not answer. */
 export async function maintenanceOn(s: StackSettings): Promise<boolean | undefined> {
   try {
-    const { stdout } = await execFileAsync(
-      'docker',
-      ['compose', '--env-file', s.ENV_FILE, 'exec', '-T', 'alert_watcher', 'sh', '-c', 'cat "$CONTROL_DIR/maintenance" 2>/dev/null || true'],
-      { timeout: 20_000 },
-    );
-    const value = stdout.trim().toLowerCase();
-    return value === 'on' ? true : value === 'off' ? false : s.MAINTENANCE_MODE;
+    return (await watcherStats(s)).maintenance;
   } catch {
     return undefined;
   }

@@ -120,6 +120,7 @@ describe('watcher daemon', () => {
     writeFileSync(h.logPath, lines('blue', 2));
     const d = await startDaemon();
     await ctl('maintenance', 'on');
+    expect((await getJson(d, '/stats')).body.maintenance).toBe(true);
     appendFileSync(h.logPath, lines('green', 2));
     const suppressed = await waitForLog(d, (l) => l.decision === 'suppress');
     expect(suppressed).toMatchObject({ kind: 'failover', reason: 'maintenance' });
@@ -128,6 +129,7 @@ describe('watcher daemon', () => {
     expect(h.receiver.requests).toEqual([]);
 
     await ctl('maintenance', 'off');
+    expect((await getJson(d, '/stats')).body.maintenance).toBe(false);
     appendFileSync(h.logPath, lines('blue', 1));
     expect(await waitForPosts(1)).toEqual([expect.stringMatching(/^Recovered: pool changed green → blue/)]);
     // The receiver records a post before the daemon has read the answer.
