@@ -46,7 +46,6 @@ export interface StatsSnapshot {
 export class WatcherStats {
   readonly lines = { read: 0, malformed: 0, droppedTooLong: 0 };
   private readonly alerts: Record<AlertOutcome, number> = { sent: 0, heldBack: 0, suppressed: 0, failed: 0, dropped: 0 };
-  private lastAlert: StatsSnapshot['lastAlert'];
   private readonly recent: RecentAlert[] = [];
   private readonly startedAt: number;
 
@@ -57,7 +56,6 @@ export class WatcherStats {
   /** Every alert the detector raised, whatever the policy decides about it; settle() the returned entry once sent. */
   alertRaised(kind: AlertKind, text: string, decision: AlertDecision): RecentAlert {
     const at = new Date(this.clock()).toISOString();
-    this.lastAlert = { kind, text, at };
     const entry: RecentAlert = { kind, text, raisedAt: at, decision };
     this.recent.push(entry);
     if (this.recent.length > RECENT_ALERTS) this.recent.shift();
@@ -79,6 +77,7 @@ export class WatcherStats {
 
   snapshot(pipeline: PipelineView, source: SourceStatus): StatsSnapshot {
     const { queued, ...pools } = pipeline;
+    const last = this.recent.at(-1);
     return {
       startedAt: new Date(this.startedAt).toISOString(),
       uptimeSec: Math.round((this.clock() - this.startedAt) / 1000),
@@ -86,7 +85,7 @@ export class WatcherStats {
       lines: { ...this.lines },
       ...pools,
       alerts: { ...this.alerts, queued },
-      lastAlert: this.lastAlert,
+      lastAlert: last && { kind: last.kind, text: last.text, at: last.raisedAt },
       recentAlerts: this.recent.map((entry) => ({ ...entry })),
     };
   }
