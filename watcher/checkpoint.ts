@@ -66,7 +66,11 @@ export interface Checkpoint {
   readonly path: string;
   /** The last saved state; undefined on a first start or when the file is unreadable (logged). */
   load(): SavedState | undefined;
-  /** Never throws: a failed save is logged (once per distinct error) and the watcher goes on. */
+  /**
+   * Writes `state` unless it is what the last successful save wrote. Never
+   * throws: a failed save is logged (once per distinct error), retried at the
+   * next call, and the watcher goes on.
+   */
   save(state: SavedState): void;
 }
 
@@ -74,6 +78,7 @@ export function createCheckpoint(opts: { dir: string; clock: Clock; logger: Logg
   const log = opts.logger.child({ component: 'checkpoint' });
   const path = join(opts.dir, STATE_FILE);
   let lastError: string | undefined;
+  let lastWritten: string | undefined;
   return {
     path,
     load() {
@@ -102,9 +107,12 @@ export function createCheckpoint(opts: { dir: string; clock: Clock; logger: Logg
       return state;
     },
     save(state) {
+      const written = JSON.stringify(state);
+      if (written === lastWritten) return;
       const content = `${JSON.stringify({ version: VERSION, savedAt: new Date(opts.clock()).toISOString(), ...state })}\n`;
       try {
         writeAtomic(opts.dir, STATE_FILE, content);
+        lastWritten = written;
         if (lastError !== undefined) log.info({ path }, 'saving state works again');
         lastError = undefined;
       } catch (err) {

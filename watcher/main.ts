@@ -78,17 +78,11 @@ source = startSource({
   start: saved?.position,
 });
 
-let lastSaved = '';
-/** Saves position and pipeline state when either changed since the last save. */
+/** Saves position and pipeline state; the checkpoint skips a state it already holds. */
 function saveState(): void {
   // Undefined until the log exists and holds a byte: nothing to resume yet.
   const position = source?.position();
-  if (position === undefined) return;
-  const state = { position, ...pipeline.state() };
-  const serialized = JSON.stringify(state);
-  if (serialized === lastSaved) return;
-  checkpoint.save(state);
-  lastSaved = serialized;
+  if (position !== undefined) checkpoint.save({ position, ...pipeline.state() });
 }
 const checkpointTimer = setInterval(saveState, CHECKPOINT_EVERY_MS);
 

@@ -40,6 +40,17 @@ describe('checkpoint', () => {
     expect(readdirSync(dir)).toEqual([STATE_FILE]);
   });
 
+  it('skips a state it already wrote, and writes again once the state changes', () => {
+    const c = checkpoint();
+    c.save(STATE);
+    rmSync(join(dir, STATE_FILE));
+    c.save(JSON.parse(JSON.stringify(STATE)));
+    expect(readdirSync(dir)).toEqual([]);
+    const moved = { ...STATE, position: { ...STATE.position, offset: 5000 } };
+    c.save(moved);
+    expect(checkpoint().load()).toEqual(moved);
+  });
+
   it.each([
     ['not JSON', '{"version":1,', 'saved state is not JSON; starting afresh'],
     ['another version', JSON.stringify({ ...STATE, version: 2, savedAt: 'x' }), 'saved state is invalid; starting afresh'],
