@@ -3,6 +3,7 @@
 // the watcher container killed with SIGKILL mid-stream. Nothing read twice,
 // nothing lost that the log still holds, no alert repeated, none missed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openLoop } from '../../bench/lib/load.js';
 import { requireDockerOrSkip } from './support/docker.js';
 import {
   PORTS,
@@ -30,28 +31,12 @@ async function watcherStats(): Promise<WatcherStats> {
   return (await res.json()) as WatcherStats;
 }
 
-/**
- * `RATE` requests a second for `ms` through Nginx, fired on schedule whatever
- * the answers (open loop), running `during` at `atMs`. Resolves with the statuses.
- */
+/** `RATE` requests a second for `ms` through Nginx (open loop), running `during` at `atMs`; resolves with the statuses. */
 async function loadWith(ms: number, atMs: number, during: () => Promise<unknown>): Promise<number[]> {
-  const statuses: Promise<number>[] = [];
-  const started = performance.now();
-  let action: Promise<unknown> | undefined;
-  for (let tick = 0; performance.now() - started < ms; tick++) {
-    for (let i = 0; i < RATE / 100; i++) {
-      statuses.push(
-        fetch(`http://127.0.0.1:${PORTS.nginx}/version`, { signal: AbortSignal.timeout(10_000) }).then(
-          async (res) => (await res.arrayBuffer(), res.status),
-          () => 0,
-        ),
-      );
-    }
-    if (action === undefined && performance.now() - started >= atMs) action = during();
-    await sleep(Math.max(0, started + (tick + 1) * 10 - performance.now()));
-  }
-  await action;
-  return Promise.all(statuses);
+  const load = openLoop({ origin: `http://127.0.0.1:${PORTS.nginx}`, path: '/version', rate: RATE, durationMs: ms });
+  await sleep(atMs);
+  await during();
+  return (await load).map((sample) => sample.status);
 }
 
 /** Lines the watcher read since `base`, once it has read `expected` or stopped reading for a second. */
