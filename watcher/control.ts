@@ -2,8 +2,9 @@
 // changes behaviour without a restart:
 //   maintenance            "on" | "off": overrides MAINTENANCE_MODE
 //   planned-switch.json    a PlannedSwitch announced before `make switch`
-// The daemon reads them synchronously when an alert is decided: alerts are
-// rare, and a fresh read means no stale cache and no watcher to go wrong.
+// The daemon checks them synchronously when an alert is decided: one stat,
+// and a read only when the file changed, so there is no cache that can go
+// stale and no file watcher to go wrong.
 import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
