@@ -11,6 +11,8 @@ NGINX_PORT ?= $(call envget,NGINX_PORT,8080)
 BLUE_PORT ?= $(call envget,BLUE_PORT,8081)
 GREEN_PORT ?= $(call envget,GREEN_PORT,8082)
 ACTIVE_POOL ?= $(call envget,ACTIVE_POOL,blue)
+WATCHER_HOST_PORT ?= $(call envget,WATCHER_HOST_PORT,9100)
+CHAOS_TOKEN ?= $(call envget,CHAOS_TOKEN,)
 
 # Per-run arguments come from the command line only (`make chaos MODE=timeout`):
 # a MODE or POOL left in the shell's environment must not change a drill.
@@ -39,7 +41,6 @@ down: $(ENV_FILE) ## Stop and remove the containers (volumes and logs stay)
 
 # CHAOS_TOKEN (optional) reaches curl through the environment and stdin, never
 # on a command line that `ps` would show.
-CHAOS_TOKEN ?= $(call envget,CHAOS_TOKEN,)
 chaos chaos-stop: export CHAOS_TOKEN := $(CHAOS_TOKEN)
 chaos_post = printf '%s\n' "$${CHAOS_TOKEN:+Authorization: Bearer $$CHAOS_TOKEN}" | curl -sS --fail-with-body -w '\n' -H @- -X POST
 
@@ -75,7 +76,7 @@ node_modules: package.json package-lock.json
 test: node_modules ## Run every test: unit, integration, end to end (needs Docker)
 	npm test
 
-bench: node_modules ## Measure the watcher's parse and detect speed and memory
+bench: node_modules ## Run the benchmarks (core, source, latency, proxy): tables and bench/results/*.json
 	npm run bench
 
 # The drill gets the stack's settings in its environment, resolved like the other
@@ -83,8 +84,7 @@ bench: node_modules ## Measure the watcher's parse and detect speed and memory
 # the command line only, like MODE and POOL.
 drill: $(ENV_FILE) node_modules ## Failover drill under load (starts the stack if down): ARGS="--rate 20 --seconds 5"
 	@ENV_FILE="$(ENV_FILE)" NGINX_PORT="$(NGINX_PORT)" BLUE_PORT="$(BLUE_PORT)" GREEN_PORT="$(GREEN_PORT)" \
-	  WATCHER_HOST_PORT="$(or $(WATCHER_HOST_PORT),$(call envget,WATCHER_HOST_PORT,9100))" ACTIVE_POOL="$(ACTIVE_POOL)" \
-	  CHAOS_TOKEN="$(or $(CHAOS_TOKEN),$(call envget,CHAOS_TOKEN,))" \
+	  WATCHER_HOST_PORT="$(WATCHER_HOST_PORT)" ACTIVE_POOL="$(ACTIVE_POOL)" CHAOS_TOKEN="$(CHAOS_TOKEN)" \
 	  npm run -s drill -- $(if $(filter command line,$(origin ARGS)),$(ARGS))
 
 clean: ## Remove containers, volumes (access log, control files) and build output
