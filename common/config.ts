@@ -21,7 +21,6 @@ export const envInt = (min: number, max: number) => {
     .transform(Number)
     .pipe(z.number().min(min, { message: range }).max(max, { message: range }));
 };
-export const envNumber = (min: number, max: number) => z.coerce.number().min(min).max(max);
 export const envBool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {
     message: 'expected true or false',
