@@ -58,16 +58,16 @@ switch: $(ENV_FILE) ## Planned switch of the serving pool: POOL=blue|green [FORC
 status: $(ENV_FILE) ## Serving pool, health of each service, watcher stats
 	@$(COMPOSE) ps --all --format 'table {{.Service}}\t{{.Status}}'
 	@echo "Serving pool: $$($(serving_pool) || echo unknown)"
-	@$(COMPOSE) exec -T alert_watcher node dist/watcher/ctl.js stats || echo "Watcher stats unavailable"
+	@$(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js stats || echo "Watcher stats unavailable"
 
 logs: $(ENV_FILE) ## Follow the logs of every service
 	$(COMPOSE) logs -f --tail=100
 
 maintenance-on: $(ENV_FILE) ## Hold back every alert (planned work), without a restart
-	$(COMPOSE) exec -T alert_watcher node dist/watcher/ctl.js maintenance on
+	$(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js maintenance on
 
 maintenance-off: $(ENV_FILE) ## Send alerts again
-	$(COMPOSE) exec -T alert_watcher node dist/watcher/ctl.js maintenance off
+	$(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js maintenance off
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund

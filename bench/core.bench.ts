@@ -3,7 +3,7 @@
 // lines: splitting only, and one anchored regex per line (what a parser written
 // as a single regex can hope for). Run: npm run bench core.
 import { Detector } from '../watcher/detect/index.js';
-import { parseLine } from '../watcher/parse.js';
+import { parseLine } from '../watcher/parse/index.js';
 import { AlertPolicy } from '../watcher/policy/index.js';
 import type { AccessRecord } from '../watcher/types.js';
 import { type AccessLog, forEachLine, generateAccessLog } from './lib/accessLog.js';

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../common/logger.js';
-import { createControl } from '../watcher/control.js';
+import { createControl } from '../watcher/state/control.js';
 import { createDryRunSink } from '../watcher/notify/dryRun.js';
 import { createPipeline } from '../watcher/pipeline.js';
 import { startSource } from '../watcher/source.js';
-import { WatcherStats } from '../watcher/stats.js';
+import { WatcherStats } from '../watcher/operator/stats.js';
 import { peakRssMB, printTable, printVerdicts, writeResults, type Row } from './lib/report.js';
 import { startWriter } from './lib/writerProcess.js';
 

@@ -22,7 +22,7 @@ fi
 
 # The watcher must know before the first request reaches the new pool, or it
 # would page the switch as a failover.
-if ! $compose exec -T alert_watcher node dist/watcher/ctl.js planned-switch "$pool"; then
+if ! $compose exec -T alert_watcher node dist/watcher/operator/ctl.js planned-switch "$pool"; then
   echo "switch: WARNING: could not tell alert_watcher; it may report this switch as a failover" >&2
 fi
 

@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { envBool, envInt, loadConfig, logLevel, poolName, type Env } from '../common/config.js';
-import { assertWritable } from './atomicFile.js';
+import { assertWritable } from './state/atomicFile.js';
 
 const PERCENT = 'expected a percentage above 0, at most 100';
 

@@ -1,15 +1,15 @@
 // The alert_watcher daemon: wiring only. Stages live in pipeline.ts and the
 // files it names.
 import { poolName } from '../common/config.js';
-import { createCheckpoint } from './checkpoint.js';
+import { createCheckpoint } from './state/checkpoint.js';
 import { loadWatcherConfig } from './config.js';
-import { createControl, readPublishedPool } from './control.js';
-import { startHealthServer, type HealthServer } from './health.js';
+import { createControl, readPublishedPool } from './state/control.js';
+import { startHealthServer, type HealthServer } from './operator/health.js';
 import { createDryRunSink } from './notify/dryRun.js';
 import { createSlackClient, type AlertSink } from './notify/slackClient.js';
 import { createPipeline } from './pipeline.js';
 import { startSource, type Source } from './source.js';
-import { WatcherStats } from './stats.js';
+import { WatcherStats } from './operator/stats.js';
 
 const { config, logger } = loadWatcherConfig();
 const clock = Date.now;

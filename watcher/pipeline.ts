@@ -3,16 +3,16 @@
 // Everything here is synchronous up to the queue, so a slow Slack never holds
 // up the log reader.
 import type { Logger } from '../common/logger.js';
-import type { PendingAlert } from './checkpoint.js';
-import type { Control } from './control.js';
+import type { PendingAlert } from './state/checkpoint.js';
+import type { Control } from './state/control.js';
 import { Detector, type DetectorState } from './detect/index.js';
 import { DeliveryQueue, type QueuedAlert } from './notify/queue.js';
 import type { AlertSink } from './notify/slackClient.js';
 import { formatSlackMessage } from './notify/slackMessage.js';
-import { parseLine } from './parse.js';
+import { parseLine } from './parse/index.js';
 import { AlertPolicy } from './policy/index.js';
 import type { DroppedLine } from './source.js';
-import type { PipelineView, RecentAlert, WatcherStats } from './stats.js';
+import type { PipelineView, RecentAlert, WatcherStats } from './operator/stats.js';
 import type { Alert, Clock } from './types.js';
 
 // A flood of bad lines must not become a flood of log lines.

@@ -220,7 +220,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Waits until the watcher answers /stats again (after a restart), and returns them. */
 export function waitForWatcher(stack: Stack, timeoutMs = 30_000): Promise<{ servingPool: string }> {
   return pollUntil(
-    async () => JSON.parse(await stack.compose('exec', '-T', 'alert_watcher', 'node', 'dist/watcher/ctl.js', 'stats')),
+    async () => JSON.parse(await stack.compose('exec', '-T', 'alert_watcher', 'node', 'dist/watcher/operator/ctl.js', 'stats')),
     timeoutMs,
     500,
     (last) => `watcher not answering /stats after ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorWindow } from '../../../watcher/detect/errorWindow.js';
-import { parseLine } from '../../../watcher/parse.js';
+import { parseLine } from '../../../watcher/parse/index.js';
 import type { AccessRecord, WindowStats } from '../../../watcher/types.js';
 import { noUpstream, ok, record, retried, rng } from './records.js';
 

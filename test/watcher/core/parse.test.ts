@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAnyLine, parseLine } from '../../../watcher/parse.js';
+import { parseAnyLine, parseLine } from '../../../watcher/parse/index.js';
 import { parseNginxLine } from '../../../watcher/parse/layout.js';
 import type { AccessRecord, ParseResult } from '../../../watcher/types.js';
 import { rng } from './records.js';

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
-import { assertWritable } from '../../../watcher/atomicFile.js';
-import { createCheckpoint, STATE_FILE, type SavedState } from '../../../watcher/checkpoint.js';
+import { assertWritable } from '../../../watcher/state/atomicFile.js';
+import { createCheckpoint, STATE_FILE, type SavedState } from '../../../watcher/state/checkpoint.js';
 
 const STATE: SavedState = {
   position: { fingerprint: 'ab12', fingerprintBytes: 256, offset: 4096 },

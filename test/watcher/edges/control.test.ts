@@ -12,7 +12,7 @@ import {
   PLANNED_SWITCH_FILE,
   readPublishedPool,
   writeMaintenance,
-} from '../../../watcher/control.js';
+} from '../../../watcher/state/control.js';
 
 let dir: string;
 let now: number;
@@ -96,10 +96,10 @@ describe('planned switch', () => {
   });
 });
 
-describe('ctl CLI (dist/watcher/ctl.js)', () => {
+describe('ctl CLI (dist/watcher/operator/ctl.js)', () => {
   const run = async (...args: string[]) => {
     try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/watcher/ctl.js', ...args], {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/watcher/operator/ctl.js', ...args], {
         env: { PATH: process.env.PATH, CONTROL_DIR: dir, WATCHER_PORT: '1' },
       });
       return { code: 0, stdout, stderr };

@@ -3,10 +3,10 @@
 // fatal, and good lines around them still raise their alerts.
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
-import type { Control } from '../../../watcher/control.js';
+import type { Control } from '../../../watcher/state/control.js';
 import type { AlertSink, SlackMessage } from '../../../watcher/notify/slackClient.js';
 import { createPipeline, type PipelineState } from '../../../watcher/pipeline.js';
-import { WatcherStats } from '../../../watcher/stats.js';
+import { WatcherStats } from '../../../watcher/operator/stats.js';
 
 const line = (pool: string, upstream = '200') =>
   `time=2026-11-22T00:06:32.123+00:00 rid=r1 method=GET path="/version" status=200 pool="${pool}" ` +

@@ -4,12 +4,12 @@
 // the status is checked here, since a line without a valid one is the only
 // kind rejected; the record decodes other fields when they are read
 // (parse/record.ts).
-import { parseNginxLine } from './parse/layout.js';
-import { LineRecord, rawValue } from './parse/record.js';
-import { scanSpans } from './parse/scan.js';
-import { POOL, RELEASE, STATUS, UPSTREAM_STATUS } from './parse/spans.js';
-import { echo, finalStatus, optional, statusList } from './parse/values.js';
-import type { ParseResult } from './types.js';
+import { parseNginxLine } from './layout.js';
+import { LineRecord, rawValue } from './record.js';
+import { scanSpans } from './scan.js';
+import { POOL, RELEASE, STATUS, UPSTREAM_STATUS } from './spans.js';
+import { echo, finalStatus, optional, statusList } from './values.js';
+import type { ParseResult } from '../types.js';
 
 export function parseLine(line: string): ParseResult {
   return parseNginxLine(line) ?? parseAnyLine(line);

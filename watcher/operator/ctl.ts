@@ -1,14 +1,14 @@
 // Operator CLI, run inside the alert_watcher container (see the Makefile):
-//   node dist/watcher/ctl.js maintenance on|off
-//   node dist/watcher/ctl.js planned-switch <blue|green> [--from <pool>] [--ttl-sec N]
-//   node dist/watcher/ctl.js stats
+//   node dist/watcher/operator/ctl.js maintenance on|off
+//   node dist/watcher/operator/ctl.js planned-switch <blue|green> [--from <pool>] [--ttl-sec N]
+//   node dist/watcher/operator/ctl.js stats
 // It reads CONTROL_DIR and WATCHER_PORT like the daemon. Exit 2 on bad usage,
 // 1 when the action fails.
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
-import { parseConfig, poolName } from '../common/config.js';
-import { watcherConfigSchema } from './config.js';
-import { announcePlannedSwitch, writeMaintenance } from './control.js';
+import { parseConfig, poolName } from '../../common/config.js';
+import { watcherConfigSchema } from '../config.js';
+import { announcePlannedSwitch, writeMaintenance } from '../state/control.js';
 
 const USAGE = `usage:
   ctl maintenance on|off

@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { writeAtomic } from './atomicFile.js';
-import type { Clock, PlannedSwitch } from './types.js';
+import type { Clock, PlannedSwitch } from '../types.js';
 
 export const MAINTENANCE_FILE = 'maintenance';
 export const PLANNED_SWITCH_FILE = 'planned-switch.json';

@@ -17,12 +17,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { writeAtomic } from './atomicFile.js';
-import type { DetectorState } from './detect/index.js';
-import type { SlackMessage } from './notify/slackMessage.js';
-import type { SourcePosition } from './source.js';
-import type { AlertKind, Clock } from './types.js';
+import type { DetectorState } from '../detect/index.js';
+import type { SlackMessage } from '../notify/slackMessage.js';
+import type { SourcePosition } from '../source.js';
+import type { AlertKind, Clock } from '../types.js';
 
 export const STATE_FILE = 'state.json';
 const VERSION = 1;

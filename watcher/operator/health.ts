@@ -1,7 +1,7 @@
 // GET /healthz for the Compose healthcheck, GET /stats for operators.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../../common/logger.js';
 
 export interface HealthServer {
   close(): Promise<void>;
