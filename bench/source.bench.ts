@@ -1,6 +1,6 @@
 // Source throughput: a separate process appends 250 MB of access-log lines to a
 // real file while this one reads them through the watcher's source stage
-// (watcher/source.ts), alone and wired into the pipeline as main.ts wires it.
+// (watcher/source/), alone and wired into the pipeline as main.ts wires it.
 // Reports lines/s sustained, whether the reader keeps up with the writer, the
 // lag when the writer ends, and peak RSS (reads must stay bounded).
 // Run: npm run bench source. Writes bench/results/source.json.
@@ -12,7 +12,7 @@ import { createLogger } from '../common/logger.js';
 import { createControl } from '../watcher/state/control.js';
 import { createDryRunSink } from '../watcher/notify/dryRun.js';
 import { createPipeline } from '../watcher/pipeline.js';
-import { startSource } from '../watcher/source.js';
+import { startSource } from '../watcher/source/index.js';
 import { WatcherStats } from '../watcher/operator/stats.js';
 import { peakRssMB, printTable, printVerdicts, writeResults, type Row } from './lib/report.js';
 import { startWriter } from './lib/writerProcess.js';

@@ -8,7 +8,7 @@ import { startHealthServer, type HealthServer } from './operator/health.js';
 import { createDryRunSink } from './notify/dryRun.js';
 import { createSlackClient, type AlertSink } from './notify/slackClient.js';
 import { createPipeline } from './pipeline.js';
-import { startSource, type Source } from './source.js';
+import { startSource, type Source } from './source/index.js';
 import { WatcherStats } from './operator/stats.js';
 
 const { config, logger } = loadWatcherConfig();

@@ -11,7 +11,7 @@ import type { AlertSink } from './notify/slackClient.js';
 import { formatSlackMessage } from './notify/slackMessage.js';
 import { parseLine } from './parse/index.js';
 import { AlertPolicy } from './policy/index.js';
-import type { DroppedLine } from './source.js';
+import type { DroppedLine } from './source/index.js';
 import type { PipelineView, RecentAlert, WatcherStats } from './operator/stats.js';
 import type { Alert, Clock } from './types.js';
 

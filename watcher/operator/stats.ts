@@ -1,5 +1,5 @@
 // What the watcher has seen and done, for GET /stats and `make status`.
-import type { SourceStatus } from '../source.js';
+import type { SourceStatus } from '../source/index.js';
 import type { AlertKind, Clock, WindowStats } from '../types.js';
 
 export type AlertOutcome = 'sent' | 'heldBack' | 'suppressed' | 'failed' | 'dropped';

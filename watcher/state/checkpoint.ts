@@ -21,7 +21,7 @@ import type { Logger } from '../../common/logger.js';
 import { writeAtomic } from './atomicFile.js';
 import type { DetectorState } from '../detect/index.js';
 import type { SlackMessage } from '../notify/slackMessage.js';
-import type { SourcePosition } from '../source.js';
+import type { SourcePosition } from '../source/index.js';
 import type { AlertKind, Clock } from '../types.js';
 
 export const STATE_FILE = 'state.json';

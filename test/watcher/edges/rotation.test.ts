@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
-import { startSource, type Source } from '../../../watcher/source.js';
+import { startSource, type Source } from '../../../watcher/source/index.js';
 
 const WRITER = resolve('test/support/rotatingWriter.mjs');
 const RATE = 1_000;

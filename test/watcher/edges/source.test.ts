@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Tail } from 'tail';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
-import { startSource, type DroppedLine, type Source, type SourcePosition } from '../../../watcher/source.js';
+import { startSource, type DroppedLine, type Source, type SourcePosition } from '../../../watcher/source/index.js';
 import { rng } from '../../support/rng.js';
 
 // fs.watch as the source sees it: the real one, unless a case makes it fail.
@@ -50,7 +50,7 @@ const numbered = (prefix: string, from: number, count: number) =>
   Array.from({ length: count }, (_, i) => `${prefix}-${from + i}\n`).join('');
 
 // What tail 2.2.6 does in polling mode (the mode inotify-less Docker volumes
-// need). These pin the reasons watcher/source.ts reads the file itself.
+// need). These pin the reasons watcher/source/ reads the file itself.
 describe('tail 2.2.6 (characterization)', () => {
   let tail: Tail | undefined;
   afterEach(() => tail?.unwatch());
