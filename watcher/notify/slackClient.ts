@@ -26,7 +26,10 @@ export interface SlackClientOptions {
    */
   retryForMs: number;
   logger: Logger;
-  /** First retry waits about this long, doubling each time. */
+  /**
+   * First retry waits about this long, doubling each time. Also the shortest
+   * wait of all, Retry-After included.
+   */
   backoffBaseMs?: number;
   /** Caps the backoff, so an alert goes out within this long of Slack coming back. */
   maxBackoffMs?: number;
@@ -109,7 +112,8 @@ export function createSlackClient(opts: SlackClientOptions): AlertSink {
           log.error({ attempt: attemptNo, reason: result.reason }, 'Slack rejected the alert; not retrying');
           return 'failed';
         }
-        const waitMs = result.retryAfterMs ?? backoff(attemptNo);
+        // A `Retry-After: 0` (or a date already past) would otherwise retry in a hot loop.
+        const waitMs = Math.max(backoffBaseMs, result.retryAfterMs ?? backoff(attemptNo));
         if (now() + waitMs > giveUpAt) {
           log.error(
             { attempts: attemptNo, reason: result.reason, retriedForMs: opts.retryForMs },

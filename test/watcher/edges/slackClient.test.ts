@@ -77,6 +77,31 @@ describe('slack client', () => {
     expect(retried!.at - limited!.at).toBeGreaterThanOrEqual(950);
   });
 
+  it('waits at least the base backoff when a 429 says Retry-After: 0', async () => {
+    const zero = { status: 429, headers: { 'retry-after': '0' } };
+    receiver.answerNext(zero, zero, zero, zero);
+    const waits: number[] = [];
+    const sink = slack({
+      backoffBaseMs: 100,
+      sleep: async (ms) => {
+        waits.push(ms);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      },
+    });
+    expect(await sink.send(MESSAGE)).toBe('delivered');
+    expect(waits).toEqual([100, 100, 100, 100]);
+    const at = receiver.requests.map((r) => r.at);
+    expect(at).toHaveLength(5);
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(95);
+  });
+
+  it('waits at least the base backoff when Retry-After is a date already past', async () => {
+    receiver.answerNext({ status: 429, headers: { 'retry-after': new Date(Date.now() - 60_000).toUTCString() } });
+    const waits: number[] = [];
+    await slack({ backoffBaseMs: 100, sleep: async (ms) => void waits.push(ms) }).send(MESSAGE);
+    expect(waits).toEqual([100]);
+  });
+
   it('caps a long Retry-After', async () => {
     receiver.answerNext({ status: 429, headers: { 'retry-after': '3600' } });
     const waits: number[] = [];
