@@ -4,22 +4,28 @@
 //   planned-switch.json    a PlannedSwitch announced before `make switch`
 // The daemon checks them synchronously when an alert is decided: one stat,
 // and a read only when the file changed, so there is no cache that can go
-// stale and no file watcher to go wrong.
+// stale and no file watcher to go wrong. Reads are bounded (readFile.ts): a
+// FIFO or a device in CONTROL_DIR is ignored with a warning, never waited on.
 import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { poolName } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
 import { writeAtomic } from './atomicFile.js';
+import { readBoundedFile } from './readFile.js';
 import type { Clock, PlannedSwitch } from '../types.js';
 
 export const MAINTENANCE_FILE = 'maintenance';
 export const PLANNED_SWITCH_FILE = 'planned-switch.json';
 
+/** The control files hold a word or a short JSON object; anything larger is not ours. */
+const CONTROL_FILE_MAX_BYTES = 4096;
+
 const plannedSwitchSchema = z.object({
   id: z.string().min(1),
-  from: z.string().optional(),
-  to: z.string().min(1),
+  from: poolName.optional(),
+  to: poolName,
   createdAt: z.number(),
   expiresAt: z.number(),
 });
@@ -123,15 +129,11 @@ export function readPublishedPool(file: string, pools: readonly string[], log: L
   return undefined;
 }
 
-/** Only a missing file is normal; any other failure is logged and read as missing, never fatal. */
+/** Only a missing file is normal; anything else is logged and read as missing, never fatal. */
 function readIfExists(file: string, log: Logger): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const error = err as NodeJS.ErrnoException;
-    if (error.code !== 'ENOENT') log.warn({ file, code: error.code }, 'cannot read control file; ignoring it');
-    return undefined;
-  }
+  const read = readBoundedFile(file, CONTROL_FILE_MAX_BYTES);
+  if (read.kind === 'rejected') log.warn({ file, reason: read.reason }, `ignoring control file: ${read.reason}`);
+  return read.kind === 'ok' ? read.text : undefined;
 }
 
 export function writeMaintenance(dir: string, on: boolean): string {

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -96,6 +96,62 @@ describe('planned switch', () => {
   });
 });
 
+describe('untrusted control files', () => {
+  const warnings = () => logs.filter((l) => l.level === 'warn').map((l) => l.msg);
+  const writers: Array<{ kill(): void }> = [];
+  afterEach(() => writers.splice(0).forEach((w) => w.kill()));
+
+  /**
+   * A FIFO whose writer turns up after a second: a blocking read would wait for
+   * it and read `content`, so a regression fails the test instead of hanging it.
+   */
+  function fifo(name: string, content: string): void {
+    const path = join(dir, name);
+    execFileSync('mkfifo', [path]);
+    writers.push(spawn('sh', ['-c', `sleep 1; printf '%s' '${content}' > '${path}'`], { stdio: 'ignore' }));
+  }
+
+  it('ignores a FIFO as the maintenance file, with one warning, without waiting for a writer', () => {
+    fifo(MAINTENANCE_FILE, 'on');
+    const c = control(false);
+    const started = Date.now();
+    expect(c.maintenance()).toBe(false);
+    expect(c.maintenance()).toBe(false);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(warnings()).toEqual(['ignoring control file: not a regular file but a FIFO']);
+  });
+
+  it('ignores a symlink to /dev/zero as the maintenance file', () => {
+    symlinkSync('/dev/zero', join(dir, MAINTENANCE_FILE));
+    expect(control(true).maintenance()).toBe(true);
+    expect(warnings()).toEqual(['ignoring control file: not a regular file but a character device']);
+  });
+
+  it('ignores an oversized maintenance file, whatever it starts with', () => {
+    writeFileSync(join(dir, MAINTENANCE_FILE), `on${' '.repeat(8192)}\n`);
+    expect(control(false).maintenance()).toBe(false);
+    expect(warnings()).toEqual(['ignoring control file: larger than 4096 bytes']);
+  });
+
+  it('ignores a FIFO as the planned-switch marker', () => {
+    fifo(PLANNED_SWITCH_FILE, JSON.stringify({ id: 'x', to: 'green', createdAt: now, expiresAt: now + 60_000 }));
+    const started = Date.now();
+    expect(control().plannedSwitch()).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(warnings()).toEqual(['ignoring control file: not a regular file but a FIFO']);
+  });
+
+  it.each([
+    ['to', { to: 'purple', from: 'blue' }],
+    ['from', { to: 'green', from: 'purple' }],
+  ])('ignores a marker whose `%s` is not a pool', (_, pools) => {
+    const marker = { id: 'x', ...pools, createdAt: now, expiresAt: now + 60_000 };
+    writeFileSync(join(dir, PLANNED_SWITCH_FILE), JSON.stringify(marker));
+    expect(control().plannedSwitch()).toBeUndefined();
+    expect(warnings()).toEqual(['ignoring corrupt planned-switch marker']);
+  });
+});
+
 describe('ctl CLI (dist/watcher/operator/ctl.js)', () => {
   const run = async (...args: string[]) => {
     try {
@@ -168,6 +224,14 @@ describe('published pool', () => {
   it('is undefined, silently, when Nginx has published nothing', () => {
     expect(read()).toBeUndefined();
     expect(logs).toEqual([]);
+  });
+
+  it('ignores a published pool that is a symlink to /dev/zero, with a warning', () => {
+    const file = join(dir, 'active-pool');
+    symlinkSync('/dev/zero', file);
+    const logger = createLogger('test', 'debug', { write: (s: string) => void logs.push(JSON.parse(s)) });
+    expect(readPublishedPool(file, ['blue', 'green'], logger)).toBeUndefined();
+    expect(logs).toEqual([expect.objectContaining({ level: 'warn', msg: expect.stringContaining('character device') })]);
   });
 
   it('ignores anything but a known pool, with a warning', () => {
