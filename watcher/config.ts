@@ -33,7 +33,19 @@ export const watcherConfigSchema = z.object({
     .max(100, { message: PERCENT })
     .default(2),
   WINDOW_SIZE: envInt(1, 100_000).default(200),
+  // Attempts per pool in its failure share: a few seconds of a busy pool, and
+  // about a minute of one that Nginx takes out every fail_timeout.
+  POOL_WINDOW_SIZE: envInt(10, 100_000).default(100),
+  // Steady service a failing condition needs before it resolves: six of
+  // Nginx's fail_timeout periods (5 s) with no failed attempt, 600 requests at
+  // 20/s, which a pool failing even 1% of them passes with odds of 1 in 400;
+  // short enough that a real fix is all-clear within a minute.
+  RECOVERY_HOLD_SEC: envInt(0, 3_600).default(30),
+  // Further messages of one incident wait this long after its last; the first never waits.
   ALERT_COOLDOWN_SEC: envInt(0, 86_400).default(300),
+  // An incident still open this long after its last message is announced
+  // again (0: never). An open failover means no backup: hourly, not daily.
+  ALERT_REMIND_SEC: envInt(0, 604_800).default(3_600),
   MAINTENANCE_MODE: envBool.default(false),
   // A missing log is fine (the watcher waits for it); a directory is a mistake.
   LOG_PATH: notADirectory.default('/var/log/bluegreen/access.log'),
@@ -42,7 +54,14 @@ export const watcherConfigSchema = z.object({
   CONTROL_DIR: writableDir.default('/var/lib/watcher'),
   WATCHER_PORT: envInt(1, 65_535).default(9100),
   LOG_POLL_INTERVAL_MS: envInt(10, 60_000).default(250),
-  MAX_LINE_BYTES: envInt(1024, 1_048_576).default(16_384),
+  // Fits the longest line Nginx can write, or a client could hide its own
+  // request by making its line too long to read. escape=default writes a byte
+  // as up to 4 characters; with the sizes set in default.conf.template:
+  // method and path within one 8k request-line buffer (4 x 8192), pool and
+  // release within the 4k upstream header buffer (4 x 4096), plus under 1 KiB
+  // for keys and Nginx-made values: about 50 KB, rounded up to 64 KiB.
+  // test/watcher/core/lineLimit.test.ts recomputes it from the template.
+  MAX_LINE_BYTES: envInt(1024, 1_048_576).default(65_536),
   SLACK_CONNECT_TIMEOUT_MS: envInt(100, 60_000).default(3000),
   SLACK_TIMEOUT_MS: envInt(100, 120_000).default(5000),
   SLACK_RETRY_FOR_SEC: envInt(0, 86_400).default(900),

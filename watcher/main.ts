@@ -41,23 +41,27 @@ const control = createControl({
   clock,
   logger,
 });
-// Between alerts the position is saved this often; see checkpoint.ts.
-const CHECKPOINT_EVERY_MS = 1000;
+// Time passes for the pipeline (recovery holds, cooldowns, reminders) and the
+// position is saved between decisions this often; see state/checkpoint.ts.
+const TICK_MS = 1000;
 
 const checkpoint = createCheckpoint({ dir: config.CONTROL_DIR, clock, logger });
 const saved = checkpoint.load();
 // Nginx's published pool is the truth about the primary, even over saved state:
 // a switch may have happened while the watcher was down.
 const published = readPublishedPool(config.ACTIVE_POOL_FILE, poolName.options, logger);
-const activePool = published ?? saved?.detector.primaryPool ?? config.ACTIVE_POOL;
+const activePool = (published as typeof config.ACTIVE_POOL | undefined) ?? saved?.detector.primaryPool ?? config.ACTIVE_POOL;
 const stats = new WatcherStats(clock);
 // Declared before the pipeline, whose state callbacks read its position.
 let source: Source | undefined;
 const pipeline = createPipeline({
   activePool,
   windowSize: config.WINDOW_SIZE,
+  poolWindowSize: config.POOL_WINDOW_SIZE,
   thresholdPercent: config.ERROR_RATE_THRESHOLD,
+  recoveryHoldMs: config.RECOVERY_HOLD_SEC * 1000,
   cooldownMs: config.ALERT_COOLDOWN_SEC * 1000,
+  remindMs: config.ALERT_REMIND_SEC * 1000,
   queueSize: config.SLACK_QUEUE_SIZE,
   runbookUrl: config.RUNBOOK_URL,
   clock,
@@ -65,7 +69,7 @@ const pipeline = createPipeline({
   sink,
   stats,
   logger,
-  restore: saved && { detector: { ...saved.detector, primaryPool: activePool }, pending: saved.pending },
+  restore: saved && { ...saved, detector: { ...saved.detector, primaryPool: activePool } },
   onStateChange: saveState,
 });
 source = startSource({
@@ -84,7 +88,10 @@ function saveState(): void {
   const position = source?.position();
   if (position !== undefined) checkpoint.save({ position, ...pipeline.state() });
 }
-const checkpointTimer = setInterval(saveState, CHECKPOINT_EVERY_MS);
+const ticker = setInterval(() => {
+  pipeline.tick();
+  saveState();
+}, TICK_MS);
 
 let health: HealthServer;
 try {
@@ -114,7 +121,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
-  clearInterval(checkpointTimer);
+  clearInterval(ticker);
   await source?.stop();
   const unsent = await pipeline.drain(config.SHUTDOWN_TIMEOUT_MS);
   // Unsent alerts stay in the saved state: the next start sends them.

@@ -1,19 +1,18 @@
 // The watcher's stages, wired for one line at a time:
-//   source.ts → parse.ts → detect/ → policy/ → notify/ (queue.ts → slackClient.ts | dryRun.ts)
+//   source/ → parse/ → detect/ → policy/ → notify/ (queue → Slack | dry-run)
 // Everything here is synchronous up to the queue, so a slow Slack never holds
-// up the log reader.
+// up the log reader. Lines drive the detector; a tick (once a second) lets
+// time pass for what no line triggers: a recovery hold running out, a
+// cooldown ending, a reminder falling due, maintenance ending.
 import type { Logger } from '../common/logger.js';
-import type { PendingAlert } from './state/checkpoint.js';
-import type { Control } from './state/control.js';
 import { Detector, type DetectorState } from './detect/index.js';
-import { DeliveryQueue, type QueuedAlert } from './notify/queue.js';
-import type { AlertSink } from './notify/slackClient.js';
-import { formatSlackMessage } from './notify/slackMessage.js';
-import { parseLine } from './parse/index.js';
-import { AlertPolicy } from './policy/index.js';
-import type { DroppedLine } from './source/index.js';
+import { DeliveryQueue, formatSlackMessage, type AlertSink, type QueuedAlert } from './notify/index.js';
 import type { PipelineView, RecentAlert, WatcherStats } from './operator/stats.js';
-import type { Alert, Clock } from './types.js';
+import { parseLine } from './parse/index.js';
+import { NotifyPolicy, type Notification, type PolicyResult, type PolicyState } from './policy/index.js';
+import type { DroppedLine } from './source/index.js';
+import type { Control } from './state/control.js';
+import type { Clock } from './types.js';
 
 // A flood of bad lines must not become a flood of log lines.
 const BAD_LINE_LOG_EVERY_MS = 10_000;
@@ -22,8 +21,11 @@ const SAMPLE_CHARS = 200;
 export interface PipelineOptions {
   activePool: string;
   windowSize: number;
+  poolWindowSize: number;
   thresholdPercent: number;
+  recoveryHoldMs: number;
   cooldownMs: number;
+  remindMs: number;
   queueSize: number;
   runbookUrl: string;
   clock: Clock;
@@ -31,26 +33,29 @@ export interface PipelineOptions {
   sink: AlertSink;
   stats: WatcherStats;
   logger: Logger;
-  /** A previous run's state: the detector carries on, undelivered alerts are sent again. */
+  /** A previous run's state: the detector and policy carry on, undelivered messages are sent again. */
   restore?: PipelineState;
   /**
-   * Called, synchronously, after each alert is raised and after each delivery
-   * ends: the moment to checkpoint, while the source is still at the line that
-   * raised it.
+   * Called, synchronously, after each decision and after each delivery ends:
+   * the moment to checkpoint, while the source is still at the line that
+   * caused it.
    */
   onStateChange?(): void;
 }
 
 export interface PipelineState {
   detector: DetectorState;
-  pending: PendingAlert[];
+  policy: PolicyState;
+  pending: Notification[];
 }
 
 export interface Pipeline {
   onLine(line: string): void;
   onDroppedLine(dropped: DroppedLine): void;
+  /** Lets time pass: call about once a second. */
+  tick(): void;
   view(): PipelineView;
-  /** Sends what is queued, for at most `timeoutMs`; returns how many alerts are left unsent. */
+  /** Sends what is queued, for at most `timeoutMs`; returns how many messages are left unsent. */
   drain(timeoutMs: number): Promise<number>;
   state(): PipelineState;
 }
@@ -61,60 +66,60 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const detector = new Detector({
     activePool: opts.activePool,
     windowSize: opts.windowSize,
+    poolWindowSize: opts.poolWindowSize,
     thresholdPercent: opts.thresholdPercent,
+    recoveryHoldMs: opts.recoveryHoldMs,
     clock,
     plannedSwitch: () => control.plannedSwitch(),
     restore: opts.restore?.detector,
   });
+  const policy = new NotifyPolicy({ cooldownMs: opts.cooldownMs, remindMs: opts.remindMs, restore: opts.restore?.policy });
   const stateChanged = opts.onStateChange ?? (() => {});
-  const policy = new AlertPolicy({ cooldownMs: opts.cooldownMs, clock, maintenance: () => control.maintenance() });
-  // Each queued alert's /stats entry, settled when its delivery ends.
+  // Each queued message's /stats entry, settled when its delivery ends.
   const entries = new Map<QueuedAlert, RecentAlert>();
   const queue = new DeliveryQueue({
     capacity: opts.queueSize,
     sink: opts.sink,
     logger: opts.logger,
     onOutcome(item, outcome) {
-      if (outcome === 'delivered') policy.delivered(item.alert);
-      else policy.failed(item.alert);
+      policy.settled(item.notification, outcome);
       const entry = entries.get(item);
       entries.delete(item);
-      if (entry !== undefined) stats.settle(entry, outcome === 'delivered' ? 'sent' : outcome);
+      if (entry !== undefined) stats.settle(entry, outcome);
       stateChanged();
     },
   });
   const resend = opts.restore?.pending ?? [];
-  if (resend.length > 0) log.warn({ count: resend.length }, 'sending alerts left undelivered by the previous run');
-  for (const { kind, heldBack, message } of resend) send({ alert: { kind, heldBack }, message });
+  if (resend.length > 0) log.warn({ count: resend.length }, 'sending messages left undelivered by the previous run');
+  for (const notification of resend) handle({ decision: 'send', notification });
 
   const reportMalformed = throttledWarning(log, 'skipped malformed access-log lines', clock);
   const reportTooLong = throttledWarning(log, 'dropped access-log lines longer than MAX_LINE_BYTES', clock);
 
-  function send(item: QueuedAlert): void {
-    entries.set(item, stats.alertRaised(item.alert.kind, item.message.text, 'send'));
+  function handle({ decision, notification }: PolicyResult): void {
+    const message = formatSlackMessage(notification, { runbookUrl: opts.runbookUrl });
+    const entry = stats.decided(notification.kind, notification.message, message.text, decision);
+    log.info({ kind: notification.kind, message: notification.message, text: message.text, decision }, `alert: ${decision}`);
+    if (decision !== 'send') return;
+    const item = { notification, message };
+    entries.set(item, entry);
     queue.enqueue(item);
   }
 
-  function decide(raised: Alert): void {
-    const decision = policy.decide(raised);
-    // The policy's copy carries the held-back count the message reports.
-    const { alert } = decision;
-    const message = formatSlackMessage(alert, { runbookUrl: opts.runbookUrl });
-    const fields = { kind: alert.kind, text: message.text, decision: decision.action };
-    switch (decision.action) {
-      case 'send':
-        log.info(fields, 'alert: sending');
-        send({ alert, message });
-        return;
-      case 'hold':
-        stats.alertRaised(alert.kind, message.text, decision.action);
-        log.info({ ...fields, reason: decision.reason }, 'alert: held back by the cooldown');
-        return;
-      case 'suppress':
-        stats.alertRaised(alert.kind, message.text, decision.action);
-        log.info({ ...fields, reason: decision.reason }, 'alert: suppressed by maintenance mode');
-        return;
+  /** Asks the policy about every condition now; true when it decided anything. */
+  function evaluate(): boolean {
+    const now = clock();
+    const maintenance = control.maintenance();
+    let decided = false;
+    for (const notice of detector.takeNotices()) {
+      handle(policy.notice(notice, maintenance));
+      decided = true;
     }
+    for (const result of policy.evaluate(now, detector.conditions(now), maintenance)) {
+      handle(result);
+      decided = true;
+    }
+    return decided;
   }
 
   return {
@@ -126,26 +131,33 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         reportMalformed({ reason: parsed.reason, sample: line.slice(0, SAMPLE_CHARS) });
         return;
       }
-      const alerts = detector.observe(parsed.record);
-      if (alerts.length === 0) return;
-      for (const alert of alerts) decide(alert);
+      if (!detector.observe(parsed.record)) return;
+      evaluate();
+      // A condition that changed is worth a save even when nothing was sent.
       stateChanged();
     },
     onDroppedLine({ bytes, sample }) {
       stats.lines.droppedTooLong++;
       reportTooLong({ bytes, sample });
     },
+    tick() {
+      const resolved = detector.tick(clock());
+      if (evaluate() || resolved) stateChanged();
+    },
     view: () => ({
       servingPool: detector.servingPool,
       primaryPool: detector.primaryPool,
       maintenance: control.maintenance(),
       window: detector.windowStats(),
+      pools: detector.poolShares(),
+      incidents: policy.open(),
       queued: queue.pending,
     }),
     drain: (timeoutMs) => queue.drain(timeoutMs),
     state: () => ({
       detector: detector.state(),
-      pending: queue.items().map(({ alert, message }) => ({ kind: alert.kind, heldBack: alert.heldBack, message })),
+      policy: policy.state(),
+      pending: queue.items().map(({ notification }) => notification),
     }),
   };
 }

@@ -1,6 +1,8 @@
 // The data that flows through the watcher's pipeline:
-//   source (lines) → parse (AccessRecord) → detect (Alert) → policy (Decision) → notify (Slack)
-// Stages share only these types, so each can be tested alone.
+//   source (lines) → parse (AccessRecord) → detect (ConditionView) → policy (Notification) → notify (Slack)
+// The record and the clock are shared by every stage; each stage's own
+// output type lives in its folder (detect/view.ts, policy/notification.ts),
+// and the words they use in vocabulary.ts.
 
 /**
  * One Nginx access-log line, parsed. See README "Access log format".
@@ -28,42 +30,6 @@ export interface AccessRecord {
 export type ParseResult =
   | { ok: true; record: AccessRecord }
   | { ok: false; reason: string };
-
-export type AlertKind = 'failover' | 'recovery' | 'planned_switch' | 'error_rate' | 'resolved';
-
-/** Error shares over the last `size` requests. Rates are percentages, 0..100. */
-export interface WindowStats {
-  size: number;
-  count: number;
-  /** Requests that are errors: final status 5xx or any upstream attempt 5xx. */
-  errors: number;
-  /** Requests whose final (client-visible) status is 5xx. */
-  clientErrors: number;
-  /** Requests with at least one upstream attempt 5xx (masked or not). */
-  upstreamErrors: number;
-  errorRate: number;
-  clientErrorRate: number;
-  upstreamErrorRate: number;
-  /** The upstream address with the most 5xx attempts in the window. */
-  topFailingUpstream: { addr: string; failures: number } | undefined;
-}
-
-export interface Alert {
-  kind: AlertKind;
-  /** Epoch ms, from the injected clock. */
-  at: number;
-  /** Pool change alerts (failover, recovery, planned_switch). */
-  from?: string;
-  to?: string;
-  fromRelease?: string;
-  toRelease?: string;
-  /** The line that triggered the alert. */
-  record?: AccessRecord;
-  window: WindowStats;
-  thresholdPercent: number;
-  /** Set by the policy: alerts of this kind held back by the cooldown since the last one sent. */
-  heldBack: number;
-}
 
 /** A `make switch` announced ahead of time, so the flip it causes is not paged as a failover. */
 export interface PlannedSwitch {

@@ -1,5 +1,9 @@
-// ok → firing → ok for the window's error rate, reporting only the transitions
-// so one incident pages once and resolves once.
+// ok → firing → ok for the window's error rate: the error_rate condition.
+// Hysteresis rather than a hold: the window itself is the memory (it takes
+// WINDOW_SIZE requests to forget an error), and the rate must fall well under
+// the threshold before the condition resolves.
+import type { Clock } from '../types.js';
+import type { HeldState } from './conditions.js';
 
 /**
  * A firing error-rate alert resolves only once the rate is at or below this
@@ -10,8 +14,6 @@
  */
 export const RESOLVE_FRACTION = 0.5;
 
-export type ErrorRateTransition = 'error_rate' | 'resolved';
-
 export interface WindowLevel {
   size: number;
   count: number;
@@ -19,31 +21,49 @@ export interface WindowLevel {
 }
 
 export class ErrorRateState {
-  /** `firing` restores a previous run's state, so a restart neither repeats nor forgets an open incident. */
+  private state: HeldState;
+
+  /** `restore` is a previous run's state, so a restart neither repeats nor forgets an open incident. */
   constructor(
     private readonly thresholdPercent: number,
-    private firing = false,
+    restore?: HeldState,
   ) {
     if (!Number.isFinite(thresholdPercent) || thresholdPercent < 0 || thresholdPercent > 100) {
       throw new RangeError(`threshold must be a percentage 0..100, got ${thresholdPercent}`);
     }
+    this.state = restore === undefined ? { active: false, since: 0, failures: 0 } : { ...restore };
   }
 
-  get isFiring(): boolean {
-    return this.firing;
+  get active(): boolean {
+    return this.state.active;
   }
 
-  update(window: WindowLevel): ErrorRateTransition | undefined {
+  get since(): number {
+    return this.state.since;
+  }
+
+  get failures(): number {
+    return this.state.failures;
+  }
+
+  /** `errorFlags` is what the window said of the request just pushed (0: no error). True when it opened or resolved. */
+  update(window: WindowLevel, errorFlags: number, clock: Clock): boolean {
+    const s = this.state;
+    if (s.active && errorFlags !== 0) s.failures++;
     // A part-filled window (startup, or a restart that restored a firing
     // alert) is too few requests to call a rate either way.
-    if (window.count < window.size) return undefined;
-    if (!this.firing) {
-      if (window.errorRate <= this.thresholdPercent) return undefined;
-      this.firing = true;
-      return 'error_rate';
+    if (window.count < window.size) return false;
+    if (!s.active) {
+      if (window.errorRate <= this.thresholdPercent) return false;
+      this.state = { active: true, since: clock(), failures: s.failures + 1 };
+      return true;
     }
-    if (window.errorRate > this.thresholdPercent * RESOLVE_FRACTION) return undefined;
-    this.firing = false;
-    return 'resolved';
+    if (window.errorRate > this.thresholdPercent * RESOLVE_FRACTION) return false;
+    this.state = { active: false, since: clock(), failures: s.failures };
+    return true;
+  }
+
+  snapshot(): HeldState {
+    return { ...this.state };
   }
 }

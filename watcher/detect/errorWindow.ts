@@ -2,7 +2,9 @@
 // its own contribution and takes back the evicted one's, so the cost per line
 // is O(1) however large the window. The per-address map is only scanned for a
 // snapshot, which is taken when an alert is built (rare).
-import type { AccessRecord, WindowStats } from '../types.js';
+import type { AccessRecord } from '../types.js';
+import type { WindowStats } from './view.js';
+import { is5xx } from './attempts.js';
 
 const CLIENT_ERROR = 1;
 const UPSTREAM_ERROR = 2;
@@ -37,7 +39,8 @@ export class ErrorWindow {
     return percent(this.errors, this.filled);
   }
 
-  push(record: AccessRecord): void {
+  /** Returns the request's error flags: 0 for a request with no 5xx anywhere. */
+  push(record: AccessRecord): number {
     const slot = this.next;
     if (this.filled === this.size) this.evict(slot);
     else this.filled++;
@@ -62,6 +65,7 @@ export class ErrorWindow {
     this.flags[slot] = flags;
     this.failedAddrs[slot] = addrs;
     this.add(flags, 1);
+    return flags;
   }
 
   stats(): WindowStats {
@@ -106,10 +110,6 @@ export class ErrorWindow {
     }
     return top;
   }
-}
-
-function is5xx(status: number | undefined): boolean {
-  return status !== undefined && status >= 500 && status <= 599;
 }
 
 function percent(part: number, whole: number): number {

@@ -1,68 +1,135 @@
-// The detect stage: every parsed line goes through the error window, the
-// pool-flip tracker and the error-rate state; alerts come out.
-import type { AccessRecord, Alert, Clock, PlannedSwitch, WindowStats } from '../types.js';
-import { ErrorRateState, type ErrorRateTransition } from './errorRate.js';
+// The detect stage: every parsed line updates the request window, the per-pool
+// attempt windows, the serving pool and the conditions; the policy reads the
+// conditions as views (view.ts) and decides what Slack hears.
+//
+// Conditions, one incident each (see README "Alerts"):
+//   failover:<primary>  the primary fails and the backup serves
+//   outage              no pool could answer: the backup failed too
+//   error_rate          the window's error share over the threshold
+import { poolName } from '../../common/config.js';
+import type { AccessRecord, Clock, PlannedSwitch } from '../types.js';
+import { AttemptAttributor, PoolWindow, type PoolShare } from './attempts.js';
+import { FailoverCondition, HeldCondition, type FailoverState, type HeldState } from './conditions.js';
+import { ErrorRateState } from './errorRate.js';
 import { ErrorWindow } from './errorWindow.js';
-import { type PoolFlip, PoolFlipTracker, type PoolFlipState } from './poolFlip.js';
+import { PoolFlipTracker, type PoolFlip, type PoolFlipState } from './poolFlip.js';
+import { boundedRelease, sampleOf, type ConditionView, type RequestSample, type WindowStats } from './view.js';
+
+export type { ConditionView, RequestSample, WindowStats } from './view.js';
+export { conditionViewSchema, requestSampleSchema, windowStatsSchema } from './view.js';
+export { FLAP_FLIPS, FLAP_WINDOW_MS } from './conditions.js';
+
+const POOLS: readonly string[] = poolName.options;
+type Pool = (typeof poolName.options)[number];
 
 export interface DetectorOptions {
   activePool: string;
   windowSize: number;
+  /** Attempts per pool in the failure-share window. */
+  poolWindowSize: number;
   thresholdPercent: number;
+  /** RECOVERY_HOLD_SEC in ms: steady service needed before a condition resolves. */
+  recoveryHoldMs: number;
   clock: Clock;
   plannedSwitch: () => PlannedSwitch | undefined;
-  /** A previous run's state (watcher/checkpoint.ts); the window itself starts empty. */
+  /** A previous run's state (watcher/state/checkpoint.ts); the windows start empty. */
   restore?: DetectorState;
 }
 
 /** What a restart must remember so it neither repeats an alert nor misses one. */
 export interface DetectorState extends PoolFlipState {
-  errorRateFiring: boolean;
+  failover: Partial<Record<Pool, FailoverState>>;
+  outage: HeldState;
+  errorRate: HeldState;
+}
+
+/** A planned switch seen in the log: a message, not an incident. */
+export interface PlannedSwitchNotice {
+  at: number;
+  from: Pool;
+  to: Pool;
+  fromRelease?: string;
+  toRelease?: string;
 }
 
 export class Detector {
   private readonly window: ErrorWindow;
   private readonly flips: PoolFlipTracker;
   private readonly errorRate: ErrorRateState;
-  private readonly thresholdPercent: number;
-  private readonly clock: Clock;
+  private readonly poolWindows = new Map<string, PoolWindow>();
+  private readonly attributor = new AttemptAttributor(POOLS);
+  private readonly failover = new Map<string, FailoverCondition>();
+  private readonly outage: HeldCondition;
+  private readonly opts: DetectorOptions;
+  private readonly lastFailure = new Map<string, RequestSample>();
+  private readonly notices: PlannedSwitchNotice[] = [];
 
   constructor(opts: DetectorOptions) {
+    this.opts = opts;
     this.window = new ErrorWindow(opts.windowSize);
-    this.errorRate = new ErrorRateState(opts.thresholdPercent, opts.restore?.errorRateFiring);
+    this.errorRate = new ErrorRateState(opts.thresholdPercent, opts.restore?.errorRate);
     this.flips = new PoolFlipTracker(opts);
-    this.thresholdPercent = opts.thresholdPercent;
-    this.clock = opts.clock;
-  }
-
-  /** 0..2 alerts: a pool change first, then an error-rate transition. */
-  observe(record: AccessRecord): Alert[] {
-    this.window.push(record);
-    const flip = this.flips.observe(record);
-    const transition = this.errorRate.update(this.window);
-    if (flip === undefined && transition === undefined) return [];
-    return this.alerts(record, flip, transition);
-  }
-
-  // Apart from observe so that the per-line path stays small enough for V8 to
-  // inline into its caller.
-  private alerts(record: AccessRecord, flip: PoolFlip | undefined, transition: ErrorRateTransition | undefined): Alert[] {
-    const base = {
-      at: this.clock(),
-      record,
-      window: this.window.stats(),
-      thresholdPercent: this.thresholdPercent,
-      heldBack: 0,
-    };
-    const alerts: Alert[] = [];
-    if (flip !== undefined) {
-      const alert: Alert = { kind: flip.kind, ...base, from: flip.from, to: flip.to };
-      if (flip.fromRelease !== undefined) alert.fromRelease = flip.fromRelease;
-      if (flip.toRelease !== undefined) alert.toRelease = flip.toRelease;
-      alerts.push(alert);
+    this.outage = new HeldCondition(opts.recoveryHoldMs, opts.restore?.outage);
+    for (const pool of POOLS) {
+      this.poolWindows.set(pool, new PoolWindow(opts.poolWindowSize));
+      const saved = opts.restore?.failover[pool as Pool];
+      if (saved !== undefined) this.failover.set(pool, new FailoverCondition(opts.recoveryHoldMs, saved));
     }
-    if (transition !== undefined) alerts.push({ kind: transition, ...base });
-    return alerts;
+  }
+
+  /** True when a condition changed or a notice is waiting: the moment to ask the policy. */
+  observe(record: AccessRecord): boolean {
+    const flags = this.window.push(record);
+    let changed = this.errorRate.update(this.window, flags, this.opts.clock);
+    if (changed && this.errorRate.active) this.lastFailure.set('error_rate', sampleOf(record));
+    const pool = record.pool;
+    const statuses = record.upstreamStatuses;
+    if (flags === 0 && statuses.length === 1 && pool !== undefined) {
+      // Nearly every line: one good attempt, by the pool that served it.
+      this.poolWindows.get(pool)?.push(false);
+    } else if (statuses.length > 0) {
+      changed = this.attempts(record) || changed;
+    }
+    if (record.status < 500 && pool !== undefined) changed = this.served(record, pool) || changed;
+    return changed;
+  }
+
+  /** Resolves conditions whose hold has run out; true when one did. */
+  tick(now: number): boolean {
+    let changed = false;
+    for (const condition of this.failover.values()) changed = condition.tick(now) || changed;
+    if (this.outage.tick(now)) {
+      changed = true;
+      // The outage is over but the backup serves: the primary's failover starts now.
+      const primary = this.flips.primaryPool;
+      if (this.flips.servingPool !== primary) this.failoverOf(primary).interrupt(now);
+    }
+    return changed;
+  }
+
+  /** Every condition that has ever opened, active or not, as of `now`. */
+  conditions(now: number): ConditionView[] {
+    const views: ConditionView[] = [];
+    for (const [pool, condition] of this.failover) {
+      const view = this.view(now, `failover:${pool}`, 'failover', condition, condition.currentLevel(now));
+      view.pool = pool as Pool;
+      view.flips = condition.totalFlips;
+      view.recentFlips = condition.flipsRecently(now);
+      view.share = this.poolWindows.get(pool)?.share() ?? { failed: 0, attempts: 0 };
+      views.push(view);
+    }
+    if (this.outage.since > 0) views.push(this.view(now, 'outage', 'outage', this.outage, this.outage.level('down')));
+    if (this.errorRate.since > 0) {
+      const stats = this.window.stats();
+      const level = stats.clientErrorRate > this.opts.thresholdPercent ? 'client_visible' : 'masked';
+      views.push(this.view(now, 'error_rate', 'error_rate', this.errorRate, this.errorRate.active ? level : 'ok'));
+    }
+    return views;
+  }
+
+  /** Planned switches seen since the last call, oldest first. */
+  takeNotices(): PlannedSwitchNotice[] {
+    return this.notices.splice(0);
   }
 
   get servingPool(): string {
@@ -74,11 +141,138 @@ export class Detector {
   }
 
   state(): DetectorState {
-    return { ...this.flips.state(), errorRateFiring: this.errorRate.isFiring };
+    const failover: DetectorState['failover'] = {};
+    for (const [pool, condition] of this.failover) failover[pool as Pool] = condition.snapshot();
+    return { ...this.flips.state(), failover, outage: this.outage.snapshot(), errorRate: this.errorRate.snapshot() };
+  }
+
+  /** Per pool: failed attempts among its last attempts. */
+  poolShares(): Record<string, PoolShare> {
+    const shares: Record<string, PoolShare> = {};
+    for (const [pool, window] of this.poolWindows) shares[pool] = window.share();
+    return shares;
   }
 
   windowStats(): WindowStats {
     return this.window.stats();
   }
-}
 
+  // The rare line with a failed or retried attempt. While no pool answers,
+  // the primary's failures belong to the outage, not to a failover: there is
+  // no backup serving to fail over to.
+  private attempts(record: AccessRecord): boolean {
+    const primary = this.flips.primaryPool;
+    const backup = POOLS.find((p) => p !== primary) ?? primary;
+    const attempts = this.attributor.attribute(record, primary, backup, this.flips.servingPool !== primary);
+    let primaryFailed = false;
+    let backupFailed = false;
+    for (const attempt of attempts) {
+      this.poolWindows.get(attempt.pool)?.push(attempt.failed);
+      if (attempt.failed && attempt.pool === primary) primaryFailed = true;
+      else if (attempt.failed) backupFailed = true;
+    }
+    if (!primaryFailed && !backupFailed) return false;
+    const now = this.opts.clock();
+    let changed = false;
+    if (record.status >= 500 && backupFailed) {
+      this.lastFailure.set('outage', sampleOf(record));
+      changed = this.outage.fail(now);
+    }
+    if (primaryFailed) {
+      this.lastFailure.set(`failover:${primary}`, sampleOf(record));
+      const failover = this.failoverOf(primary);
+      // It fails over only when the backup answered; an unretried request
+      // (a POST) reaches the client as a 5xx and the pool change comes with
+      // the next request, which Nginx sends to the backup.
+      if (this.outage.active || record.status >= 500) failover.count();
+      else changed = failover.fail(now) || changed;
+    }
+    return changed;
+  }
+
+  // A line some pool answered without a 5xx reaching the client.
+  private served(record: AccessRecord, pool: string): boolean {
+    if (this.attributor.known(pool) === undefined) return false;
+    if (this.outage.active) this.outage.served(this.opts.clock());
+    const primary = this.flips.primaryPool;
+    const flip = this.flips.observe(record);
+    if (flip === undefined) {
+      const condition = this.failover.get(primary);
+      // Back on the primary without a change of serving pool (a failure that
+      // Nginx did not fail over, such as an unretried POST): start the hold.
+      if (pool === primary && condition?.active && !condition.recovering) condition.served(this.opts.clock());
+      return false;
+    }
+    this.flipped(flip, primary, this.opts.clock());
+    return true;
+  }
+
+  private flipped(flip: PoolFlip, primary: string, now: number): void {
+    if (flip.kind === 'planned_switch') {
+      // The old primary's failover is moot: it is now the backup.
+      const old = this.failover.get(primary);
+      if (old?.active) old.resolve(now);
+      const notice: PlannedSwitchNotice = { at: now, from: flip.from as Pool, to: flip.to as Pool };
+      if (flip.fromRelease !== undefined) notice.fromRelease = flip.fromRelease;
+      if (flip.toRelease !== undefined) notice.toRelease = flip.toRelease;
+      this.notices.push(notice);
+      return;
+    }
+    // While no pool answers, a change of serving pool is the outage ending, not a failover.
+    if (flip.kind === 'failover' && this.outage.active) return;
+    const condition = this.failoverOf(primary);
+    if (flip.kind === 'failover') condition.interrupt(now);
+    else condition.served(now);
+    if (condition.active) condition.flipped(now);
+  }
+
+  private failoverOf(pool: string): FailoverCondition {
+    let condition = this.failover.get(pool);
+    if (condition === undefined) {
+      condition = new FailoverCondition(this.opts.recoveryHoldMs);
+      this.failover.set(pool, condition);
+    }
+    return condition;
+  }
+
+  private view(
+    now: number,
+    key: string,
+    kind: ConditionView['kind'],
+    c: HeldCondition | ErrorRateState,
+    level: ConditionView['level'],
+  ): ConditionView {
+    const window = this.window.stats();
+    const top = window.topFailingUpstream;
+    if (top !== undefined) window.topFailingUpstream = { addr: top.addr.slice(0, 100), failures: top.failures };
+    const view: ConditionView = {
+      key,
+      kind,
+      active: c.active,
+      level,
+      since: c.since,
+      at: now,
+      primaryPool: this.flips.primaryPool as Pool,
+      servingPool: this.flips.servingPool as Pool,
+      releases: this.releases(),
+      failures: c.failures,
+      holdMs: this.opts.recoveryHoldMs,
+      window,
+      thresholdPercent: this.opts.thresholdPercent,
+    };
+    const steady = c instanceof HeldCondition ? c.steadyFor(now) : undefined;
+    if (steady !== undefined) view.steadyForMs = steady;
+    const sample = this.lastFailure.get(key);
+    if (sample !== undefined) view.lastFailure = sample;
+    return view;
+  }
+
+  private releases(): ConditionView['releases'] {
+    const releases: ConditionView['releases'] = {};
+    for (const pool of POOLS) {
+      const release = this.flips.releaseOf(pool);
+      if (release !== undefined) releases[pool as Pool] = boundedRelease(release);
+    }
+    return releases;
+  }
+}

@@ -2,6 +2,7 @@
 // or a switch someone announced. Nginx only sends traffic to the backup pool
 // when the primary fails, so the first line served by another pool is the signal.
 import type { AccessRecord, Clock, PlannedSwitch } from '../types.js';
+import { is5xx } from './attempts.js';
 
 export type FlipKind = 'failover' | 'recovery' | 'planned_switch';
 
@@ -70,6 +71,11 @@ export class PoolFlipTracker {
     return this.primary;
   }
 
+  /** The release the pool last reported in X-Release-Id. */
+  releaseOf(pool: string): string | undefined {
+    return this.lastRelease.get(pool);
+  }
+
   observe(record: AccessRecord): PoolFlip | undefined {
     const to = record.pool;
     if (to === undefined) return undefined;
@@ -79,7 +85,9 @@ export class PoolFlipTracker {
       this.seenPool = to;
       this.seenRelease = release;
     }
-    if (to === this.serving) return undefined;
+    // A 5xx reached the client: no pool served it, whatever header the last
+    // failed attempt carried (see the outage condition).
+    if (to === this.serving || record.status >= 500) return undefined;
 
     const from = this.serving;
     this.serving = to;
@@ -89,14 +97,16 @@ export class PoolFlipTracker {
       fromRelease: this.lastRelease.get(from),
       toRelease: this.lastRelease.get(to),
     };
-    if (this.consumePlannedSwitch(to)) {
+    if (this.consumePlannedSwitch(to, record)) {
       this.primary = to;
       return { kind: 'planned_switch', ...flip };
     }
     return { kind: to === this.primary ? 'recovery' : 'failover', ...flip };
   }
 
-  private consumePlannedSwitch(to: string): boolean {
+  /** A flip whose request saw a failed attempt is a failure, whatever was announced. */
+  private consumePlannedSwitch(to: string, record: AccessRecord): boolean {
+    if (record.upstreamStatuses.some(is5xx)) return false;
     const marker = this.plannedSwitch();
     if (marker === undefined || marker.to !== to || marker.expiresAt <= this.clock()) return false;
     if (this.usedSwitchIds.has(marker.id)) return false;

@@ -1,22 +1,21 @@
 // Decouples the log reader from Slack: enqueue() returns at once, one consumer
 // sends in order, and a Slack outage costs the oldest alerts, not memory.
 import type { Logger } from '../../common/logger.js';
-import type { Alert } from '../types.js';
+import type { Notification } from '../policy/index.js';
+import type { Outcome } from '../vocabulary.js';
 import type { AlertSink, SlackMessage } from './slackClient.js';
 
 export interface QueuedAlert {
-  /** What the policy's bookkeeping needs once delivery ends. */
-  alert: Pick<Alert, 'kind' | 'heldBack'>;
+  /** What the policy's bookkeeping needs once delivery ends, and what a restart re-sends. */
+  notification: Notification;
   message: SlackMessage;
 }
-
-export type QueueOutcome = 'delivered' | 'failed' | 'dropped';
 
 export interface DeliveryQueueOptions {
   capacity: number;
   sink: AlertSink;
   logger: Logger;
-  onOutcome(item: QueuedAlert, outcome: QueueOutcome): void;
+  onOutcome(item: QueuedAlert, outcome: Outcome): void;
 }
 
 export class DeliveryQueue {
@@ -44,7 +43,7 @@ export class DeliveryQueue {
       const dropped = this.waiting.shift();
       if (dropped !== undefined) {
         this.log.warn(
-          { kind: dropped.alert.kind, text: dropped.message.text, capacity: this.opts.capacity },
+          { kind: dropped.notification.kind, text: dropped.message.text, capacity: this.opts.capacity },
           'alert queue full; dropped the oldest alert',
         );
         this.opts.onOutcome(dropped, 'dropped');

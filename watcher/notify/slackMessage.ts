@@ -1,20 +1,26 @@
-// Alert → Slack incoming-webhook payload (Block Kit). Pool names, addresses and
-// paths come from the log, so they are escaped for mrkdwn and cut to Block
-// Kit's limits: Slack rejects a payload over any limit whole, and then the page
-// never arrives.
-import type { Alert, AlertKind } from '../types.js';
+// Notification → Slack incoming-webhook payload (Block Kit). Values that came
+// from a log line (paths, methods, releases, addresses) are shown in code
+// formatting, where Slack applies no styling and makes no link or mention,
+// with backticks replaced so they cannot close it. Everything is cut to Block
+// Kit's limits: Slack rejects a payload over any limit whole, and then the
+// page never arrives.
+import type { ConditionView, RequestSample } from '../detect/index.js';
+import type { IncidentNotification, Notification } from '../policy/index.js';
+import type { AlertKind } from '../vocabulary.js';
+import { duration, headline, percent, sinceLast, summaryLines } from './wording.js';
 
 // https://docs.slack.dev/reference/block-kit/blocks/header-block
 const HEADER_MAX = 150;
 // https://docs.slack.dev/reference/block-kit/blocks/section-block (also: at most 10 fields)
 const FIELD_MAX = 2000;
+const SECTION_TEXT_MAX = 3000;
 
 const RUNBOOK_ANCHORS: Record<AlertKind, string> = {
-  failover: 'failover-detected',
-  recovery: 'recovered',
-  planned_switch: 'planned-switch',
+  failover: 'failover',
+  outage: 'outage',
   error_rate: 'high-error-rate',
-  resolved: 'error-rate-resolved',
+  planned_switch: 'planned-switch',
+  maintenance_ended: 'maintenance',
 };
 
 const UNKNOWN = '-';
@@ -25,81 +31,92 @@ export interface SlackMessage {
   blocks: object[];
 }
 
-export function formatSlackMessage(alert: Alert, opts: { runbookUrl: string }): SlackMessage {
-  const title = headline(alert);
-  const held = alert.heldBack > 0 ? `${alert.heldBack} more held back by cooldown` : undefined;
-  const context = [mrkdwn(`Runbook: ${escapeMrkdwn(runbookLink(opts.runbookUrl, alert.kind))}`)];
-  if (held !== undefined) context.push(mrkdwn(held));
+export function formatSlackMessage(n: Notification, opts: { runbookUrl: string }): SlackMessage {
+  const title = headline(n);
+  const context = [mrkdwn(`Runbook: ${escapeMrkdwn(runbookLink(opts.runbookUrl, n.kind))}`)];
+  let text = title;
+  let body: object;
+  if (n.kind === 'planned_switch') {
+    body = fieldsSection([
+      ['From pool (release)', `${n.from} (${code(n.fromRelease)})`],
+      ['To pool (release)', `${n.to} (${code(n.toRelease)})`],
+      ['Time', iso(n.at)],
+    ]);
+  } else if (n.kind === 'maintenance_ended') {
+    const lines = summaryLines(n);
+    body = { type: 'section', text: mrkdwn(cut(escapeMrkdwn(lines.length === 0 ? 'No incident opened during maintenance.' : lines.join('\n')), SECTION_TEXT_MAX)) };
+  } else {
+    body = fieldsSection(incidentFields(n));
+    const since = sinceLast(n);
+    if (since !== undefined) context.push(mrkdwn(escapeMrkdwn(since)));
+    context.push(mrkdwn(escapeMrkdwn(`Incident ${n.incidentId}`)));
+    if (n.message !== 'opened') text = `${title} (open ${duration(n.at - n.openedAt)})`;
+  }
   return {
-    text: escapeMrkdwn(held === undefined ? title : `${title} (${held})`),
-    blocks: [
-      { type: 'header', text: { type: 'plain_text', text: cut(title, HEADER_MAX) } },
-      { type: 'section', fields: fields(alert).map(([label, value]) => mrkdwn(field(label, value))) },
-      { type: 'context', elements: context },
-    ],
+    text: escapeMrkdwn(text),
+    blocks: [{ type: 'header', text: { type: 'plain_text', text: cut(title, HEADER_MAX) } }, body, { type: 'context', elements: context }],
   };
 }
 
-function headline(alert: Alert): string {
-  const change = `pool changed ${alert.from ?? UNKNOWN} → ${alert.to ?? UNKNOWN}`;
-  const { errorRate, count } = alert.window;
-  const threshold = `(threshold ${percent(alert.thresholdPercent)}%)`;
-  switch (alert.kind) {
-    case 'failover':
-      return `Failover detected: ${change}`;
-    case 'recovery':
-      return `Recovered: ${change}`;
-    case 'planned_switch':
-      return `Planned switch: ${change}`;
-    case 'error_rate':
-      return `High error rate: ${percent(errorRate)}% of the last ${count} requests failed ${threshold}`;
-    case 'resolved':
-      return `Error rate resolved: ${percent(errorRate)}% of the last ${count} requests ${threshold}`;
+type Field = [label: string, value: string];
+
+function incidentFields(n: IncidentNotification): Field[] {
+  const c = n.condition;
+  const fields: Field[] = [];
+  if (c.kind === 'failover') {
+    fields.push(['Failing pool (release)', poolAndRelease(c, c.pool)]);
+    fields.push(['Serving pool (release)', poolAndRelease(c, c.servingPool)]);
+    const share = c.share ?? { failed: 0, attempts: 0 };
+    fields.push(['Failed attempts', `${ratio(share.failed, share.attempts)} of the last ${share.attempts} attempts to ${c.pool}`]);
+    fields.push(['Pool changes', `${c.flips ?? 0} while open, ${c.recentFlips ?? 0} in the last 10 min`]);
+  } else {
+    fields.push(['Serving pool (release)', poolAndRelease(c, c.servingPool)]);
   }
+  const w = c.window;
+  fields.push(['Client-visible 5xx', `${percent(w.clientErrorRate)}% (${w.clientErrors} of ${w.count})`]);
+  fields.push(['Upstream 5xx', `${percent(w.upstreamErrorRate)}% (${w.upstreamErrors} of ${w.count}, window ${w.size})`]);
+  if (c.kind === 'error_rate') {
+    const top = w.topFailingUpstream;
+    fields.push(['Top failing upstream', top === undefined ? UNKNOWN : `${code(top.addr)} (${top.failures} failed attempts)`]);
+  }
+  fields.push(...requestFields(c.lastFailure));
+  fields.push([n.message === 'resolved' ? 'Was open' : 'Open since', `${iso(n.openedAt)} (${duration(n.at - n.openedAt)})`]);
+  return fields;
 }
 
-function fields(alert: Alert): [label: string, value: string][] {
-  const r = alert.record;
-  const w = alert.window;
-  const top = w.topFailingUpstream;
+function requestFields(r: RequestSample | undefined): Field[] {
+  if (r === undefined) return [];
   return [
-    ['From pool (release)', poolAndRelease(alert.from, alert.fromRelease)],
-    ['To pool (release)', poolAndRelease(alert.to, alert.toRelease)],
-    ['Upstream status', r === undefined ? UNKNOWN : list(r.upstreamStatuses)],
-    ['Upstream address', r === undefined ? UNKNOWN : list(r.upstreamAddrs)],
-    ['Client-visible 5xx', share(w.clientErrorRate, w.clientErrors, w.count)],
-    ['Upstream 5xx', share(w.upstreamErrorRate, w.upstreamErrors, w.count)],
-    ['Window', `last ${w.count} requests (size ${w.size})`],
-    ['Top failing upstream', top === undefined ? UNKNOWN : `${top.addr} (${top.failures} failed attempts)`],
-    ['Request', r === undefined ? UNKNOWN : `${r.method ?? UNKNOWN} ${r.path ?? UNKNOWN} → ${r.status}`],
-    ['Time', iso(alert.at)],
+    ['Last failed request', `${code(`${r.method ?? UNKNOWN} ${r.path ?? UNKNOWN}`)} → ${r.status}`],
+    ['Upstream status (address)', `${list(r.upstreamStatuses)} (${code(list(r.upstreamAddrs))})`],
   ];
+}
+
+function fieldsSection(fields: Field[]): object {
+  return { type: 'section', fields: fields.slice(0, 10).map(([label, value]) => mrkdwn(field(label, value))) };
 }
 
 function mrkdwn(text: string): { type: 'mrkdwn'; text: string } {
   return { type: 'mrkdwn', text };
 }
 
+/** `value` is already formatted mrkdwn (code spans escaped by code()). */
 function field(label: string, value: string): string {
   const head = `*${label}*\n`;
-  return head + cut(escapeMrkdwn(value), FIELD_MAX - head.length);
+  return head + cut(value, FIELD_MAX - head.length);
 }
 
-function poolAndRelease(pool: string | undefined, release: string | undefined): string {
-  return `${pool ?? UNKNOWN} (${release ?? UNKNOWN})`;
+function poolAndRelease(c: ConditionView, pool: string | undefined): string {
+  if (pool === undefined) return UNKNOWN;
+  return `${pool} (${code(c.releases[pool as 'blue' | 'green'])})`;
+}
+
+function ratio(part: number, whole: number): string {
+  return whole === 0 ? '0%' : `${percent((part / whole) * 100)}% (${part})`;
 }
 
 function list(values: readonly (string | number)[]): string {
   return values.length === 0 ? UNKNOWN : values.join(', ');
-}
-
-function share(rate: number, part: number, count: number): string {
-  return `${percent(rate)}% (${part} of ${count})`;
-}
-
-/** At most one decimal, and none when it would be `.0`: 7.5, 2, 0.5. */
-function percent(value: number): string {
-  return String(Math.round(value * 10) / 10);
 }
 
 function iso(at: number): string {
@@ -113,8 +130,22 @@ function runbookLink(runbookUrl: string, kind: AlertKind): string {
   return `${base}#${RUNBOOK_ANCHORS[kind]}`;
 }
 
+// A field holds at most 2000 characters; a value longer than this is cut first.
+const CODE_MAX = 500;
+
+/**
+ * Text a client controls, as inline code: no bold, italics, links or
+ * mentions inside. A backtick would close the span, and a newline end it, so
+ * both are replaced.
+ */
+export function code(value: string | undefined): string {
+  if (value === undefined || value === '') return UNKNOWN;
+  const plain = cut(value, CODE_MAX).replace(/`/g, 'ˋ').replace(/[\r\n]+/g, ' ');
+  return `\`${escapeMrkdwn(plain)}\``;
+}
+
 /** Slack reads &, < and > as control characters in mrkdwn; everything else is literal. */
-function escapeMrkdwn(text: string): string {
+export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

@@ -1,21 +1,22 @@
 // What the watcher has seen and done, for GET /stats and `make status`.
+import type { WindowStats } from '../detect/index.js';
+import type { Incident } from '../policy/index.js';
 import type { SourceStatus } from '../source/index.js';
-import type { AlertKind, Clock, WindowStats } from '../types.js';
-
-export type AlertOutcome = 'sent' | 'heldBack' | 'suppressed' | 'failed' | 'dropped';
-export type AlertDecision = 'send' | 'hold' | 'suppress';
+import type { Clock } from '../types.js';
+import { DECISIONS, OUTCOMES, type AlertKind, type Decision, type MessageKind, type Outcome } from '../vocabulary.js';
 
 // Enough to read a drill back (failover, recovery, error rate, resolved) without unbounded growth.
 const RECENT_ALERTS = 20;
 
-/** One raised alert and what became of it; times are ISO 8601. */
+/** One message the policy decided about, and what became of it; times are ISO 8601. */
 export interface RecentAlert {
   kind: AlertKind;
+  message: MessageKind;
   text: string;
   raisedAt: string;
-  decision: AlertDecision;
-  /** For sent alerts, once delivery ended: sent, failed or dropped. */
-  outcome?: 'sent' | 'failed' | 'dropped';
+  decision: Decision;
+  /** For sent messages, once delivery ended. */
+  outcome?: Outcome;
   settledAt?: string;
 }
 
@@ -25,27 +26,26 @@ export interface PipelineView {
   /** Effective maintenance mode: the control file, else MAINTENANCE_MODE. */
   maintenance: boolean;
   window: WindowStats;
+  /** Per pool: failed attempts among its last attempts. */
+  pools: Record<string, { failed: number; attempts: number }>;
+  /** Incidents Slack has heard of (or will), with what it was last told. */
+  incidents: Incident[];
   queued: number;
 }
 
-export interface StatsSnapshot {
+export interface StatsSnapshot extends Omit<PipelineView, 'queued'> {
   startedAt: string;
   uptimeSec: number;
   source: SourceStatus;
   lines: { read: number; malformed: number; droppedTooLong: number };
-  servingPool: string;
-  primaryPool: string;
-  maintenance: boolean;
-  window: WindowStats;
-  alerts: Record<AlertOutcome, number> & { queued: number };
-  lastAlert: { kind: AlertKind; text: string; at: string } | undefined;
-  /** The last alerts raised, oldest first. */
+  alerts: Record<Decision | Outcome, number> & { queued: number };
+  /** The last messages decided about, oldest first. */
   recentAlerts: RecentAlert[];
 }
 
 export class WatcherStats {
   readonly lines = { read: 0, malformed: 0, droppedTooLong: 0 };
-  private readonly alerts: Record<AlertOutcome, number> = { sent: 0, heldBack: 0, suppressed: 0, failed: 0, dropped: 0 };
+  private readonly alerts = Object.fromEntries([...DECISIONS, ...OUTCOMES].map((k) => [k, 0])) as Record<Decision | Outcome, number>;
   private readonly recent: RecentAlert[] = [];
   private readonly startedAt: number;
 
@@ -53,39 +53,30 @@ export class WatcherStats {
     this.startedAt = clock();
   }
 
-  /** Every alert the detector raised, whatever the policy decides about it; settle() the returned entry once sent. */
-  alertRaised(kind: AlertKind, text: string, decision: AlertDecision): RecentAlert {
-    const at = new Date(this.clock()).toISOString();
-    const entry: RecentAlert = { kind, text, raisedAt: at, decision };
+  /** Every decision of the policy; settle() the returned entry once a sent message's delivery ends. */
+  decided(kind: AlertKind, message: MessageKind, text: string, decision: Decision): RecentAlert {
+    const entry: RecentAlert = { kind, message, text, raisedAt: new Date(this.clock()).toISOString(), decision };
     this.recent.push(entry);
     if (this.recent.length > RECENT_ALERTS) this.recent.shift();
-    if (decision === 'hold') this.count('heldBack');
-    if (decision === 'suppress') this.count('suppressed');
+    this.alerts[decision]++;
     return entry;
   }
 
-  /** The end of a sent alert's delivery. */
-  settle(entry: RecentAlert, outcome: 'sent' | 'failed' | 'dropped'): void {
+  settle(entry: RecentAlert, outcome: Outcome): void {
     entry.outcome = outcome;
     entry.settledAt = new Date(this.clock()).toISOString();
-    this.count(outcome);
-  }
-
-  private count(outcome: AlertOutcome): void {
     this.alerts[outcome]++;
   }
 
   snapshot(pipeline: PipelineView, source: SourceStatus): StatsSnapshot {
-    const { queued, ...pools } = pipeline;
-    const last = this.recent.at(-1);
+    const { queued, ...rest } = pipeline;
     return {
       startedAt: new Date(this.startedAt).toISOString(),
       uptimeSec: Math.round((this.clock() - this.startedAt) / 1000),
       source,
       lines: { ...this.lines },
-      ...pools,
+      ...rest,
       alerts: { ...this.alerts, queued },
-      lastAlert: last && { kind: last.kind, text: last.text, at: last.raisedAt },
       recentAlerts: this.recent.map((entry) => ({ ...entry })),
     };
   }

@@ -1,54 +1,216 @@
-// The policy stage: decides for each alert whether it goes to Slack now, waits
-// out a cooldown, or is dropped because of planned maintenance.
-import type { Alert, AlertKind, Clock } from '../types.js';
-import { Cooldown } from './cooldown.js';
+// The policy stage: compares each condition with what Slack last heard about
+// it and decides what to send, after Alertmanager (group_interval defers and
+// then sends the current state; repeat_interval reminds) and PagerDuty (one
+// open incident per key, resolved once).
+//
+//   - An incident's first message goes out at once, and so does any failure
+//     after Slack's last word was an all-clear: the latest word must never be
+//     an all-clear while something fails.
+//   - Later changes wait until ALERT_COOLDOWN_SEC after the incident's last
+//     message; then one message says the difference, or nothing is sent if
+//     the level is what Slack already heard. A cooldown defers, never drops.
+//   - An incident open for ALERT_REMIND_SEC since its last message is
+//     announced again.
+//   - Maintenance holds every message; when it ends, one summary says what is
+//     open and what resolved meanwhile.
+import type { ConditionView, PlannedSwitchNotice } from '../detect/index.js';
+import type { Decision, IncidentKind, Level, Outcome } from '../vocabulary.js';
+import type { IncidentNotification, Notification, PlannedSwitchNotification, Told } from './notification.js';
 
-export type Decision =
-  | { action: 'send'; alert: Alert }
-  | { action: 'hold'; reason: 'cooldown'; alert: Alert }
-  | { action: 'suppress'; reason: 'maintenance'; alert: Alert };
+export * from './notification.js';
 
-export interface AlertPolicyOptions {
-  /** 0 disables the cooldown: every alert is sent, even while one of its kind is in flight. */
+export interface PolicyOptions {
+  /** 0: every change is sent at once. */
   cooldownMs: number;
-  clock: Clock;
-  maintenance: () => boolean;
+  /** 0: no reminders. */
+  remindMs: number;
+  restore?: PolicyState;
 }
 
-// planned_switch is absent on purpose: it is informational and rare, and
-// holding it would hide that a switch someone asked for has happened.
-const COOLDOWN_KINDS: readonly AlertKind[] = ['failover', 'recovery', 'error_rate', 'resolved'];
+/** One incident per condition key, from its first failure until Slack has heard it resolved. */
+export interface Incident {
+  id: string;
+  key: string;
+  kind: IncidentKind;
+  openedAt: number;
+  told?: Told;
+  lastSentAt?: number;
+  /** Changes held back since the last message. */
+  deferred: number;
+  /** The last change reported as deferred or suppressed, so each is reported once. */
+  reported?: { active: boolean; level: Level };
+}
 
-export class AlertPolicy {
-  private readonly cooldowns = new Map<AlertKind, Cooldown>();
-  private readonly clock: Clock;
-  private readonly maintenance: () => boolean;
+export interface PolicyState {
+  incidents: Incident[];
+  /** Maintenance as last seen, so a restart that finds it ended still sends the summary. */
+  maintenance: boolean;
+  /** Incidents that opened and resolved during this maintenance without a message. */
+  quiet: number;
+}
 
-  constructor(opts: AlertPolicyOptions) {
-    if (!Number.isFinite(opts.cooldownMs) || opts.cooldownMs < 0) {
-      throw new RangeError(`cooldownMs must be a non-negative number, got ${opts.cooldownMs}`);
+export interface PolicyResult {
+  decision: Decision;
+  notification: Notification;
+}
+
+export class NotifyPolicy {
+  private readonly incidents = new Map<string, Incident>();
+  private maintenance: boolean;
+  private quiet: number;
+
+  constructor(private readonly opts: PolicyOptions) {
+    for (const name of ['cooldownMs', 'remindMs'] as const) {
+      if (!Number.isFinite(opts[name]) || opts[name] < 0) throw new RangeError(`${name} must be a non-negative number, got ${opts[name]}`);
     }
-    this.clock = opts.clock;
-    this.maintenance = opts.maintenance;
-    if (opts.cooldownMs > 0) {
-      for (const kind of COOLDOWN_KINDS) this.cooldowns.set(kind, new Cooldown(opts.cooldownMs));
+    for (const incident of opts.restore?.incidents ?? []) this.incidents.set(incident.key, { ...incident });
+    this.maintenance = opts.restore?.maintenance ?? false;
+    this.quiet = opts.restore?.quiet ?? 0;
+  }
+
+  /** Called on every change and every tick with the detector's views; returns what to send, defer or suppress now. */
+  evaluate(now: number, views: readonly ConditionView[], maintenance: boolean): PolicyResult[] {
+    const results: PolicyResult[] = [];
+    if (this.maintenance && !maintenance) results.push(this.endMaintenance(now, views));
+    this.maintenance = maintenance;
+    for (const view of views) {
+      const result = this.consider(now, view);
+      if (result !== undefined) results.push(result);
     }
+    return results;
   }
 
-  decide(alert: Alert): Decision {
-    // First, so alerts dropped during maintenance are not counted as held back.
-    if (this.maintenance()) return { action: 'suppress', reason: 'maintenance', alert };
-    const cooldown = this.cooldowns.get(alert.kind);
-    const heldBack = cooldown === undefined ? 0 : cooldown.trySend(this.clock());
-    if (heldBack === undefined) return { action: 'hold', reason: 'cooldown', alert };
-    return { action: 'send', alert: { ...alert, heldBack } };
+  /** A planned switch is news once, at once; maintenance holds it like everything else. */
+  notice(n: PlannedSwitchNotice, maintenance: boolean): PolicyResult {
+    const notification: PlannedSwitchNotification = { kind: 'planned_switch', message: 'notice', ...n };
+    return { decision: maintenance ? 'suppress' : 'send', notification };
   }
 
-  delivered(alert: Pick<Alert, 'kind' | 'heldBack'>): void {
-    this.cooldowns.get(alert.kind)?.delivered(this.clock(), alert.heldBack);
+  /** A sent message's delivery ended. */
+  settled(notification: Notification, outcome: Outcome): void {
+    if (notification.kind === 'planned_switch' || notification.kind === 'maintenance_ended') return;
+    const incident = this.incidents.get(notification.condition.key);
+    if (incident === undefined || incident.id !== notification.incidentId || incident.told === undefined) return;
+    if (outcome !== 'delivered') {
+      incident.told = { ...incident.told, lost: true };
+      return;
+    }
+    // Slack has heard the all-clear: the incident is over.
+    if (!incident.told.active && incident.told.at === notification.at) this.incidents.delete(incident.key);
   }
 
-  failed(alert: Pick<Alert, 'kind'>): void {
-    this.cooldowns.get(alert.kind)?.failed();
+  /** Incidents Slack has heard of or will, by key. */
+  open(): Incident[] {
+    return [...this.incidents.values()].map((incident) => ({ ...incident }));
   }
+
+  state(): PolicyState {
+    return { incidents: this.open(), maintenance: this.maintenance, quiet: this.quiet };
+  }
+
+  private consider(now: number, view: ConditionView): PolicyResult | undefined {
+    let incident = this.incidents.get(view.key);
+    if (incident === undefined) {
+      if (!view.active) return undefined;
+      incident = { id: `${view.key}@${view.since}`, key: view.key, kind: view.kind, openedAt: view.since, deferred: 0 };
+      this.incidents.set(view.key, incident);
+    }
+    const told = incident.told;
+    if (!differs(told, view)) {
+      incident.reported = undefined;
+      if (!view.active || told === undefined || this.maintenance || this.opts.remindMs === 0) return undefined;
+      if (now - (incident.lastSentAt ?? now) < this.opts.remindMs) return undefined;
+      return this.send(now, incident, view, 'reminder');
+    }
+    if (this.maintenance) {
+      if (told === undefined && !view.active) {
+        this.incidents.delete(view.key);
+        this.quiet++;
+        return undefined;
+      }
+      return this.hold(incident, view, 'suppress', now);
+    }
+    // Slack's latest word is an all-clear, or nothing: a failure goes out at
+    // once, as a new incident. (An all-clear that was lost is re-sent below.)
+    if (told === undefined || (!told.active && !told.lost)) {
+      if (!view.active) {
+        this.incidents.delete(view.key);
+        return undefined;
+      }
+      if (told !== undefined) Object.assign(incident, { id: `${view.key}@${view.since}`, openedAt: view.since, deferred: 0 });
+      return this.send(now, incident, view, 'opened');
+    }
+    if (incident.lastSentAt !== undefined && now - incident.lastSentAt < this.opts.cooldownMs) {
+      return this.hold(incident, view, 'defer', now);
+    }
+    return this.send(now, incident, view, view.active ? 'updated' : 'resolved');
+  }
+
+  private send(now: number, incident: Incident, view: ConditionView, message: IncidentNotification['message']): PolicyResult {
+    const notification = this.notification(now, incident, view, message);
+    incident.told = toldOf(view, now);
+    incident.lastSentAt = now;
+    incident.deferred = 0;
+    incident.reported = undefined;
+    return { decision: 'send', notification };
+  }
+
+  /** Deferred or suppressed: reported once per change, sent (or summarised) later. */
+  private hold(incident: Incident, view: ConditionView, decision: 'defer' | 'suppress', now: number): PolicyResult | undefined {
+    const seen = { active: view.active, level: view.level };
+    const reported = incident.reported;
+    if (reported !== undefined && reported.active === seen.active && reported.level === seen.level) return undefined;
+    incident.reported = seen;
+    incident.deferred++;
+    const message = incident.told === undefined ? 'opened' : view.active ? 'updated' : 'resolved';
+    return { decision, notification: this.notification(now, incident, view, message) };
+  }
+
+  private notification(now: number, incident: Incident, view: ConditionView, message: IncidentNotification['message']): Notification {
+    const notification: IncidentNotification = {
+      kind: view.kind,
+      message,
+      incidentId: incident.id,
+      openedAt: incident.openedAt,
+      at: now,
+      condition: view,
+      deferred: incident.deferred,
+    };
+    if (incident.told !== undefined) notification.before = incident.told;
+    return notification;
+  }
+
+  private endMaintenance(now: number, views: readonly ConditionView[]): PolicyResult {
+    const open: ConditionView[] = [];
+    const resolved: ConditionView[] = [];
+    for (const view of views) {
+      const incident = this.incidents.get(view.key);
+      if (incident === undefined) continue;
+      if (view.active) {
+        open.push(view);
+        incident.told = toldOf(view, now);
+        incident.lastSentAt = now;
+        incident.deferred = 0;
+        incident.reported = undefined;
+        continue;
+      }
+      if (incident.told?.active) resolved.push(view);
+      else if (incident.told === undefined) this.quiet++;
+      this.incidents.delete(view.key);
+    }
+    const notification: Notification = { kind: 'maintenance_ended', message: 'notice', at: now, open, resolved, quiet: this.quiet };
+    this.quiet = 0;
+    return { decision: 'send', notification };
+  }
+}
+
+/** Whether Slack's word differs from the condition now. A pool serving again is not news until it has held. */
+function differs(told: Told | undefined, view: ConditionView): boolean {
+  if (told === undefined) return view.active;
+  if (told.lost || told.active !== view.active) return true;
+  return view.active && view.level !== told.level && view.level !== 'recovering';
+}
+
+function toldOf(view: ConditionView, now: number): Told {
+  return { active: view.active, level: view.level, failures: view.failures, flips: view.flips ?? 0, at: now };
 }

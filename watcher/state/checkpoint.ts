@@ -2,69 +2,40 @@
 // of starting over, as Promtail's positions file and Vector's checkpoints do:
 //   - the log position: lines written while the watcher was down are still
 //     read, so a flip during the gap is reported;
-//   - the detector's state: the serving pool and an open error-rate incident,
-//     so lines after the restart do not raise the same alert again;
-//   - alerts raised but not yet delivered, so a crash does not lose them.
-// The pipeline saves at once whenever an alert is raised or delivered, with
-// the position just after the line that raised it: a restart never reads
-// that line again, so it can never raise that alert twice. Between alerts,
-// main saves once a second; re-reading up to a second of alert-free lines only
-// refills the error window.
+//   - the detector's conditions and the policy's incidents (what Slack last
+//     heard, when, and what the cooldown is holding back), so a restart neither
+//     repeats a message nor forgets one it owes;
+//   - messages decided but not yet delivered, as data: the running version
+//     words them again, and nothing in the file is posted verbatim.
+// The pipeline saves at once whenever it decides something or a delivery
+// ends, with the position just after the line that caused it: a restart never
+// reads that line again, so it never decides the same thing twice. Between
+// those, main saves once a second; re-reading up to a second of lines only
+// refills the windows.
 //
 // One small JSON file in CONTROL_DIR, replaced by rename so a crash mid-write
 // leaves the previous one whole. No fsync: a killed process loses nothing the
-// kernel has; only a host crash could lose the last second.
-import { readFileSync } from 'node:fs';
+// kernel has; only a host crash could lose the last second. Anyone who can
+// write CONTROL_DIR can write this file, so it is read as untrusted input:
+// a regular file of bounded size, every field checked.
 import { join } from 'node:path';
-import { z } from 'zod';
 import type { Logger } from '../../common/logger.js';
+import type { Clock } from '../types.js';
 import { writeAtomic } from './atomicFile.js';
-import type { DetectorState } from '../detect/index.js';
-import type { SlackMessage } from '../notify/slackMessage.js';
-import type { SourcePosition } from '../source/index.js';
-import type { AlertKind, Clock } from '../types.js';
+import { fromVersion1, version1Schema } from './checkpointV1.js';
+import { readBoundedFile } from './readFile.js';
+import { stateSchema, VERSION, type SavedState } from './stateSchema.js';
+
+export type { SavedState } from './stateSchema.js';
 
 export const STATE_FILE = 'state.json';
-const VERSION = 1;
-
-const stateSchema = z.object({
-  version: z.literal(VERSION),
-  savedAt: z.string(),
-  position: z.object({
-    fingerprint: z.string().min(1),
-    fingerprintBytes: z.number().int().positive(),
-    offset: z.number().int().nonnegative(),
-  }),
-  detector: z.object({
-    servingPool: z.string().min(1),
-    primaryPool: z.string().min(1),
-    usedSwitchIds: z.array(z.string()),
-    errorRateFiring: z.boolean(),
-  }),
-  pending: z.array(
-    z.object({
-      kind: z.enum(['failover', 'recovery', 'planned_switch', 'error_rate', 'resolved']),
-      heldBack: z.number().int().nonnegative(),
-      message: z.object({ text: z.string(), blocks: z.array(z.record(z.string(), z.unknown())) }),
-    }),
-  ),
-});
-
-export interface PendingAlert {
-  kind: AlertKind;
-  heldBack: number;
-  message: SlackMessage;
-}
-
-export interface SavedState {
-  position: SourcePosition;
-  detector: DetectorState;
-  pending: PendingAlert[];
-}
+// Messages waiting for Slack are most of the file: SLACK_QUEUE_SIZE (at most
+// 10,000) of a few KB each.
+export const MAX_STATE_BYTES = 64 * 1024 * 1024;
 
 export interface Checkpoint {
   readonly path: string;
-  /** The last saved state; undefined on a first start or when the file is unreadable (logged). */
+  /** The last saved state; undefined on a first start or when the file is unusable (logged). */
   load(): SavedState | undefined;
   /**
    * Writes `state` unless it is what the last successful save wrote. Never
@@ -82,28 +53,22 @@ export function createCheckpoint(opts: { dir: string; clock: Clock; logger: Logg
   return {
     path,
     load() {
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (err) {
-        const error = err as NodeJS.ErrnoException;
-        if (error.code !== 'ENOENT') log.warn({ path, code: error.code }, 'cannot read the saved state; starting afresh');
+      const read = readBoundedFile(path, MAX_STATE_BYTES);
+      if (read.kind === 'missing') return undefined;
+      if (read.kind === 'rejected') {
+        log.warn({ path, problem: read.reason }, 'cannot use the saved state; starting afresh');
         return undefined;
       }
       let parsed: unknown;
       try {
-        parsed = JSON.parse(text);
+        parsed = JSON.parse(read.text);
       } catch {
         log.warn({ path }, 'saved state is not JSON; starting afresh');
         return undefined;
       }
-      const result = stateSchema.safeParse(parsed);
-      if (!result.success) {
-        log.warn({ path, problem: result.error.issues[0]?.message }, 'saved state is invalid; starting afresh');
-        return undefined;
-      }
-      const { version: _version, savedAt, ...state } = result.data;
-      log.info({ path, savedAt, offset: state.position.offset, pending: state.pending.length }, 'resuming from saved state');
+      const state = decode(parsed, log);
+      if (state === undefined) return undefined;
+      log.info({ path, offset: state.position.offset, pending: state.pending.length }, 'resuming from saved state');
       return state;
     },
     save(state) {
@@ -122,4 +87,24 @@ export function createCheckpoint(opts: { dir: string; clock: Clock; logger: Logg
       }
     },
   };
+}
+
+/** This version's state, or the previous version's carried over; undefined (logged) for anything else. */
+function decode(parsed: unknown, log: Logger): SavedState | undefined {
+  const version = (parsed as { version?: unknown } | null)?.version;
+  const schema = version === 1 ? version1Schema : stateSchema;
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue?.path.map(String).join('.') ?? '';
+    log.warn({ problem: `${where ? `${where}: ` : ''}${issue?.message ?? 'invalid'}` }, 'saved state is invalid; starting afresh');
+    return undefined;
+  }
+  if (result.data.version === 1) {
+    const { state, droppedMessages } = fromVersion1(result.data);
+    log.info({ droppedMessages }, 'carried over the saved state of the previous version; its undelivered messages are re-decided, not re-posted');
+    return state;
+  }
+  const { version: _version, savedAt: _savedAt, ...state } = result.data;
+  return state;
 }

@@ -1,0 +1,160 @@
+// Conditions with a lifetime: each opens at its first failure and resolves
+// only after the service has been steady for a hold time, never on the first
+// good request. Without the hold, a pool failing one request in five reads as
+// "failover, recovered" every few seconds, and the all-clear is a lie within
+// seconds of being sent.
+import type { Level } from '../vocabulary.js';
+
+/** What a restart must keep of a condition; times are epoch ms from the injected clock. */
+export interface HeldState {
+  active: boolean;
+  /** When it last opened (active) or resolved (inactive); 0 before it ever opened. */
+  since: number;
+  /** Failures seen while it was open, over its whole life: the policy reports the difference. */
+  failures: number;
+  /** The first good request after the last failure, while open. */
+  steadySince?: number | undefined;
+}
+
+/**
+ * Open at the first failure, resolved after `holdMs` without one once the
+ * service is seen answering again. With no traffic it stays open: silence is
+ * not evidence of health.
+ */
+export class HeldCondition {
+  protected state: HeldState;
+
+  constructor(
+    protected readonly holdMs: number,
+    restore?: HeldState,
+  ) {
+    this.state = restore === undefined ? { active: false, since: 0, failures: 0 } : { ...restore };
+  }
+
+  get active(): boolean {
+    return this.state.active;
+  }
+
+  get since(): number {
+    return this.state.since;
+  }
+
+  get failures(): number {
+    return this.state.failures;
+  }
+
+  /** How long the service has been steady, while open and recovering. */
+  steadyFor(now: number): number | undefined {
+    const steady = this.state.steadySince;
+    return this.state.active && steady !== undefined ? Math.max(0, now - steady) : undefined;
+  }
+
+  /** Whether the hold is running: open, and the service answering since steadySince. */
+  get recovering(): boolean {
+    return this.state.active && this.state.steadySince !== undefined;
+  }
+
+  /** A failure; true when this opened it. */
+  fail(now: number): boolean {
+    this.state.failures++;
+    return this.interrupt(now);
+  }
+
+  /** A failure that belongs to another condition's incident: counted, and it stops the hold, but opens nothing. */
+  count(): void {
+    this.state.failures++;
+    this.state.steadySince = undefined;
+  }
+
+  /** Evidence that the service is not answering, without a failure to count (the backup took over); true when this opened it. */
+  interrupt(now: number): boolean {
+    const s = this.state;
+    s.steadySince = undefined;
+    if (s.active) return false;
+    this.state = { active: true, since: now, failures: s.failures };
+    return true;
+  }
+
+  /** A request the service answered; starts the hold if one is not running. */
+  served(now: number): void {
+    if (this.state.active && this.state.steadySince === undefined) this.state.steadySince = now;
+  }
+
+  /** True when the hold ran out now and the condition resolved. */
+  tick(now: number): boolean {
+    const steady = this.state.steadySince;
+    if (!this.state.active || steady === undefined || now - steady < this.holdMs) return false;
+    this.resolve(now);
+    return true;
+  }
+
+  /** Ends it without a hold: what it was about no longer applies (see FailoverCondition). */
+  resolve(now: number): void {
+    this.state = { active: false, since: now, failures: this.state.failures };
+  }
+
+  /** `failingLevel` while open and not recovering. */
+  level(failingLevel: Level): Level {
+    if (!this.state.active) return 'ok';
+    return this.state.steadySince === undefined ? failingLevel : 'recovering';
+  }
+
+  snapshot(): HeldState {
+    return { ...this.state };
+  }
+}
+
+/**
+ * Flapping, after Nagios: a primary that fails again soon after each return
+ * changes the serving pool over and over. FLAP_FLIPS changes within
+ * FLAP_WINDOW_MS (three round trips in ten minutes) is past what one bad
+ * deploy or one restart causes, and well under what an intermittent failure
+ * gives: at 20 requests/s a pool failing 10% of its requests flips about 20
+ * times a minute, since Nginx takes it out for fail_timeout (5 s) each time.
+ */
+export const FLAP_FLIPS = 6;
+export const FLAP_WINDOW_MS = 10 * 60_000;
+
+export interface FailoverState extends HeldState {
+  /** Changes of the serving pool while open, over the condition's whole life. */
+  flips: number;
+  /** Times of the last FLAP_FLIPS changes, oldest first. */
+  recentFlips: number[];
+}
+
+/** The primary pool failing, with the backup serving; counts the changes of serving pool while open. */
+export class FailoverCondition extends HeldCondition {
+  private flips: number;
+  private readonly recentFlips: number[];
+
+  constructor(holdMs: number, restore?: FailoverState) {
+    super(holdMs, restore);
+    this.flips = restore?.flips ?? 0;
+    this.recentFlips = [...(restore?.recentFlips ?? [])].slice(-FLAP_FLIPS);
+  }
+
+  /** The serving pool changed while open (or by opening it). */
+  flipped(now: number): void {
+    this.flips++;
+    this.recentFlips.push(now);
+    if (this.recentFlips.length > FLAP_FLIPS) this.recentFlips.shift();
+  }
+
+  get totalFlips(): number {
+    return this.flips;
+  }
+
+  /** Changes of serving pool within FLAP_WINDOW_MS of `now`. */
+  flipsRecently(now: number): number {
+    return this.recentFlips.filter((at) => now - at < FLAP_WINDOW_MS).length;
+  }
+
+  currentLevel(now: number): Level {
+    const level = this.level('failing');
+    return level === 'failing' && this.flipsRecently(now) >= FLAP_FLIPS ? 'flapping' : level;
+  }
+
+  override snapshot(): FailoverState {
+    return { ...super.snapshot(), flips: this.flips, recentFlips: [...this.recentFlips] };
+  }
+}

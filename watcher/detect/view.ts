@@ -1,0 +1,94 @@
+// What the detect stage tells the policy about each condition: plain data,
+// declared once as zod schemas because it also travels in the saved state
+// (messages waiting for delivery), where every field is checked on load.
+// Text that came from a log line is cut to a bound here, so a view always
+// passes its own schema.
+import { z } from 'zod';
+import { poolName } from '../../common/config.js';
+import type { AccessRecord } from '../types.js';
+import { INCIDENT_KINDS, level } from '../vocabulary.js';
+
+const count = z.number().int().nonnegative();
+const epochMs = z.number().int().nonnegative();
+const MAX_ADDR = 100;
+const MAX_PATH = 2048;
+const MAX_METHOD = 32;
+const MAX_RELEASE = 200;
+const MAX_ATTEMPTS = 8;
+
+export const windowStatsSchema = z.object({
+  size: count,
+  count,
+  /** Requests that are errors: final status 5xx or any upstream attempt 5xx. */
+  errors: count,
+  /** Requests whose final (client-visible) status is 5xx. */
+  clientErrors: count,
+  /** Requests with at least one upstream attempt 5xx (masked or not). */
+  upstreamErrors: count,
+  /** Percentages, 0..100. */
+  errorRate: z.number().min(0).max(100),
+  clientErrorRate: z.number().min(0).max(100),
+  upstreamErrorRate: z.number().min(0).max(100),
+  /** The upstream address with the most 5xx attempts in the window. */
+  topFailingUpstream: z.object({ addr: z.string().max(MAX_ADDR), failures: count }).optional(),
+});
+/** Error shares over the last `size` requests. */
+export type WindowStats = z.output<typeof windowStatsSchema>;
+
+/** The request that last showed the condition, for the message's details. */
+export const requestSampleSchema = z.object({
+  method: z.string().max(MAX_METHOD).optional(),
+  path: z.string().max(MAX_PATH).optional(),
+  status: z.number().int().min(100).max(599),
+  upstreamStatuses: z.array(z.number().int().min(100).max(599)).max(MAX_ATTEMPTS),
+  upstreamAddrs: z.array(z.string().max(MAX_ADDR)).max(MAX_ATTEMPTS),
+});
+export type RequestSample = z.output<typeof requestSampleSchema>;
+
+export const conditionViewSchema = z.object({
+  /** One incident at a time per key: `failover:<pool>`, `outage`, `error_rate`. */
+  key: z.string().min(1).max(40),
+  kind: z.enum(INCIDENT_KINDS),
+  active: z.boolean(),
+  level,
+  /** When it opened (active) or resolved; 0 if it never opened. */
+  since: epochMs,
+  /** When this view was taken. */
+  at: epochMs,
+  /** failover: the pool that fails. */
+  pool: poolName.optional(),
+  primaryPool: poolName,
+  servingPool: poolName,
+  releases: z.object({ blue: z.string().max(MAX_RELEASE).optional(), green: z.string().max(MAX_RELEASE).optional() }),
+  /** Failures over the condition's life (failed attempts, failed requests or error requests); the policy reports differences. */
+  failures: count,
+  /** failover: changes of serving pool over the condition's life, and within FLAP_WINDOW_MS. */
+  flips: count.optional(),
+  recentFlips: count.optional(),
+  /** While recovering: how long the service has been steady. */
+  steadyForMs: count.optional(),
+  holdMs: count,
+  /** failover: the failing pool's failed share of its last attempts. */
+  share: z.object({ failed: count, attempts: count }).optional(),
+  window: windowStatsSchema,
+  thresholdPercent: z.number().min(0).max(100),
+  lastFailure: requestSampleSchema.optional(),
+});
+export type ConditionView = z.output<typeof conditionViewSchema>;
+
+/** The fields of `record` a message shows, cut to the schema's bounds. */
+export function sampleOf(record: AccessRecord): RequestSample {
+  const sample: RequestSample = {
+    status: record.status,
+    upstreamStatuses: record.upstreamStatuses.slice(0, MAX_ATTEMPTS).filter((s) => s >= 100 && s <= 599),
+    upstreamAddrs: record.upstreamAddrs.slice(0, MAX_ATTEMPTS).map((a) => a.slice(0, MAX_ADDR)),
+  };
+  const method = record.method;
+  const path = record.path;
+  if (method !== undefined) sample.method = method.slice(0, MAX_METHOD);
+  if (path !== undefined) sample.path = path.slice(0, MAX_PATH);
+  return sample;
+}
+
+/** A release id as the schema keeps it. */
+export const boundedRelease = (release: string): string => release.slice(0, MAX_RELEASE);

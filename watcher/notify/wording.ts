@@ -1,0 +1,136 @@
+// What each message says, in words on-call reads at a glance. Headlines hold
+// only pool names (validated), numbers and durations: nothing a client wrote
+// reaches them, so they are safe as Slack's notification text.
+import { FLAP_WINDOW_MS, type ConditionView } from '../detect/index.js';
+import type { IncidentNotification, MaintenanceNotification, Notification } from '../policy/index.js';
+import { LEVEL_RANK } from '../vocabulary.js';
+
+export function headline(n: Notification): string {
+  switch (n.kind) {
+    case 'planned_switch':
+      return `Planned switch: pool changed ${n.from} → ${n.to}`;
+    case 'maintenance_ended':
+      return maintenanceHeadline(n);
+    default:
+      return incidentHeadline(n);
+  }
+}
+
+function incidentHeadline(n: IncidentNotification): string {
+  const c = n.condition;
+  const name = NAMES[c.kind];
+  switch (n.message) {
+    case 'opened':
+      return opening(c);
+    case 'resolved':
+      return resolution(c);
+    case 'reminder':
+      return `${name} still open after ${duration(n.at - n.openedAt)}: ${state(c)}`;
+    case 'updated':
+      return `${name} ${direction(n)}: ${state(c)}`;
+  }
+}
+
+const NAMES: Record<ConditionView['kind'], string> = { failover: 'Failover', outage: 'Outage', error_rate: 'High error rate' };
+
+function opening(c: ConditionView): string {
+  switch (c.kind) {
+    case 'failover':
+      return `Failover detected: pool changed ${c.pool} → ${backupOf(c)}`;
+    case 'outage':
+      return 'Outage: no pool could answer; clients get 503 errors';
+    case 'error_rate':
+      return `High error rate: ${rate(c)}`;
+  }
+}
+
+function resolution(c: ConditionView): string {
+  const steady = `steady for ${duration(c.holdMs)}`;
+  switch (c.kind) {
+    case 'failover':
+      return c.pool === c.primaryPool
+        ? `Recovered: pool changed ${backupOf(c)} → ${c.pool}, ${steady}`
+        : `Failover closed: ${c.pool} is no longer the primary (planned switch to ${c.primaryPool})`;
+    case 'outage':
+      return `Outage resolved: requests succeed again, ${steady}`;
+    case 'error_rate':
+      return `Error rate resolved: ${percent(c.window.errorRate)}% of the last ${c.window.count} requests (threshold ${percent(c.thresholdPercent)}%)`;
+  }
+}
+
+/** The condition now, in a phrase. */
+export function state(c: ConditionView): string {
+  const steadyFor = `for ${duration(c.steadyForMs ?? 0)}, all-clear after ${duration(c.holdMs)} steady`;
+  switch (c.kind) {
+    case 'failover':
+      if (c.level === 'recovering') return `${c.pool} serving again ${steadyFor}`;
+      if (c.level === 'flapping') {
+        return `${c.pool} flapping (${c.recentFlips ?? 0} pool changes in ${duration(FLAP_WINDOW_MS)}), ${c.servingPool} serving now`;
+      }
+      return `${c.pool} failing, ${backupOf(c)} serving`;
+    case 'outage':
+      return c.level === 'recovering' ? `requests succeed again ${steadyFor}` : 'no pool could answer';
+    case 'error_rate':
+      return `${rate(c)}, ${c.level === 'client_visible' ? 'clients see errors' : 'retries hide them from clients'}`;
+  }
+}
+
+function direction(n: IncidentNotification): string {
+  const before = n.before;
+  if (before === undefined || before.lost) return 'update';
+  const delta = LEVEL_RANK[n.condition.level] - LEVEL_RANK[before.level];
+  return delta > 0 ? 'worse' : delta < 0 ? 'better' : 'ongoing';
+}
+
+function maintenanceHeadline(n: MaintenanceNotification): string {
+  const open = n.open.length;
+  return open === 0 ? 'Maintenance ended: nothing is open' : `Maintenance ended: ${open} incident${open === 1 ? '' : 's'} open`;
+}
+
+/** One line per incident for the maintenance summary. */
+export function summaryLines(n: MaintenanceNotification): string[] {
+  const lines = n.open.map((c) => `Open: ${NAMES[c.kind]}: ${state(c)} (since ${duration(n.at - c.since)})`);
+  for (const c of n.resolved) lines.push(`Resolved during maintenance: ${NAMES[c.kind]}`);
+  if (n.quiet > 0) lines.push(`${n.quiet} more opened and resolved during maintenance`);
+  return lines;
+}
+
+/** What happened since the last message, or undefined for a first one. */
+export function sinceLast(n: IncidentNotification): string | undefined {
+  const before = n.before;
+  if (before === undefined) return undefined;
+  const c = n.condition;
+  const failures = Math.max(0, c.failures - before.failures);
+  const parts = [`${failures} ${FAILURES[c.kind]}`];
+  if (c.kind === 'failover') parts.push(`${Math.max(0, (c.flips ?? 0) - before.flips)} pool changes`);
+  if (n.deferred > 0) parts.push(`${n.deferred} change${n.deferred === 1 ? '' : 's'} held back by the cooldown`);
+  return `Since the last message (${duration(n.at - before.at)} ago): ${parts.join(', ')}`;
+}
+
+const FAILURES: Record<ConditionView['kind'], string> = {
+  failover: 'failed attempts on the pool',
+  outage: 'requests no pool could answer',
+  error_rate: 'requests with errors',
+};
+
+function backupOf(c: ConditionView): string {
+  return c.servingPool !== c.pool ? c.servingPool : c.pool === 'blue' ? 'green' : 'blue';
+}
+
+function rate(c: ConditionView): string {
+  return `${percent(c.window.errorRate)}% of the last ${c.window.count} requests failed (threshold ${percent(c.thresholdPercent)}%)`;
+}
+
+/** At most one decimal, and none when it would be `.0`: 7.5, 2, 0.5. */
+export function percent(value: number): string {
+  return String(Math.round(value * 10) / 10);
+}
+
+/** 45 s, 4 min 12 s, 2 h 5 min. */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return s % 60 === 0 ? `${s / 60} min` : `${Math.floor(s / 60)} min ${s % 60} s`;
+  const min = Math.floor((s % 3600) / 60);
+  return `${Math.floor(s / 3600)} h${min === 0 ? '' : ` ${min} min`}`;
+}

@@ -1,0 +1,70 @@
+// What the policy hands to notify: structured data, not Slack text, so a
+// message waiting for delivery is saved as data (checked field by field on
+// load) and worded by the running version when it is sent.
+import { z } from 'zod';
+import { poolName } from '../../common/config.js';
+import { conditionViewSchema } from '../detect/index.js';
+import { INCIDENT_KINDS, level } from '../vocabulary.js';
+
+const count = z.number().int().nonnegative();
+const epochMs = z.number().int().nonnegative();
+const release = z.string().max(200);
+// A maintenance summary lists at most this many incidents; there are only a few conditions.
+const MAX_LISTED = 10;
+
+/** What Slack last heard about an incident. */
+export const toldSchema = z.object({
+  active: z.boolean(),
+  level,
+  failures: count,
+  flips: count,
+  at: epochMs,
+  /** The message about it was not delivered: Slack's word is unknown, so the next chance re-sends the truth. */
+  lost: z.boolean().optional(),
+});
+export type Told = z.output<typeof toldSchema>;
+
+export const incidentNotificationSchema = z.object({
+  kind: z.enum(INCIDENT_KINDS),
+  message: z.enum(['opened', 'updated', 'reminder', 'resolved']),
+  incidentId: z.string().min(1).max(80),
+  openedAt: epochMs,
+  at: epochMs,
+  condition: conditionViewSchema,
+  /** What Slack heard last, for the difference; absent on the first message. */
+  before: toldSchema.optional(),
+  /** Changes held back by the cooldown since `before`. */
+  deferred: count,
+});
+export type IncidentNotification = z.output<typeof incidentNotificationSchema>;
+
+export const plannedSwitchNotificationSchema = z.object({
+  kind: z.literal('planned_switch'),
+  message: z.literal('notice'),
+  at: epochMs,
+  from: poolName,
+  to: poolName,
+  fromRelease: release.optional(),
+  toRelease: release.optional(),
+});
+export type PlannedSwitchNotification = z.output<typeof plannedSwitchNotificationSchema>;
+
+export const maintenanceNotificationSchema = z.object({
+  kind: z.literal('maintenance_ended'),
+  message: z.literal('notice'),
+  at: epochMs,
+  /** Open now. */
+  open: z.array(conditionViewSchema).max(MAX_LISTED),
+  /** Slack last heard these were open; they resolved during maintenance. */
+  resolved: z.array(conditionViewSchema).max(MAX_LISTED),
+  /** Opened and resolved during maintenance, never announced. */
+  quiet: count,
+});
+export type MaintenanceNotification = z.output<typeof maintenanceNotificationSchema>;
+
+export const notificationSchema = z.union([
+  incidentNotificationSchema,
+  plannedSwitchNotificationSchema,
+  maintenanceNotificationSchema,
+]);
+export type Notification = z.output<typeof notificationSchema>;

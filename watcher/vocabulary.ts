@@ -1,0 +1,78 @@
+// The watcher's words, each list said once: the TypeScript types, the zod
+// enums of the saved state and /stats, and the Slack wording all derive from
+// these arrays. Adding a word never invalidates a saved state; removing one
+// would, so retire words by leaving them here.
+import { z } from 'zod';
+
+/** Conditions that open an incident: one open incident per condition at a time. */
+export const INCIDENT_KINDS = [
+  // The primary pool fails and the backup serves (Nginx's failover).
+  'failover',
+  // No pool could answer: clients get Nginx's 503.
+  'outage',
+  // Too many errors in the last WINDOW_SIZE requests, visible to clients or hidden by retries.
+  'error_rate',
+] as const;
+export type IncidentKind = (typeof INCIDENT_KINDS)[number];
+
+/** One-off messages that are not incidents. */
+export const NOTICE_KINDS = ['planned_switch', 'maintenance_ended'] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
+
+export const ALERT_KINDS = [...INCIDENT_KINDS, ...NOTICE_KINDS] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+export const alertKind = z.enum(ALERT_KINDS);
+
+/** What a message says about its incident. */
+export const MESSAGE_KINDS = ['opened', 'updated', 'reminder', 'resolved', 'notice'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
+export const messageKind = z.enum(MESSAGE_KINDS);
+
+/**
+ * How bad a condition is now. A change of level is what the policy reports
+ * (a count that only grows is not news); `ok` is the all-clear.
+ */
+export const LEVELS = [
+  'ok',
+  // The primary serves again and is being watched for RECOVERY_HOLD_SEC.
+  'recovering',
+  // Errors hidden from clients by the retry on the backup.
+  'masked',
+  // The primary is failing and the backup serves.
+  'failing',
+  // The primary keeps failing and coming back: see detect/conditions.ts.
+  'flapping',
+  // Clients see errors.
+  'client_visible',
+  // No pool answers.
+  'down',
+] as const;
+export type Level = (typeof LEVELS)[number];
+export const level = z.enum(LEVELS);
+
+/** Worse is higher: a message says whether a change made things worse or better. */
+export const LEVEL_RANK: Record<Level, number> = {
+  ok: 0,
+  recovering: 1,
+  masked: 2,
+  failing: 3,
+  flapping: 3,
+  client_visible: 4,
+  down: 5,
+};
+
+/** The policy's answer for each change it sees. */
+export const DECISIONS = [
+  'send',
+  // Within ALERT_COOLDOWN_SEC of the incident's last message: sent when it ends, if still true.
+  'defer',
+  // Maintenance: the summary at its end says what is open.
+  'suppress',
+] as const;
+export type Decision = (typeof DECISIONS)[number];
+export const decision = z.enum(DECISIONS);
+
+/** How a sent message's delivery ended. */
+export const OUTCOMES = ['delivered', 'failed', 'dropped'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+export const outcome = z.enum(OUTCOMES);
