@@ -20,7 +20,7 @@ describe('watcher config', () => {
         CONTROL_DIR: '/var/lib/watcher',
         WATCHER_PORT: 9100,
         LOG_POLL_INTERVAL_MS: 250,
-        MAX_LINE_BYTES: 16_384,
+        MAX_LINE_BYTES: 65_536,
         SLACK_CONNECT_TIMEOUT_MS: 3000,
         SLACK_TIMEOUT_MS: 5000,
         SLACK_RETRY_FOR_SEC: 900,
