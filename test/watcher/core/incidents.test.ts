@@ -78,7 +78,7 @@ describe('incidents: intermittent failure that failover hides', () => {
     expect(texts[0]).toEqual([10, 'Failover detected: pool changed blue → green']);
     // The cooldown runs from the opening line, a fraction into second 10.
     expect([70, 71]).toContain(texts[1]?.[0]);
-    expect(texts[1]?.[1]).toMatch(/^Failover ongoing: blue flapping \(\d+ pool changes in 10 min\), (blue|green) serving now \(open 1 min\)$/);
+    expect(texts[1]?.[1]).toMatch(/^Failover ongoing: blue flapping \(\d+ pool changes in 10 min\), (blue|green) serving now \(open 1 min( 1 s)?\)$/);
     expect(texts[2]?.[1]).toMatch(/^Recovered: pool changed green → blue, steady for 10 s/);
     expect(texts[2]?.[0]).toBe(130);
     expect(texts).toHaveLength(3);
