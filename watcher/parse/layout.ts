@@ -28,6 +28,11 @@ const NGINX_LINE = new RegExp(
     `request_time=${BARE} upstream_response_time="${QUOTED}" bytes=${BARE}( [^]*)?$`,
 );
 
+/** The keys the fast reader expects, in order: read off its regex, so they cannot drift from it. */
+export const LAYOUT_KEYS: readonly string[] = [...NGINX_LINE.source.matchAll(/(?:\^| )([a-z_]+)=/g)].map(
+  (m) => m[1] as string,
+);
+
 export function parseNginxLine(line: string): ParseResult | undefined {
   const m = NGINX_LINE.exec(line);
   if (m === null) return undefined;
