@@ -20,13 +20,34 @@ if [ "${FORCE:-0}" != 1 ]; then
   fi
 fi
 
+ctl="$compose exec -T alert_watcher node dist/watcher/operator/ctl.js"
+
+# A marker left by a switch that did not happen would report a real failover
+# to $pool as "Planned switch" until it expires. Armed before the announcement,
+# so an interrupt during it is covered too; withdrawing is idempotent.
+withdraw_unless_switched() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ "$status" -ne 0 ]; then
+    echo "switch: failed or interrupted; withdrawing the planned-switch marker" >&2
+    $ctl planned-switch --cancel >&2 ||
+      echo "switch: WARNING: could not withdraw the marker; a failover to $pool may be reported as planned until it expires" >&2
+  fi
+  exit "$status"
+}
+trap withdraw_unless_switched EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 # The watcher must know before the first request reaches the new pool, or it
 # would page the switch as a failover.
-if ! $compose exec -T alert_watcher node dist/watcher/operator/ctl.js planned-switch "$pool"; then
+if ! $ctl planned-switch "$pool"; then
   echo "switch: WARNING: could not tell alert_watcher; it may report this switch as a failover" >&2
 fi
 
 $compose exec -T nginx switch-pool "$pool"
+# Nginx serves $pool now: the marker is right, whatever happens next.
+trap - EXIT INT TERM
 
 # A new container (make down && make up) starts from .env: keep the choice there.
 if [ -f "$env_file" ] && grep -q '^ACTIVE_POOL=' "$env_file"; then

@@ -1,6 +1,7 @@
 // Operator CLI, run inside the alert_watcher container (see the Makefile):
 //   node dist/watcher/operator/ctl.js maintenance on|off
 //   node dist/watcher/operator/ctl.js planned-switch <blue|green> [--from <pool>] [--ttl-sec N]
+//   node dist/watcher/operator/ctl.js planned-switch --cancel
 //   node dist/watcher/operator/ctl.js stats
 // It reads CONTROL_DIR and WATCHER_PORT like the daemon. Exit 2 on bad usage,
 // 1 when the action fails.
@@ -8,11 +9,12 @@ import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
 import { parseConfig, poolName } from '../../common/config.js';
 import { watcherConfigSchema } from '../config.js';
-import { announcePlannedSwitch, writeMaintenance } from '../state/control.js';
+import { announcePlannedSwitch, withdrawPlannedSwitch, writeMaintenance } from '../state/control.js';
 
 const USAGE = `usage:
   ctl maintenance on|off
   ctl planned-switch <blue|green> [--from <blue|green>] [--ttl-sec N]
+  ctl planned-switch --cancel
   ctl stats`;
 
 class UsageError extends Error {}
@@ -66,8 +68,9 @@ function plannedSwitch(args: string[]): void {
     args,
     allowPositionals: true,
     strict: true,
-    options: { from: { type: 'string' }, 'ttl-sec': { type: 'string' } },
+    options: { from: { type: 'string' }, 'ttl-sec': { type: 'string' }, cancel: { type: 'boolean' } },
   });
+  if (values.cancel === true) return cancelSwitch(args.length);
   const [to, extra] = positionals;
   if (to === undefined || !POOLS.includes(to) || extra !== undefined) {
     throw new UsageError('planned-switch takes the target pool: "blue" or "green"');
@@ -81,6 +84,17 @@ function plannedSwitch(args: string[]): void {
   process.stdout.write(
     `planned switch to ${to}${from ? ` from ${from}` : ''} announced for ${ttlSec} s (id ${marker.id}): ` +
       'the next flip to it is reported as planned, not as a failover\n',
+  );
+}
+
+/** For a switch that failed (switch.sh's trap): idempotent, so it is safe to run whatever happened. */
+function cancelSwitch(argCount: number): void {
+  if (argCount !== 1) throw new UsageError('planned-switch --cancel takes nothing else');
+  const withdrawn = withdrawPlannedSwitch(CONTROL_DIR);
+  process.stdout.write(
+    withdrawn
+      ? 'planned switch withdrawn: a flip from now on is reported as a failover\n'
+      : 'no planned switch to withdraw\n',
   );
 }
 

@@ -7,7 +7,7 @@
 // stale and no file watcher to go wrong. Reads are bounded (readFile.ts): a
 // FIFO or a device in CONTROL_DIR is ignored with a warning, never waited on.
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { poolName } from '../../common/config.js';
@@ -153,4 +153,19 @@ export function announcePlannedSwitch(
   };
   writeAtomic(dir, PLANNED_SWITCH_FILE, `${JSON.stringify(marker)}\n`);
   return marker;
+}
+
+/**
+ * Removes the planned-switch marker, for a switch that did not happen: left
+ * in place, it would report a real failover to its pool as planned until it
+ * expires. True if there was one; removing none is not an error.
+ */
+export function withdrawPlannedSwitch(dir: string): boolean {
+  try {
+    unlinkSync(join(dir, PLANNED_SWITCH_FILE));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }

@@ -11,6 +11,7 @@ import {
   MAINTENANCE_FILE,
   PLANNED_SWITCH_FILE,
   readPublishedPool,
+  withdrawPlannedSwitch,
   writeMaintenance,
 } from '../../../watcher/state/control.js';
 
@@ -83,6 +84,17 @@ describe('planned switch', () => {
 
   it('is undefined without a marker, silently', () => {
     expect(control().plannedSwitch()).toBeUndefined();
+    expect(logs.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
+  it('is withdrawn at once, and withdrawing none is not an error', () => {
+    announcePlannedSwitch(dir, { from: 'blue', to: 'green', ttlMs: 120_000, now });
+    const c = control();
+    expect(c.plannedSwitch()).toMatchObject({ to: 'green' });
+    expect(withdrawPlannedSwitch(dir)).toBe(true);
+    expect(c.plannedSwitch()).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([]);
+    expect(withdrawPlannedSwitch(dir)).toBe(false);
     expect(logs.filter((l) => l.level === 'warn')).toEqual([]);
   });
 
@@ -183,6 +195,15 @@ describe('ctl CLI (dist/watcher/operator/ctl.js)', () => {
     expect(marker.createdAt).toBeGreaterThanOrEqual(before);
   });
 
+  it('planned-switch --cancel withdraws the marker, and is idempotent', async () => {
+    expect((await run('planned-switch', 'green')).code).toBe(0);
+    const first = await run('planned-switch', '--cancel');
+    expect(first).toMatchObject({ code: 0, stdout: expect.stringContaining('planned switch withdrawn') });
+    expect(readdirSync(dir)).toEqual([]);
+    const again = await run('planned-switch', '--cancel');
+    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('no planned switch to withdraw') });
+  });
+
   it.each([
     [[]],
     [['reboot']],
@@ -194,6 +215,8 @@ describe('ctl CLI (dist/watcher/operator/ctl.js)', () => {
     [['planned-switch', 'green', '--ttl-sec', 'soon']],
     [['planned-switch', 'green', '--ttl-sec', '0']],
     [['planned-switch', 'green', '--colour', 'blue']],
+    [['planned-switch', 'green', '--cancel']],
+    [['planned-switch', '--cancel', '--from', 'blue']],
     [['stats', 'now']],
   ])('rejects %j with a usage error, exit 2', async (args) => {
     const r = await run(...args);

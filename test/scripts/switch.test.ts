@@ -1,0 +1,106 @@
+// scripts/switch.sh against a fake `docker compose` that records every call:
+// a switch that fails (or is interrupted) after announcing itself to the
+// watcher must withdraw the announcement, or a real failover to that pool
+// would be reported as "Planned switch" until the marker expires.
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const CTL = 'exec -T alert_watcher node dist/watcher/operator/ctl.js';
+const READY_CHECK = /^exec -T app_green sh -c /;
+const ANNOUNCE = `${CTL} planned-switch green`;
+const SWITCH = 'exec -T nginx switch-pool green';
+const CANCEL = `${CTL} planned-switch --cancel`;
+
+// Logs its arguments, one call a line; `nginx switch-pool` waits SWITCH_SLEEP
+// seconds, then exits SWITCH_EXIT.
+const FAKE_COMPOSE = `#!/bin/sh
+printf '%s\\n' "$*" >>"$FAKE_LOG"
+case "$*" in
+  *"nginx switch-pool"*) sleep "\${SWITCH_SLEEP:-0}"; exit "\${SWITCH_EXIT:-0}" ;;
+esac
+exit 0
+`;
+
+let dir: string;
+let log: string;
+let envFile: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'switch-'));
+  log = join(dir, 'calls.log');
+  envFile = join(dir, '.env');
+  writeFileSync(join(dir, 'compose'), FAKE_COMPOSE);
+  chmodSync(join(dir, 'compose'), 0o755);
+  writeFileSync(envFile, 'ACTIVE_POOL=blue\n');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const calls = () => (existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n') : []);
+
+function switchTo(pool: string, fake: { exit?: number; sleepSec?: number } = {}) {
+  const child = spawn('scripts/switch.sh', [pool], {
+    env: {
+      PATH: process.env.PATH,
+      COMPOSE: join(dir, 'compose'),
+      ENV_FILE: envFile,
+      FORCE: '0',
+      FAKE_LOG: log,
+      SWITCH_EXIT: String(fake.exit ?? 0),
+      SWITCH_SLEEP: String(fake.sleepSec ?? 0),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stderr })),
+  );
+  return { child, done };
+}
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms; calls: ${calls().join(' | ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('scripts/switch.sh', () => {
+  it('announces, switches and saves the pool; the marker stays', async () => {
+    const { code } = await switchTo('green').done;
+    expect(code).toBe(0);
+    const made = calls();
+    expect(made).toHaveLength(3);
+    expect(made[0]).toMatch(READY_CHECK);
+    expect(made.slice(1)).toEqual([ANNOUNCE, SWITCH]);
+    expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=green\n');
+  });
+
+  it('withdraws the announcement when Nginx fails to switch, and exits non-zero', async () => {
+    const { code, stderr } = await switchTo('green', { exit: 3 }).done;
+    expect(code).toBe(3);
+    expect(calls().slice(1)).toEqual([ANNOUNCE, SWITCH, CANCEL]);
+    expect(stderr).toContain('withdrawing the planned-switch marker');
+    expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=blue\n');
+  });
+
+  it('withdraws the announcement when interrupted during the switch', async () => {
+    const { child, done } = switchTo('green', { sleepSec: 1 });
+    await until(() => calls().includes(SWITCH));
+    child.kill('SIGTERM');
+    const { code } = await done;
+    expect(code).toBe(143);
+    expect(calls().slice(1)).toEqual([ANNOUNCE, SWITCH, CANCEL]);
+    expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=blue\n');
+  });
+
+  it('refuses a bad pool before telling anyone anything', async () => {
+    const { code } = await switchTo('purple').done;
+    expect(code).toBe(2);
+    expect(calls()).toEqual([]);
+  });
+});
