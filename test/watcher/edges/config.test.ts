@@ -13,7 +13,10 @@ describe('watcher config', () => {
         ACTIVE_POOL: 'blue',
         ERROR_RATE_THRESHOLD: 2,
         WINDOW_SIZE: 200,
+        POOL_WINDOW_SIZE: 100,
+        RECOVERY_HOLD_SEC: 30,
         ALERT_COOLDOWN_SEC: 300,
+        ALERT_REMIND_SEC: 3600,
         MAINTENANCE_MODE: false,
         LOG_PATH: '/var/log/bluegreen/access.log',
         ACTIVE_POOL_FILE: '/var/log/bluegreen/active-pool',
@@ -48,11 +51,25 @@ describe('watcher config', () => {
       ALERT_COOLDOWN_SEC: '-1',
       MAINTENANCE_MODE: 'maybe',
       WATCHER_PORT: '70000',
+      RECOVERY_HOLD_SEC: 'soon',
+      ALERT_REMIND_SEC: '-5',
+      POOL_WINDOW_SIZE: '5',
     });
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.problems.map((p) => p.split(':')[0]).sort()).toEqual(
-      ['ACTIVE_POOL', 'ALERT_COOLDOWN_SEC', 'ERROR_RATE_THRESHOLD', 'MAINTENANCE_MODE', 'WATCHER_PORT', 'WINDOW_SIZE'],
+    expect(r.problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'ACTIVE_POOL',
+      'ALERT_COOLDOWN_SEC',
+      'ALERT_REMIND_SEC',
+      'ERROR_RATE_THRESHOLD',
+      'MAINTENANCE_MODE',
+      'POOL_WINDOW_SIZE',
+      'RECOVERY_HOLD_SEC',
+      'WATCHER_PORT',
+      'WINDOW_SIZE',
+    ]);
+    expect(r.problems.find((p) => p.startsWith('RECOVERY_HOLD_SEC'))).toBe(
+      'RECOVERY_HOLD_SEC: expected a whole number from 0 to 3600 (got "soon")',
     );
     expect(r.problems.find((p) => p.startsWith('ACTIVE_POOL'))).toMatch(/blue.*green.*\(got "red"\)/);
   });
