@@ -132,6 +132,76 @@ describe('PoolFlipTracker', () => {
     expect(line('blue', 'blue-v1')).toMatchObject({ fromRelease: 'green-v1', toRelease: 'blue-v1' });
   });
 
+  it('never changes the serving pool on a 5xx that reached the client, whatever header it carries', () => {
+    const plannedSwitch = vi.fn(() => marker());
+    const t = tracker(plannedSwitch);
+    // Both pools failed: Nginx's 503 carries the header of the last failed attempt.
+    expect(t.observe(record({ status: 503, pool: 'green', upstreamStatuses: [500, 500] }))).toBeUndefined();
+    expect(t.observe(record({ status: 502, pool: 'green', upstreamStatuses: [502] }))).toBeUndefined();
+    expect(t.observe(record({ status: 500, pool: 'green', upstreamStatuses: [500] }))).toBeUndefined();
+    expect([t.servingPool, t.primaryPool]).toEqual(['blue', 'blue']);
+    expect(plannedSwitch).not.toHaveBeenCalled();
+    // A 4xx is an answer: the pool serves.
+    expect(t.observe(record({ status: 404, pool: 'green', upstreamStatuses: [404] }))?.kind).toBe('planned_switch');
+  });
+
+  it('still learns the release from a 5xx line', () => {
+    const t = tracker();
+    t.observe(record({ status: 503, pool: 'green', release: 'green-v9', upstreamStatuses: [500, 500] }));
+    expect(t.releaseOf('green')).toBe('green-v9');
+    expect(t.observe(ok('green'))).toMatchObject({ kind: 'failover', toRelease: 'green-v1' });
+  });
+
+  it.each([
+    ['a failed then retried attempt', [500, 200]],
+    ['a timed-out attempt', [504, 200]],
+    ['a failed attempt anywhere', [200, 502, 200]],
+  ])('refuses a planned switch whose request had %s, and keeps the marker for a clean flip', (_, upstreamStatuses) => {
+    const plannedSwitch = vi.fn(() => marker());
+    const t = tracker(plannedSwitch);
+    expect(t.observe(record({ pool: 'green', release: 'green-v1', upstreamStatuses }))?.kind).toBe('failover');
+    expect(t.primaryPool).toBe('blue');
+    expect(t.state().usedSwitchIds).toEqual([]);
+    // The failure's flip did not consume the marker: the switch itself still counts.
+    t.observe(ok('blue'));
+    expect(t.observe(ok('green'))?.kind).toBe('planned_switch');
+    expect(t.primaryPool).toBe('green');
+  });
+
+  it('does not read the marker for a flip with a failed attempt', () => {
+    const plannedSwitch = vi.fn(() => marker());
+    const t = tracker(plannedSwitch);
+    t.observe(record({ pool: 'green', upstreamStatuses: [500, 200] }));
+    expect(plannedSwitch).not.toHaveBeenCalled();
+  });
+
+  it('saves serving and primary pool and the used marker ids, and a restore wins over activePool', () => {
+    let current = marker({ id: 'a' });
+    const t = tracker(() => current);
+    t.observe(ok('green'));
+    current = marker({ id: 'b', to: 'blue' });
+    t.observe(ok('blue'));
+    t.observe(record({ pool: 'green', upstreamStatuses: [500, 200] }));
+    expect(t.state()).toEqual({ servingPool: 'green', primaryPool: 'blue', usedSwitchIds: ['a', 'b'] });
+
+    const restored = new PoolFlipTracker({
+      activePool: 'green',
+      clock: () => NOW,
+      plannedSwitch: () => marker({ id: 'b', to: 'blue' }),
+      restore: JSON.parse(JSON.stringify(t.state())),
+    });
+    expect([restored.servingPool, restored.primaryPool]).toEqual(['green', 'blue']);
+    // Marker b is still on disk but used: the way back is a recovery.
+    expect(restored.observe(ok('blue'))?.kind).toBe('recovery');
+  });
+
+  it('keeps the newest 16 used marker ids', () => {
+    let n = 0;
+    const t = tracker(() => marker({ id: `m${n}`, to: n % 2 === 0 ? 'green' : 'blue' }));
+    for (; n < 20; n++) t.observe(ok(n % 2 === 0 ? 'green' : 'blue'));
+    expect(t.state().usedSwitchIds).toEqual(Array.from({ length: 16 }, (_, i) => `m${i + 4}`));
+  });
+
   it('leaves releases undefined when none was ever seen', () => {
     const t = tracker();
     expect(t.observe(record({ pool: 'green', release: undefined }))).toMatchObject({
