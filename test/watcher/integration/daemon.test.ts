@@ -2,6 +2,7 @@
 // webhook receiver (harness.ts): the behaviour an operator relies on.
 import { appendFileSync, copyFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
 import {
   ALERT_WITHIN_MS,
@@ -18,7 +19,7 @@ import {
 } from './harness.js';
 
 describe('watcher daemon', () => {
-  it('posts one failover alert for a flip, then a recovery; /stats and /healthz reflect it', async () => {
+  it('posts one failover alert for a flip, then the all-clear once the pool has been steady; /stats and /healthz reflect it', async () => {
     writeFileSync(h.logPath, lines('blue', 5));
     const d = await startDaemon();
     appendFileSync(h.logPath, lines('blue', 3));
@@ -27,28 +28,57 @@ describe('watcher daemon', () => {
     const [failover] = await waitForPosts(1);
     const delayMs = (h.receiver.delivered()[0]?.at ?? 0) - flippedAt;
     console.info(`failover alert delay: ${delayMs} ms (poll ${POLL_MS} ms)`);
-    expect(failover).toContain('pool changed blue → green');
-    expect(failover).toMatch(/^Failover detected/);
+    expect(failover).toBe('Failover detected: pool changed blue → green');
 
+    const backAt = Date.now();
     appendFileSync(h.logPath, lines('blue', 2));
     const texts = await waitForPosts(2);
-    expect(texts[1]).toMatch(/^Recovered: pool changed green → blue/);
+    // Not on the first good line: after RECOVERY_HOLD_SEC (1 s) of steady service.
+    expect((h.receiver.delivered()[1]?.at ?? 0) - backAt).toBeGreaterThanOrEqual(1_000);
+    expect(texts[1]).toMatch(/^Recovered: pool changed green → blue, steady for 1 s \(open \d+ s\)$/);
     await quietPeriod();
     expect(h.receiver.requests).toHaveLength(2);
 
+    // The receiver records a post before the daemon has read the answer.
+    await vi.waitFor(async () => expect((await getJson(d, '/stats')).body.alerts.delivered).toBe(2));
     const stats = await getJson(d, '/stats');
     expect(stats.status).toBe(200);
     expect(stats.body).toMatchObject({
       lines: { read: 8, malformed: 0, droppedTooLong: 0 },
       servingPool: 'blue',
       primaryPool: 'blue',
-      alerts: { sent: 2, heldBack: 0, suppressed: 0, failed: 0, dropped: 0, queued: 0 },
-      lastAlert: { kind: 'recovery' },
+      alerts: { send: 2, defer: 0, suppress: 0, delivered: 2, failed: 0, dropped: 0, queued: 0 },
+      // Slack has heard the all-clear: nothing is open.
+      incidents: [],
+      pools: { blue: { failed: 0, attempts: 5 }, green: { failed: 0, attempts: 3 } },
       source: { state: 'following' },
     });
+    expect(stats.body.recentAlerts).toEqual([
+      expect.objectContaining({ kind: 'failover', message: 'opened', text: failover, decision: 'send', outcome: 'delivered' }),
+      expect.objectContaining({ kind: 'failover', message: 'resolved', text: texts[1], decision: 'send', outcome: 'delivered' }),
+    ]);
+    for (const entry of stats.body.recentAlerts) {
+      expect(Date.parse(entry.settledAt)).toBeGreaterThanOrEqual(Date.parse(entry.raisedAt));
+    }
     expect(stats.body.window.count).toBe(8);
     expect(await getJson(d, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
     expect((await getJson(d, '/nope')).status).toBe(404);
+  });
+
+  it('a pool back for less than RECOVERY_HOLD_SEC is not an all-clear: one incident, one message', async () => {
+    writeFileSync(h.logPath, lines('blue', 2));
+    const d = await startDaemon({ RECOVERY_HOLD_SEC: '3' });
+    appendFileSync(h.logPath, lines('green', 2));
+    await waitForPosts(1);
+    // Back for a moment, then failing over again well inside the hold.
+    appendFileSync(h.logPath, lines('blue', 2));
+    await quietPeriod();
+    appendFileSync(h.logPath, lines('green', 2));
+    await sleep(3_500);
+    expect(postedTexts()).toEqual(['Failover detected: pool changed blue → green']);
+    const { body } = await getJson(d, '/stats');
+    expect(body.incidents).toEqual([expect.objectContaining({ key: 'failover:blue', kind: 'failover', told: expect.objectContaining({ active: true }) })]);
+    expect(body.recentAlerts).toHaveLength(1);
   });
 
   it('loses no flip across a rename rotation or a copy-truncate', async () => {
@@ -116,26 +146,32 @@ describe('watcher daemon', () => {
     expect(postedTexts().some((t) => t.startsWith('Failover'))).toBe(false);
   });
 
-  it('posts nothing in maintenance mode set with ctl.js, and logs the alert as suppressed', async () => {
+  it('posts nothing in maintenance mode set with ctl.js, logs the alert as suppressed, and sums up when it ends', async () => {
     writeFileSync(h.logPath, lines('blue', 2));
     const d = await startDaemon();
     await ctl('maintenance', 'on');
     expect((await getJson(d, '/stats')).body.maintenance).toBe(true);
     appendFileSync(h.logPath, lines('green', 2));
     const suppressed = await waitForLog(d, (l) => l.decision === 'suppress');
-    expect(suppressed).toMatchObject({ kind: 'failover', reason: 'maintenance' });
-    expect(suppressed.text).toContain('pool changed blue → green');
+    expect(suppressed).toMatchObject({ kind: 'failover', message: 'opened', text: 'Failover detected: pool changed blue → green' });
     await quietPeriod();
     expect(h.receiver.requests).toEqual([]);
 
+    // Off while the failover goes on: one summary says what is open.
     await ctl('maintenance', 'off');
     expect((await getJson(d, '/stats')).body.maintenance).toBe(false);
+    expect(await waitForPosts(1)).toEqual(['Maintenance ended: 1 incident open']);
     appendFileSync(h.logPath, lines('blue', 1));
-    expect(await waitForPosts(1)).toEqual([expect.stringMatching(/^Recovered: pool changed green → blue/)]);
+    expect((await waitForPosts(2))[1]).toMatch(/^Recovered: pool changed green → blue/);
     // The receiver records a post before the daemon has read the answer.
     await vi.waitFor(async () =>
-      expect((await getJson(d, '/stats')).body.alerts).toMatchObject({ suppressed: 1, sent: 1 }),
+      expect((await getJson(d, '/stats')).body.alerts).toMatchObject({ suppress: 1, send: 2, delivered: 2 }),
     );
+    expect((await getJson(d, '/stats')).body.recentAlerts.map((a: { kind: string; message: string; decision: string }) => [a.kind, a.message, a.decision])).toEqual([
+      ['failover', 'opened', 'suppress'],
+      ['maintenance_ended', 'notice', 'send'],
+      ['failover', 'resolved', 'send'],
+    ]);
   });
 
   it('retries through a Slack 500 and delivers exactly once', async () => {
@@ -150,9 +186,10 @@ describe('watcher daemon', () => {
   });
 
   it('on SIGTERM sends the alerts still queued, then exits 0', async () => {
-    h.receiver.answerNext(503); // keeps the first alert in its retry backoff
+    // Keeps the first alert in its retry backoff (0.5-1 s, 1-2 s, 2-4 s) while the all-clear is decided.
+    h.receiver.answerNext(503, 503, 503);
     writeFileSync(h.logPath, lines('blue', 2));
-    const d = await startDaemon();
+    const d = await startDaemon({ RECOVERY_HOLD_SEC: '0', ALERT_COOLDOWN_SEC: '0', SHUTDOWN_TIMEOUT_MS: '15000' });
     appendFileSync(h.logPath, lines('green', 1) + lines('blue', 1));
     await vi.waitFor(() => expect(d.logs().filter((l) => l.decision === 'send')).toHaveLength(2), {
       timeout: ALERT_WITHIN_MS,
@@ -160,10 +197,7 @@ describe('watcher daemon', () => {
     expect(h.receiver.delivered()).toHaveLength(0);
     d.process.kill('SIGTERM');
     expect(await d.exit).toBe(0);
-    expect(postedTexts()).toEqual([
-      expect.stringMatching(/^Failover detected/),
-      expect.stringMatching(/^Recovered/),
-    ]);
+    expect(postedTexts()).toEqual(['Failover detected: pool changed blue → green', expect.stringMatching(/^Recovered: pool changed green → blue/)]);
     expect(d.logs().at(-1)?.msg).toBe('stopped');
   });
 
@@ -185,14 +219,20 @@ describe('watcher daemon', () => {
   });
 
   it('exits 1 on bad config with one clear stderr line per problem', async () => {
-    const d = await startDaemon({ ERROR_RATE_THRESHOLD: 'abc', ACTIVE_POOL: 'red' }, false);
+    const d = await startDaemon(
+      { ERROR_RATE_THRESHOLD: 'abc', ACTIVE_POOL: 'red', RECOVERY_HOLD_SEC: 'abc', ALERT_REMIND_SEC: '-1', POOL_WINDOW_SIZE: '5' },
+      false,
+    );
     expect(await d.exit).toBe(1);
     const problems = d.stderr.filter((l) => l !== '');
-    expect(problems).toHaveLength(2);
+    expect(problems).toHaveLength(5);
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^watcher: config error: ACTIVE_POOL: .*\(got "red"\)$/),
         expect.stringMatching(/^watcher: config error: ERROR_RATE_THRESHOLD: .*\(got "abc"\)$/),
+        expect.stringMatching(/^watcher: config error: RECOVERY_HOLD_SEC: expected a whole number from 0 to 3600 \(got "abc"\)$/),
+        expect.stringMatching(/^watcher: config error: ALERT_REMIND_SEC: expected a whole number from 0 to 604800 \(got "-1"\)$/),
+        expect.stringMatching(/^watcher: config error: POOL_WINDOW_SIZE: expected a whole number from 10 to 100000 \(got "5"\)$/),
       ]),
     );
   });

@@ -1,12 +1,13 @@
 // The watcher under faults, as a real process (harness.ts): nothing lost,
 // nothing repeated, memory bounded, health green throughout.
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { SECRET_PATH, startReceiver, type Receiver } from '../../support/receiver.js';
-import { freePort, getJson, h, lines, postedTexts, quietPeriod, startDaemon, type Daemon } from './harness.js';
+import { freePort, getJson, h, lines, postedTexts, quietPeriod, startDaemon, waitForLog, waitForPosts, type Daemon } from './harness.js';
 
 const OUTAGE_MS = 60_000;
 const texts = (r: Receiver) => r.delivered().map((req) => (JSON.parse(req.body) as { text: string }).text);
@@ -59,15 +60,20 @@ describe('watcher under faults', () => {
         await vi.waitFor(() => expect(slack!.delivered()).toHaveLength(4), { timeout: 20_000, interval: 100 });
         console.info(`outage: all 4 alerts delivered ${Date.now() - back} ms after Slack came back; max RSS ${Math.max(...rss)} MB`);
         await quietPeriod();
+        // Two incidents, each opened and resolved (after RECOVERY_HOLD_SEC), each message once.
         expect(texts(slack!)).toEqual([
           'Failover detected: pool changed blue → green',
-          'Recovered: pool changed green → blue',
+          expect.stringMatching(/^Recovered: pool changed green → blue, steady for 1 s \(open 1\d s\)$/),
           'Failover detected: pool changed blue → green',
-          'Recovered: pool changed green → blue',
+          expect.stringMatching(/^Recovered: pool changed green → blue, steady for 1 s \(open 1\d s\)$/),
         ]);
         expect(health.every((s) => s === 200)).toBe(true);
         expect(Math.max(...rss)).toBeLessThan(200);
-        expect((await getJson(d, '/stats')).body.alerts).toMatchObject({ sent: 4, failed: 0, dropped: 0, queued: 0 });
+        await vi.waitFor(async () =>
+          expect((await getJson(d, '/stats')).body.alerts).toMatchObject({ send: 4, defer: 0, delivered: 4, failed: 0, dropped: 0, queued: 0 }),
+        );
+        // Slack has heard both all-clears: nothing is left open.
+        expect((await getJson(d, '/stats')).body.incidents).toEqual([]);
       } finally {
         await slack?.close();
       }
@@ -85,10 +91,7 @@ describe('watcher under faults', () => {
     const { requests } = h.receiver;
     expect(requests.map((r) => r.status)).toEqual([429, 429, 429, 429, 200, 200]);
     for (let i = 1; i <= 4; i++) expect(requests[i]!.at - requests[i - 1]!.at).toBeGreaterThanOrEqual(1_900);
-    expect(postedTexts()).toEqual([
-      'Failover detected: pool changed blue → green',
-      'Recovered: pool changed green → blue',
-    ]);
+    expect(postedTexts()).toEqual(['Failover detected: pool changed blue → green', expect.stringMatching(/^Recovered: pool changed green → blue/)]);
   }, 30_000);
 
   it('survives 100,000 malformed lines, binary garbage and a 1 MB line without a newline, counting each', async () => {
@@ -133,10 +136,7 @@ describe('watcher under faults', () => {
     renameSync(replacement, h.logPath);
     await vi.waitFor(() => expect(postedTexts()).toHaveLength(2), { timeout: 5_000 });
     await quietPeriod();
-    expect(postedTexts()).toEqual([
-      'Failover detected: pool changed blue → green',
-      'Recovered: pool changed green → blue',
-    ]);
+    expect(postedTexts()).toEqual(['Failover detected: pool changed blue → green', expect.stringMatching(/^Recovered: pool changed green → blue/)]);
     expect((await getJson(d, '/stats')).body.lines.read).toBe(4);
   });
 
@@ -146,7 +146,7 @@ describe('watcher under faults', () => {
     appendFileSync(h.logPath, lines('green', 2));
     await vi.waitFor(() => expect(postedTexts()).toHaveLength(1), { timeout: 5_000 });
 
-    // Slack never answers the recovery: it is raised, saved, in flight... and the process dies.
+    // Slack never answers the all-clear: it is decided (a tick after the hold), saved, in flight... and the process dies.
     h.receiver.answerNext('hang');
     appendFileSync(h.logPath, lines('blue', 1));
     await vi.waitFor(() => expect(h.receiver.requests).toHaveLength(2), { timeout: 5_000 });
@@ -157,14 +157,109 @@ describe('watcher under faults', () => {
     appendFileSync(h.logPath, lines('blue', 50) + lines('green', 3));
     const second = await startDaemon({ ALERT_COOLDOWN_SEC: '0' });
     expect(second.logs().some((l) => l.msg === 'resuming the log file at the saved position')).toBe(true);
+    expect(second.logs().some((l) => l.msg.startsWith('sending messages left undelivered') && l.count === 1)).toBe(true);
     await vi.waitFor(() => expect(postedTexts()).toHaveLength(3), { timeout: 5_000 });
+    await quietPeriod();
+    const recovered = postedTexts()[1];
+    expect(postedTexts()).toEqual([
+      'Failover detected: pool changed blue → green',
+      expect.stringMatching(/^Recovered: pool changed green → blue, steady for 1 s/),
+      'Failover detected: pool changed blue → green',
+    ]);
+    // The resent all-clear is the one the first run decided, worded again: the same text.
+    expect(JSON.parse(h.receiver.requests[1]!.body).text).toBe(recovered);
+    // The state was saved after the all-clear's line: only the 53 lines after it are read.
+    expect((await getJson(second, '/stats')).body.lines.read).toBe(53);
+  });
+
+  it('after kill -9 with an incident open: no repeat of its opening, and the all-clear the cooldown deferred still arrives', async () => {
+    const env = { RECOVERY_HOLD_SEC: '1', ALERT_COOLDOWN_SEC: '6' };
+    writeFileSync(h.logPath, lines('blue', 3));
+    const first = await startDaemon(env);
+    appendFileSync(h.logPath, lines('green', 2));
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(1), { timeout: 5_000 });
+    const openedAt = h.receiver.delivered()[0]!.at;
+    // Blue serves again; after the hold the failover resolves, inside the cooldown: deferred, and saved.
+    appendFileSync(h.logPath, lines('blue', 2));
+    await waitForLog(first, (l) => l.decision === 'defer' && l.message === 'resolved');
+    expect((await getJson(first, '/stats')).body.incidents).toEqual([
+      expect.objectContaining({ key: 'failover:blue', told: expect.objectContaining({ active: true }), deferred: 1 }),
+    ]);
+    first.process.kill('SIGKILL');
+    await first.exit;
+
+    appendFileSync(h.logPath, lines('blue', 5));
+    const restartedAt = Date.now();
+    const second = await startDaemon(env);
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(2), { timeout: 10_000, interval: 50 });
     await quietPeriod();
     expect(postedTexts()).toEqual([
       'Failover detected: pool changed blue → green',
-      'Recovered: pool changed green → blue',
-      'Failover detected: pool changed blue → green',
+      expect.stringMatching(/^Recovered: pool changed green → blue, steady for 1 s \(open \d+ s\)$/),
     ]);
-    // The save at the recovery line was the last: only the 53 lines after it are read.
-    expect((await getJson(second, '/stats')).body.lines.read).toBe(53);
+    const allClear = h.receiver.delivered()[1]!;
+    // Sent by the restarted watcher, once the cooldown from the opening (not from the restart) ran out.
+    expect(allClear.at).toBeGreaterThan(restartedAt);
+    expect(allClear.at - openedAt).toBeGreaterThanOrEqual(6_000 - 100);
+    expect(allClear.at - openedAt).toBeLessThan(6_000 + 2_500);
+    await vi.waitFor(async () => expect((await getJson(second, '/stats')).body.incidents).toEqual([]));
+    const { body } = await getJson(second, '/stats');
+    expect(body.recentAlerts).toEqual([expect.objectContaining({ kind: 'failover', message: 'resolved', decision: 'send', outcome: 'delivered' })]);
+    expect(body.lines.read).toBe(5);
+  });
+
+  it('carries over a version-1 state.json: resumes at its offset and re-decides its undelivered message instead of posting it', async () => {
+    // Five blue lines, then blue failed over to green: the old watcher saved after the fifth line, with a failover alert unsent.
+    const head = lines('blue', 5);
+    writeFileSync(h.logPath, head + lines('green', 3));
+    const bytes = readFileSync(h.logPath);
+    const fingerprintBytes = Math.min(256, bytes.length);
+    mkdirSync(h.controlDir, { recursive: true });
+    const v1 = {
+      version: 1,
+      savedAt: new Date(Date.now() - 60_000).toISOString(),
+      position: {
+        fingerprint: createHash('sha1').update(bytes.subarray(0, fingerprintBytes)).digest('hex'),
+        fingerprintBytes,
+        offset: Buffer.byteLength(head),
+      },
+      detector: { servingPool: 'green', primaryPool: 'blue', usedSwitchIds: [], errorRateFiring: false },
+      pending: [{ kind: 'failover', heldBack: 0, message: { text: 'x', blocks: [] } }],
+    };
+    writeFileSync(join(h.controlDir, 'state.json'), JSON.stringify(v1));
+
+    const d = await startDaemon({ ALERT_COOLDOWN_SEC: '0' });
+    expect(d.logs().some((l) => l.msg.startsWith('carried over the saved state of the previous version') && l.droppedMessages === 1)).toBe(true);
+    expect(d.logs().some((l) => l.msg === 'resuming the log file at the saved position')).toBe(true);
+    // Slack never heard the failover: it is decided again, in this version's words.
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(1), { timeout: 5_000 });
+    await quietPeriod();
+    expect(postedTexts()).toEqual(['Failover detected: pool changed blue → green']);
+    expect(h.receiver.requests.some((r) => JSON.parse(r.body).text === 'x')).toBe(false);
+    const { body } = await getJson(d, '/stats');
+    // Resumed at the saved offset: the three green lines after it, nothing before.
+    expect(body).toMatchObject({ lines: { read: 3 }, servingPool: 'green', primaryPool: 'blue' });
+
+    // The carried-over incident goes on: blue back, and the all-clear after the hold.
+    appendFileSync(h.logPath, lines('blue', 2));
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(2), { timeout: 5_000 });
+    expect(postedTexts()[1]).toMatch(/^Recovered: pool changed green → blue/);
+    // The file now holds this version's state.
+    await vi.waitFor(() => expect(JSON.parse(readFileSync(join(h.controlDir, 'state.json'), 'utf8')).version).toBe(2));
+  });
+
+  it('a FIFO as CONTROL_DIR/maintenance and as state.json does not hang it: it starts, serves /healthz and alerts', async () => {
+    mkdirSync(h.controlDir, { recursive: true });
+    for (const name of ['maintenance', 'state.json']) execFileSync('mkfifo', [join(h.controlDir, name)]);
+    writeFileSync(h.logPath, lines('blue', 2));
+    const d = await startDaemon();
+    expect(await getJson(d, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(d.logs().some((l) => l.level === 'warn' && l.msg.startsWith('cannot use the saved state') && /FIFO/.test(String(l.problem)))).toBe(true);
+    expect((await getJson(d, '/stats')).body.maintenance).toBe(false);
+    appendFileSync(h.logPath, lines('green', 1));
+    expect(await waitForPosts(1)).toEqual(['Failover detected: pool changed blue → green']);
+    const warned = (l: object) => JSON.stringify(l);
+    expect(d.logs().some((l) => l.level === 'warn' && /FIFO/.test(warned(l)) && warned(l).includes('maintenance'))).toBe(true);
+    expect(await getJson(d, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
   });
 });

@@ -64,6 +64,9 @@ export function baseEnv(port: number): Record<string, string> {
     WATCHER_PORT: String(port),
     LOG_POLL_INTERVAL_MS: String(POLL_MS),
     ALERT_COOLDOWN_SEC: '1',
+    // An incident resolves after this much steady service: short, so a case
+    // sees its all-clear within a second or two.
+    RECOVERY_HOLD_SEC: '1',
     SLACK_WEBHOOK_URL: h.receiver.url(),
     SLACK_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'debug',
@@ -143,7 +146,7 @@ export async function waitForPosts(n: number): Promise<string[]> {
 export const quietPeriod = () => sleep(POLL_MS * 20);
 
 export async function ctl(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [join(DIST, 'ctl.js'), ...args], {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(DIST, 'operator', 'ctl.js'), ...args], {
     cwd: h.dir,
     env: { PATH: process.env.PATH ?? '', CONTROL_DIR: h.controlDir },
   });
