@@ -5,6 +5,11 @@
 import type { Clock } from '../types.js';
 import type { HeldState } from './conditions.js';
 
+/** The error rate's state: a held state plus whether clients see the errors. */
+export interface ErrorRateSnapshot extends HeldState {
+  clientVisible?: boolean;
+}
+
 /**
  * A firing error-rate alert resolves only once the rate is at or below this
  * fraction of the threshold. A rate hovering at the threshold would otherwise
@@ -18,15 +23,16 @@ export interface WindowLevel {
   size: number;
   count: number;
   errorRate: number;
+  clientErrorRate: number;
 }
 
 export class ErrorRateState {
-  private state: HeldState;
+  private state: ErrorRateSnapshot;
 
   /** `restore` is a previous run's state, so a restart neither repeats nor forgets an open incident. */
   constructor(
     private readonly thresholdPercent: number,
-    restore?: HeldState,
+    restore?: ErrorRateSnapshot,
   ) {
     if (!Number.isFinite(thresholdPercent) || thresholdPercent < 0 || thresholdPercent > 100) {
       throw new RangeError(`threshold must be a percentage 0..100, got ${thresholdPercent}`);
@@ -46,6 +52,11 @@ export class ErrorRateState {
     return this.state.failures;
   }
 
+  /** Whether clients see the errors, as of the last full window: a restart empties the window, not the answer. */
+  get clientVisible(): boolean {
+    return this.state.clientVisible === true;
+  }
+
   /** `errorFlags` is what the window said of the request just pushed (0: no error). True when it opened or resolved. */
   update(window: WindowLevel, errorFlags: number, clock: Clock): boolean {
     const s = this.state;
@@ -53,9 +64,15 @@ export class ErrorRateState {
     // A part-filled window (startup, or a restart that restored a firing
     // alert) is too few requests to call a rate either way.
     if (window.count < window.size) return false;
+    if (s.active) s.clientVisible = window.clientErrorRate > this.thresholdPercent;
     if (!s.active) {
       if (window.errorRate <= this.thresholdPercent) return false;
-      this.state = { active: true, since: clock(), failures: s.failures + 1 };
+      this.state = {
+        active: true,
+        since: clock(),
+        failures: s.failures + 1,
+        clientVisible: window.clientErrorRate > this.thresholdPercent,
+      };
       return true;
     }
     if (window.errorRate > this.thresholdPercent * RESOLVE_FRACTION) return false;
@@ -63,7 +80,7 @@ export class ErrorRateState {
     return true;
   }
 
-  snapshot(): HeldState {
+  snapshot(): ErrorRateSnapshot {
     return { ...this.state };
   }
 }

@@ -39,6 +39,11 @@ export class ErrorWindow {
     return percent(this.errors, this.filled);
   }
 
+  /** Percentage of counted requests whose final status, the one clients saw, is 5xx. */
+  get clientErrorRate(): number {
+    return percent(this.clientErrors, this.filled);
+  }
+
   /** Returns the request's error flags: 0 for a request with no 5xx anywhere. */
   push(record: AccessRecord): number {
     const slot = this.next;
@@ -76,7 +81,7 @@ export class ErrorWindow {
       clientErrors: this.clientErrors,
       upstreamErrors: this.upstreamErrors,
       errorRate: this.errorRate,
-      clientErrorRate: percent(this.clientErrors, this.filled),
+      clientErrorRate: this.clientErrorRate,
       upstreamErrorRate: percent(this.upstreamErrors, this.filled),
       topFailingUpstream: this.topFailingUpstream(),
     };

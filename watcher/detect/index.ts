@@ -10,7 +10,7 @@ import { poolName } from '../../common/config.js';
 import type { AccessRecord, Clock, PlannedSwitch } from '../types.js';
 import { AttemptAttributor, PoolWindow, type PoolShare } from './attempts.js';
 import { FailoverCondition, HeldCondition, type FailoverState, type HeldState } from './conditions.js';
-import { ErrorRateState } from './errorRate.js';
+import { ErrorRateState, type ErrorRateSnapshot } from './errorRate.js';
 import { ErrorWindow } from './errorWindow.js';
 import { PoolFlipTracker, type PoolFlip, type PoolFlipState } from './poolFlip.js';
 import { boundedRelease, sampleOf, type ConditionView, type RequestSample, type WindowStats } from './view.js';
@@ -40,7 +40,7 @@ export interface DetectorOptions {
 export interface DetectorState extends PoolFlipState {
   failover: Partial<Record<Pool, FailoverState>>;
   outage: HeldState;
-  errorRate: HeldState;
+  errorRate: ErrorRateSnapshot;
 }
 
 /** A planned switch seen in the log: a message, not an incident. */
@@ -120,9 +120,8 @@ export class Detector {
     }
     if (this.outage.since > 0) views.push(this.view(now, 'outage', 'outage', this.outage, this.outage.level('down')));
     if (this.errorRate.since > 0) {
-      const stats = this.window.stats();
-      const level = stats.clientErrorRate > this.opts.thresholdPercent ? 'client_visible' : 'masked';
-      views.push(this.view(now, 'error_rate', 'error_rate', this.errorRate, this.errorRate.active ? level : 'ok'));
+      const level = !this.errorRate.active ? 'ok' : this.errorRate.clientVisible ? 'client_visible' : 'masked';
+      views.push(this.view(now, 'error_rate', 'error_rate', this.errorRate, level));
     }
     return views;
   }

@@ -140,8 +140,10 @@ const CODE_MAX = 500;
  */
 export function code(value: string | undefined): string {
   if (value === undefined || value === '') return UNKNOWN;
-  const plain = cut(value, CODE_MAX).replace(/`/g, 'ˋ').replace(/[\r\n]+/g, ' ');
-  return `\`${escapeMrkdwn(plain)}\``;
+  // Cut after escaping, which can grow the text fivefold (& → &amp;), so the
+  // span always closes within the field's limit.
+  const plain = value.replace(/`/g, 'ˋ').replace(/[\r\n]+/g, ' ');
+  return `\`${cut(escapeMrkdwn(plain), CODE_MAX)}\``;
 }
 
 /** Slack reads &, < and > as control characters in mrkdwn; everything else is literal. */

@@ -92,7 +92,9 @@ export class NotifyPolicy {
     const incident = this.incidents.get(notification.condition.key);
     if (incident === undefined || incident.id !== notification.incidentId || incident.told === undefined) return;
     if (outcome !== 'delivered') {
-      incident.told = { ...incident.told, lost: true };
+      // Only the latest word matters: an older message failing late (Slack
+      // was retried meanwhile) says nothing about one decided after it.
+      if (incident.told.at === notification.at) incident.told = { ...incident.told, lost: true };
       return;
     }
     // Slack has heard the all-clear: the incident is over.
@@ -119,7 +121,7 @@ export class NotifyPolicy {
     if (!differs(told, view)) {
       incident.reported = undefined;
       if (!view.active || told === undefined || this.maintenance || this.opts.remindMs === 0) return undefined;
-      if (now - (incident.lastSentAt ?? now) < this.opts.remindMs) return undefined;
+      if (within(now, incident.lastSentAt, this.opts.remindMs)) return undefined;
       return this.send(now, incident, view, 'reminder');
     }
     if (this.maintenance) {
@@ -140,7 +142,7 @@ export class NotifyPolicy {
       if (told !== undefined) Object.assign(incident, { id: `${view.key}@${view.since}`, openedAt: view.since, deferred: 0 });
       return this.send(now, incident, view, 'opened');
     }
-    if (incident.lastSentAt !== undefined && now - incident.lastSentAt < this.opts.cooldownMs) {
+    if (within(now, incident.lastSentAt, this.opts.cooldownMs)) {
       return this.hold(incident, view, 'defer', now);
     }
     return this.send(now, incident, view, view.active ? 'updated' : 'resolved');
@@ -209,6 +211,17 @@ function differs(told: Told | undefined, view: ConditionView): boolean {
   if (told === undefined) return view.active;
   if (told.lost || told.active !== view.active) return true;
   return view.active && view.level !== told.level && view.level !== 'recovering';
+}
+
+/**
+ * Whether `now` is less than `ms` after `since`. A wall clock stepped
+ * backwards (NTP, or a state saved by a host whose clock ran ahead) counts as
+ * elapsed: it must not silence an incident for the size of the step.
+ */
+function within(now: number, since: number | undefined, ms: number): boolean {
+  if (since === undefined) return false;
+  const elapsed = now - since;
+  return elapsed >= 0 && elapsed < ms;
 }
 
 function toldOf(view: ConditionView, now: number): Told {

@@ -27,7 +27,7 @@ const detectorSchema = z.object({
   usedSwitchIds: z.array(z.string().min(1).max(64)).max(16),
   failover: z.object({ blue: failoverStateSchema.optional(), green: failoverStateSchema.optional() }),
   outage: heldStateSchema,
-  errorRate: heldStateSchema,
+  errorRate: heldStateSchema.extend({ clientVisible: z.boolean().optional() }),
 });
 
 const incidentSchema = z.object({
