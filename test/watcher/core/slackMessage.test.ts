@@ -1,10 +1,20 @@
+// Notification → Slack Block Kit payload: the headline per kind and message,
+// the fields, the runbook link, Block Kit's limits, and text a client
+// controls kept inside inline code spans.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { ConditionView } from '../../../watcher/detect/index.js';
 import { formatSlackMessage } from '../../../watcher/notify/slackMessage.js';
-import type { Alert, WindowStats } from '../../../watcher/types.js';
-import { record, retried } from './records.js';
+import type {
+  IncidentNotification,
+  MaintenanceNotification,
+  Notification,
+  PlannedSwitchNotification,
+} from '../../../watcher/policy/index.js';
 
 const RUNBOOK = 'https://git.example.com/ops/runbook.md';
 const AT = Date.UTC(2026, 10, 22, 0, 6, 32, 123);
+const MIN = 60_000;
 
 interface TextObject {
   type: string;
@@ -14,196 +24,468 @@ interface Payload {
   text: string;
   blocks: [
     { type: 'header'; text: TextObject },
-    { type: 'section'; fields: TextObject[] },
+    { type: 'section'; fields?: TextObject[]; text?: TextObject },
     { type: 'context'; elements: TextObject[] },
   ];
 }
 
-function window(fields: Partial<WindowStats> = {}): WindowStats {
+function condition(fields: Partial<ConditionView> = {}): ConditionView {
   return {
-    size: 200,
-    count: 200,
-    errors: 15,
-    clientErrors: 1,
-    upstreamErrors: 15,
-    errorRate: 7.5,
-    clientErrorRate: 0.5,
-    upstreamErrorRate: 7.5,
-    topFailingUpstream: { addr: '172.18.0.3:3000', failures: 15 },
-    ...fields,
-  };
-}
-
-function alert(fields: Partial<Alert> = {}): Alert {
-  return {
+    key: 'failover:blue',
     kind: 'failover',
+    active: true,
+    level: 'failing',
+    since: AT,
     at: AT,
-    from: 'blue',
-    to: 'green',
-    fromRelease: 'blue-v1',
-    toRelease: 'green-v1',
-    record: retried(),
-    window: window(),
+    pool: 'blue',
+    primaryPool: 'blue',
+    servingPool: 'green',
+    releases: { blue: 'blue-v1', green: 'green-v1' },
+    failures: 5,
+    flips: 3,
+    recentFlips: 2,
+    holdMs: 10_000,
+    share: { failed: 1, attempts: 20 },
+    window: {
+      size: 200,
+      count: 200,
+      errors: 15,
+      clientErrors: 1,
+      upstreamErrors: 15,
+      errorRate: 7.5,
+      clientErrorRate: 0.5,
+      upstreamErrorRate: 7.5,
+      topFailingUpstream: { addr: '172.18.0.3:3000', failures: 15 },
+    },
     thresholdPercent: 2,
-    heldBack: 0,
+    lastFailure: {
+      method: 'GET',
+      path: '/version',
+      status: 200,
+      upstreamStatuses: [500, 200],
+      upstreamAddrs: ['172.18.0.3:3000', '172.18.0.4:3000'],
+    },
     ...fields,
   };
 }
 
-function format(a: Alert, runbookUrl = RUNBOOK): Payload {
-  return formatSlackMessage(a, { runbookUrl }) as unknown as Payload;
+/** Not a failover: no pool, flips or share. */
+function other(kind: 'outage' | 'error_rate', fields: Partial<ConditionView> = {}): ConditionView {
+  const { pool: _p, flips: _f, recentFlips: _r, share: _s, ...rest } = condition();
+  return { ...rest, key: kind, kind, level: kind === 'outage' ? 'down' : 'masked', ...fields };
 }
+
+function incident(fields: Partial<IncidentNotification> = {}, c: ConditionView = condition()): IncidentNotification {
+  return {
+    kind: c.kind,
+    message: 'opened',
+    incidentId: `${c.key}@${AT}`,
+    openedAt: AT,
+    at: AT,
+    condition: c,
+    deferred: 0,
+    ...fields,
+  };
+}
+
+const before = (fields: Partial<NonNullable<IncidentNotification['before']>> = {}): IncidentNotification['before'] => ({
+  active: true,
+  level: 'failing',
+  failures: 1,
+  flips: 1,
+  at: AT,
+  ...fields,
+});
+
+const planned = (fields: Partial<PlannedSwitchNotification> = {}): PlannedSwitchNotification => ({
+  kind: 'planned_switch',
+  message: 'notice',
+  at: AT,
+  from: 'blue',
+  to: 'green',
+  fromRelease: 'blue-v1',
+  toRelease: 'green-v2',
+  ...fields,
+});
+
+const maintenance = (fields: Partial<MaintenanceNotification> = {}): MaintenanceNotification => ({
+  kind: 'maintenance_ended',
+  message: 'notice',
+  at: AT,
+  open: [],
+  resolved: [],
+  quiet: 0,
+  ...fields,
+});
+
+function format(n: Notification, runbookUrl = RUNBOOK): Payload {
+  return formatSlackMessage(n, { runbookUrl }) as unknown as Payload;
+}
+
+const fields = (p: Payload): TextObject[] => p.blocks[1].fields ?? [];
 
 /** Field text by its bold label. */
 function field(p: Payload, label: string): string | undefined {
-  const f = p.blocks[1].fields.find((x) => x.text.startsWith(`*${label}*\n`));
-  return f?.text.slice(label.length + 3);
+  return fields(p)
+    .find((x) => x.text.startsWith(`*${label}*\n`))
+    ?.text.slice(label.length + 3);
 }
 
-describe('formatSlackMessage phrases', () => {
-  it.each([
-    ['failover', alert({ kind: 'failover' }), 'Failover detected: pool changed blue → green', 'failover-detected'],
-    ['recovery', alert({ kind: 'recovery', from: 'green', to: 'blue' }), 'Recovered: pool changed green → blue', 'recovered'],
-    ['planned_switch', alert({ kind: 'planned_switch' }), 'Planned switch: pool changed blue → green', 'planned-switch'],
+const contextTexts = (p: Payload): string[] => p.blocks[2].elements.map((e) => e.text);
+
+describe('formatSlackMessage headlines', () => {
+  const resolvedFailover = condition({ active: false, level: 'ok', servingPool: 'blue' });
+  it.each<[string, Notification, string, string]>([
+    ['failover opened', incident(), 'Failover detected: pool changed blue → green', 'failover'],
     [
-      'error_rate',
-      alert({ kind: 'error_rate', from: undefined, to: undefined }),
+      'failover updated, flapping',
+      incident({ message: 'updated', at: AT + MIN, before: before() }, condition({ level: 'flapping', recentFlips: 7 })),
+      'Failover ongoing: blue flapping (7 pool changes in 10 min), green serving now',
+      'failover',
+    ],
+    [
+      'failover reminder',
+      incident({ message: 'reminder', at: AT + 5 * MIN, before: before() }),
+      'Failover still open after 5 min: blue failing, green serving',
+      'failover',
+    ],
+    [
+      'failover reminder while recovering',
+      incident(
+        { message: 'reminder', at: AT + 65 * MIN, before: before() },
+        condition({ level: 'recovering', servingPool: 'blue', steadyForMs: 4_000 }),
+      ),
+      'Failover still open after 1 h 5 min: blue serving again for 4 s, all-clear after 10 s steady',
+      'failover',
+    ],
+    [
+      'failover resolved',
+      incident({ message: 'resolved', at: AT + 2 * MIN, before: before() }, resolvedFailover),
+      'Recovered: pool changed green → blue, steady for 10 s',
+      'failover',
+    ],
+    [
+      'failover closed by a planned switch',
+      incident({ message: 'resolved', at: AT + MIN, before: before() }, condition({ active: false, level: 'ok', primaryPool: 'green' })),
+      'Failover closed: blue is no longer the primary (planned switch to green)',
+      'failover',
+    ],
+    [
+      'failover update after a lost message',
+      incident({ message: 'updated', at: AT + MIN, before: before({ lost: true }) }),
+      'Failover update: blue failing, green serving',
+      'failover',
+    ],
+    ['outage opened', incident({}, other('outage')), 'Outage: no pool could answer; clients get 503 errors', 'outage'],
+    [
+      'outage better',
+      incident({ message: 'updated', at: AT + MIN, before: before({ level: 'down' }) }, other('outage', { level: 'recovering', steadyForMs: 3_000 })),
+      'Outage better: requests succeed again for 3 s, all-clear after 10 s steady',
+      'outage',
+    ],
+    [
+      'outage resolved',
+      incident({ message: 'resolved', at: AT + MIN, before: before({ level: 'down' }) }, other('outage', { active: false, level: 'ok' })),
+      'Outage resolved: requests succeed again, steady for 10 s',
+      'outage',
+    ],
+    [
+      'error rate opened',
+      incident({}, other('error_rate')),
       'High error rate: 7.5% of the last 200 requests failed (threshold 2%)',
       'high-error-rate',
     ],
     [
-      'resolved',
-      alert({ kind: 'resolved', from: undefined, to: undefined, window: window({ errorRate: 0.5 }) }),
-      'Error rate resolved: 0.5% of the last 200 requests (threshold 2%)',
-      'error-rate-resolved',
+      'error rate worse',
+      incident({ message: 'updated', at: AT + MIN, before: before({ level: 'masked' }) }, other('error_rate', { level: 'client_visible' })),
+      'High error rate worse: 7.5% of the last 200 requests failed (threshold 2%), clients see errors',
+      'high-error-rate',
     ],
-  ])('%s', (_, a, phrase, anchor) => {
-    const p = format(a);
-    expect(p.text).toBe(phrase);
-    expect(p.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: phrase } });
-    expect(p.blocks[2]).toEqual({
-      type: 'context',
-      elements: [{ type: 'mrkdwn', text: `Runbook: ${RUNBOOK}#${anchor}` }],
-    });
+    [
+      'error rate better',
+      incident({ message: 'updated', at: AT + MIN, before: before({ level: 'client_visible' }) }, other('error_rate')),
+      'High error rate better: 7.5% of the last 200 requests failed (threshold 2%), retries hide them from clients',
+      'high-error-rate',
+    ],
+    [
+      'error rate resolved',
+      incident(
+        { message: 'resolved', at: AT + MIN, before: before({ level: 'masked' }) },
+        other('error_rate', { active: false, level: 'ok', window: { ...condition().window, errorRate: 0.5 } }),
+      ),
+      'Error rate resolved: 0.5% of the last 200 requests (threshold 2%)',
+      'high-error-rate',
+    ],
+    ['planned switch', planned(), 'Planned switch: pool changed blue → green', 'planned-switch'],
+    ['maintenance ended, nothing open', maintenance(), 'Maintenance ended: nothing is open', 'maintenance'],
+    ['maintenance ended, one open', maintenance({ open: [condition()] }), 'Maintenance ended: 1 incident open', 'maintenance'],
+    [
+      'maintenance ended, two open',
+      maintenance({ open: [condition(), other('outage')] }),
+      'Maintenance ended: 2 incidents open',
+      'maintenance',
+    ],
+  ])('%s', (_, n, headline, anchor) => {
+    const p = format(n);
+    expect(p.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: headline } });
+    // The notification text is the headline; later messages say how long the incident has been open.
+    const open = n.kind !== 'planned_switch' && n.kind !== 'maintenance_ended' && n.message !== 'opened';
+    expect(p.text.startsWith(headline)).toBe(true);
+    if (!open) expect(p.text).toBe(headline);
+    expect(p.blocks[2].elements[0]).toEqual({ type: 'mrkdwn', text: `Runbook: ${RUNBOOK}#${anchor}` });
   });
 
-  it('formats percentages with at most one decimal', () => {
-    const p = format(alert({ kind: 'error_rate', thresholdPercent: 2.25, window: window({ errorRate: 100 / 3 }) }));
-    expect(p.text).toBe('High error rate: 33.3% of the last 200 requests failed (threshold 2.3%)');
-    const q = format(alert({ kind: 'error_rate', thresholdPercent: 5, window: window({ errorRate: 7.96, count: 50 }) }));
-    expect(q.text).toBe('High error rate: 8% of the last 50 requests failed (threshold 5%)');
+  it('says how long the incident has been open in the text of every message after the first', () => {
+    const p = format(incident({ message: 'reminder', at: AT + 125 * MIN, before: before() }));
+    expect(p.text).toBe('Failover still open after 2 h 5 min: blue failing, green serving (open 2 h 5 min)');
+  });
+
+  it('formats percentages with at most one decimal, and durations by their largest units', () => {
+    const c = other('error_rate', { thresholdPercent: 2.25, window: { ...condition().window, errorRate: 100 / 3, count: 50 } });
+    expect(format(incident({}, c)).text).toBe('High error rate: 33.3% of the last 50 requests failed (threshold 2.3%)');
+    const d = other('error_rate', { thresholdPercent: 5, window: { ...condition().window, errorRate: 7.96 } });
+    expect(format(incident({}, d)).text).toBe('High error rate: 8% of the last 200 requests failed (threshold 5%)');
+    const reminder = (ms: number) => format(incident({ message: 'reminder', at: AT + ms, before: before() })).blocks[0].text.text;
+    expect(reminder(45_000)).toMatch(/after 45 s:/);
+    expect(reminder(4 * MIN + 12_000)).toMatch(/after 4 min 12 s:/);
+    expect(reminder(120 * MIN)).toMatch(/after 2 h:/);
   });
 
   it('uses the arrow U+2192', () => {
-    expect(format(alert()).text).toContain('\u2192');
-  });
-
-  it('says how many were held back, in the text and in the context', () => {
-    const p = format(alert({ heldBack: 3 }));
-    expect(p.text).toBe('Failover detected: pool changed blue → green (3 more held back by cooldown)');
-    expect(p.blocks[0].text.text).toBe('Failover detected: pool changed blue → green');
-    expect(p.blocks[2].elements.map((e) => e.text)).toContain('3 more held back by cooldown');
-  });
-
-  it('replaces a fragment already on the runbook URL', () => {
-    const p = format(alert({ kind: 'recovery' }), `${RUNBOOK}#top`);
-    expect(p.blocks[2].elements[0]?.text).toBe(`Runbook: ${RUNBOOK}#recovered`);
+    expect(format(incident()).text).toContain('\u2192');
   });
 });
 
-describe('formatSlackMessage fields', () => {
-  it('shows pools, releases, the triggering attempt, window shares and time', () => {
-    const p = format(alert());
-    expect(p.blocks[1].fields.every((f) => f.type === 'mrkdwn')).toBe(true);
-    expect(Object.fromEntries(p.blocks[1].fields.map((f) => f.text.split('\n')))).toEqual({
-      '*From pool (release)*': 'blue (blue-v1)',
-      '*To pool (release)*': 'green (green-v1)',
-      '*Upstream status*': '500, 200',
-      '*Upstream address*': '172.18.0.3:3000, 172.18.0.4:3000',
+describe('formatSlackMessage: runbook links', () => {
+  it('replaces a fragment already on the runbook URL, and escapes the URL for mrkdwn', () => {
+    expect(format(planned(), `${RUNBOOK}#top`).blocks[2].elements[0]?.text).toBe(`Runbook: ${RUNBOOK}#planned-switch`);
+    expect(format(incident(), 'https://x/r?a=1&b=2').blocks[2].elements[0]?.text).toBe('Runbook: https://x/r?a=1&amp;b=2#failover');
+  });
+
+  it('every anchor is a heading of runbook.md', () => {
+    const headings = readFileSync('runbook.md', 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('## '))
+      .map((line) => line.slice(3).trim().toLowerCase().replace(/\s+/g, '-'));
+    const all: Notification[] = [incident(), incident({}, other('outage')), incident({}, other('error_rate')), planned(), maintenance()];
+    for (const n of all) {
+      const anchor = format(n).blocks[2].elements[0]?.text.split('#')[1];
+      expect(headings).toContain(anchor);
+    }
+  });
+});
+
+describe('formatSlackMessage: fields and context', () => {
+  it('a failover shows both pools with releases, the failing pool share, pool changes, window shares, the request and since when', () => {
+    const p = format(incident({ at: AT + 90_000 }));
+    expect(fields(p).every((f) => f.type === 'mrkdwn')).toBe(true);
+    expect(Object.fromEntries(fields(p).map((f) => f.text.split('\n')))).toEqual({
+      '*Failing pool (release)*': 'blue (`blue-v1`)',
+      '*Serving pool (release)*': 'green (`green-v1`)',
+      '*Failed attempts*': '5% (1) of the last 20 attempts to blue',
+      '*Pool changes*': '3 while open, 2 in the last 10 min',
       '*Client-visible 5xx*': '0.5% (1 of 200)',
-      '*Upstream 5xx*': '7.5% (15 of 200)',
-      '*Window*': 'last 200 requests (size 200)',
-      '*Top failing upstream*': '172.18.0.3:3000 (15 failed attempts)',
-      '*Request*': 'GET /version → 200',
-      '*Time*': '2026-11-22T00:06:32.123Z',
+      '*Upstream 5xx*': '7.5% (15 of 200, window 200)',
+      '*Last failed request*': '`GET /version` → 200',
+      '*Upstream status (address)*': '500, 200 (`172.18.0.3:3000, 172.18.0.4:3000`)',
+      '*Open since*': '2026-11-22T00:06:32.123Z (1 min 30 s)',
     });
+    expect(contextTexts(p)).toEqual([`Runbook: ${RUNBOOK}#failover`, `Incident failover:blue@${AT}`]);
+  });
+
+  it('an error rate shows the upstream that failed most; a resolved incident says how long it was open', () => {
+    const p = format(incident({ message: 'resolved', at: AT + 2 * MIN, before: before() }, other('error_rate', { active: false, level: 'ok' })));
+    expect(field(p, 'Top failing upstream')).toBe('`172.18.0.3:3000` (15 failed attempts)');
+    expect(field(p, 'Serving pool (release)')).toBe('green (`green-v1`)');
+    expect(field(p, 'Was open')).toBe('2026-11-22T00:06:32.123Z (2 min)');
+    expect(field(p, 'Open since')).toBeUndefined();
+    expect(field(p, 'Failing pool (release)')).toBeUndefined();
+  });
+
+  it('says what happened since the last message, and how many changes the cooldown held back', () => {
+    const p = format(incident({ message: 'updated', at: AT + 2 * MIN, before: before({ at: AT + MIN }), deferred: 2 }, condition({ level: 'flapping' })));
+    expect(contextTexts(p)).toEqual([
+      `Runbook: ${RUNBOOK}#failover`,
+      'Since the last message (1 min ago): 4 failed attempts on the pool, 2 pool changes, 2 changes held back by the cooldown',
+      `Incident failover:blue@${AT}`,
+    ]);
+    const one = format(incident({ message: 'reminder', at: AT + MIN, before: before(), deferred: 1 }, other('outage')));
+    expect(contextTexts(one)[1]).toBe('Since the last message (1 min ago): 4 requests no pool could answer, 1 change held back by the cooldown');
+    const none = format(incident({ message: 'reminder', at: AT + MIN, before: before() }, other('error_rate')));
+    expect(contextTexts(none)[1]).toBe('Since the last message (1 min ago): 4 requests with errors');
   });
 
   it('shows "-" for everything unknown', () => {
+    const c = other('error_rate', {
+      releases: {},
+      lastFailure: { status: 502, upstreamStatuses: [], upstreamAddrs: [] },
+      window: { ...condition().window, topFailingUpstream: undefined },
+    });
+    const p = format(incident({ openedAt: Number.NaN }, c));
+    expect(field(p, 'Serving pool (release)')).toBe('green (-)');
+    expect(field(p, 'Top failing upstream')).toBe('-');
+    expect(field(p, 'Last failed request')).toBe('`- -` → 502');
+    expect(field(p, 'Upstream status (address)')).toBe('- (`-`)');
+    expect(field(p, 'Open since')).toMatch(/^- \(/);
+    const bare = format(incident({}, condition({ lastFailure: undefined, share: undefined, flips: undefined, recentFlips: undefined })));
+    expect(field(bare, 'Last failed request')).toBeUndefined();
+    expect(field(bare, 'Failed attempts')).toBe('0% of the last 0 attempts to blue');
+    expect(field(bare, 'Pool changes')).toBe('0 while open, 0 in the last 10 min');
+  });
+
+  it('a planned switch shows pools, releases and time', () => {
+    const p = format(planned());
+    expect(Object.fromEntries(fields(p).map((f) => f.text.split('\n')))).toEqual({
+      '*From pool (release)*': 'blue (`blue-v1`)',
+      '*To pool (release)*': 'green (`green-v2`)',
+      '*Time*': '2026-11-22T00:06:32.123Z',
+    });
+    expect(field(format(planned({ fromRelease: undefined, toRelease: undefined })), 'To pool (release)')).toBe('green (-)');
+    expect(contextTexts(p)).toEqual([`Runbook: ${RUNBOOK}#planned-switch`]);
+  });
+
+  it('a maintenance summary lists what is open, what resolved, and how many came and went', () => {
     const p = format(
-      alert({
-        kind: 'error_rate',
-        from: undefined,
-        to: undefined,
-        fromRelease: undefined,
-        toRelease: undefined,
-        record: undefined,
-        window: window({ topFailingUpstream: undefined }),
-        at: Number.NaN,
+      maintenance({
+        at: AT + 3 * MIN,
+        open: [condition({ level: 'flapping', recentFlips: 6 })],
+        resolved: [other('outage', { active: false, level: 'ok' })],
+        quiet: 2,
       }),
     );
-    for (const label of ['Upstream status', 'Upstream address', 'Top failing upstream', 'Request', 'Time']) {
-      expect(field(p, label)).toBe('-');
-    }
-    expect(field(p, 'From pool (release)')).toBe('- (-)');
-    expect(field(p, 'To pool (release)')).toBe('- (-)');
-  });
-
-  it('shows "-" for empty upstream lists and a missing method and path', () => {
-    const r = record({ status: 502, method: undefined, path: undefined, upstreamStatuses: [], upstreamAddrs: [] });
-    const p = format(alert({ record: r }));
-    expect(field(p, 'Upstream status')).toBe('-');
-    expect(field(p, 'Upstream address')).toBe('-');
-    expect(field(p, 'Request')).toBe('- - → 502');
-  });
-
-  it('escapes &, < and > from the log in mrkdwn, but not in the plain-text header', () => {
-    const p = format(alert({ from: '<!channel>', to: 'a&b', record: record({ path: '/x?a=1&b=<2>' }) }));
-    expect(p.text).toBe('Failover detected: pool changed &lt;!channel&gt; → a&amp;b');
-    expect(p.blocks[0].text.text).toBe('Failover detected: pool changed <!channel> → a&b');
-    expect(field(p, 'From pool (release)')).toBe('&lt;!channel&gt; (blue-v1)');
-    expect(field(p, 'Request')).toBe('GET /x?a=1&amp;b=&lt;2&gt; → 200');
-    expect(format(alert(), 'https://x/r?a=1&b=2').blocks[2].elements[0]?.text).toBe(
-      'Runbook: https://x/r?a=1&amp;b=2#failover-detected',
-    );
-  });
-});
-
-describe('formatSlackMessage Block Kit limits', () => {
-  const huge = 'p'.repeat(10_000);
-
-  it('keeps the header within 150 characters', () => {
-    const header = format(alert({ from: huge })).blocks[0].text.text;
-    expect(header).toHaveLength(150);
-    expect(header.endsWith('…')).toBe(true);
-    expect(header.startsWith('Failover detected: pool changed ppp')).toBe(true);
-  });
-
-  it('keeps at most 10 fields of at most 2000 characters each', () => {
-    const addrs = Array.from({ length: 2_000 }, (_, i) => `10.0.${i >> 8}.${i & 255}:3000`);
-    const p = format(alert({ from: huge, record: record({ path: '&'.repeat(5_000), upstreamAddrs: addrs }) }));
-    expect(p.blocks[1].fields.length).toBeLessThanOrEqual(10);
-    for (const f of p.blocks[1].fields) expect(f.text.length).toBeLessThanOrEqual(2000);
-    expect(field(p, 'Upstream address')?.endsWith('…')).toBe(true);
-  });
-
-  it('never cuts inside an entity or a surrogate pair', () => {
-    for (let pad = 0; pad < 6; pad++) {
-      const path = `${'x'.repeat(pad)}${'&'.repeat(1_000)}`;
-      const text = field(format(alert({ record: record({ path }) })), 'Request') ?? '';
-      expect(text).toMatch(/^GET x*(&amp;)+…$/);
-    }
-    for (let pad = 0; pad < 2; pad++) {
-      const text = field(format(alert({ from: `${'x'.repeat(pad)}${'😀'.repeat(1_500)}` })), 'From pool (release)') ?? '';
-      expect(text.length).toBeLessThanOrEqual(2000);
-      expect(text).toMatch(/^x*(😀)+…$/u);
-    }
+    expect(p.blocks[1]).toEqual({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: [
+          'Open: Failover: blue flapping (6 pool changes in 10 min), green serving now (since 3 min)',
+          'Resolved during maintenance: Outage',
+          '2 more opened and resolved during maintenance',
+        ].join('\n'),
+      },
+    });
+    expect(format(maintenance()).blocks[1].text?.text).toBe('No incident opened during maintenance.');
   });
 
   it('is a pure function of its input', () => {
-    const a = alert({ heldBack: 2 });
-    const before = structuredClone(a);
-    expect(format(a)).toEqual(format(a));
-    expect(a).toEqual(before);
+    const n = incident({ message: 'updated', before: before(), deferred: 2 });
+    const copy = structuredClone(n);
+    expect(format(n)).toEqual(format(n));
+    expect(n).toEqual(copy);
+  });
+});
+
+describe('formatSlackMessage: Block Kit limits', () => {
+  it('keeps the header within 150 characters', () => {
+    // Every number as large as the schema allows: a reminder after years, windows of billions.
+    const huge = Number.MAX_SAFE_INTEGER;
+    const window = { ...condition().window, count: huge, size: huge, errorRate: 33.33, clientErrorRate: 99.99 };
+    const c = other('error_rate', { level: 'client_visible', thresholdPercent: 33.33, window });
+    const p = format(incident({ message: 'reminder', openedAt: 0, at: huge, before: before() }, c));
+    const header = p.blocks[0].text.text;
+    expect(header.length).toBeLessThanOrEqual(150);
+    expect(header.startsWith('High error rate still open after ')).toBe(true);
+    // Past the schema (a pool name is "blue" or "green"), the header is still cut to the limit.
+    const long = format(planned({ from: 'p'.repeat(500) as 'blue' })).blocks[0].text.text;
+    expect(long).toHaveLength(150);
+    expect(long).toMatch(/^Planned switch: pool changed p+…$/);
+  });
+
+  it('keeps at most 10 fields of at most 2000 characters each', () => {
+    const addrs = Array.from({ length: 8 }, () => `${'&'.repeat(90)}:3000`);
+    for (const c of [
+      condition({ lastFailure: { method: 'GET', path: '&'.repeat(2_048), status: 200, upstreamStatuses: [500, 200], upstreamAddrs: addrs } }),
+      other('error_rate', { window: { ...condition().window, topFailingUpstream: { addr: '<'.repeat(100), failures: 1 } } }),
+    ]) {
+      const p = format(incident({}, c));
+      expect(fields(p).length).toBeLessThanOrEqual(10);
+      for (const f of fields(p)) expect(f.text.length).toBeLessThanOrEqual(2000);
+    }
+  });
+
+  it('never cuts inside an entity or a surrogate pair', () => {
+    // A path of '&' grows fivefold when escaped: the field is cut, after a whole entity.
+    for (let pad = 0; pad < 6; pad++) {
+      const path = `${'x'.repeat(pad)}${'&'.repeat(2_000)}`;
+      const c = condition({ lastFailure: { method: 'GET', path, status: 200, upstreamStatuses: [500, 200], upstreamAddrs: [] } });
+      const text = field(format(incident({}, c)), 'Last failed request') ?? '';
+      expect(text.length).toBeLessThanOrEqual(2000 - '*Last failed request*\n'.length);
+      expect(text).toMatch(/^`GET x*(&amp;)+…/);
+    }
+    // A release over the code span's 500 characters is cut before a lone surrogate.
+    for (let pad = 0; pad < 2; pad++) {
+      const c = condition({ releases: { blue: `${'x'.repeat(pad)}${'😀'.repeat(300)}` } });
+      const text = field(format(incident({}, c)), 'Failing pool (release)') ?? '';
+      expect(text).toMatch(/^blue \(`x*(😀)+…`\)$/u);
+    }
+  });
+});
+
+describe('formatSlackMessage: client-controlled text', () => {
+  const EVIL = '/x*bold*_it_<!here>@here https://evil.example/ with`backtick`';
+  const FORBIDDEN = ['*bold*', '_it_', '<!here>', '&lt;!here&gt;', '@here', 'evil.example', 'backtick'];
+
+  /** The text with every inline code span taken out: what Slack formats. */
+  const outsideCode = (text: string): string => text.replace(/`[^`\n]*`/g, '');
+
+  function expectOnlyInCode(p: Payload): void {
+    for (const forbidden of FORBIDDEN) {
+      expect(p.text).not.toContain(forbidden);
+      expect(p.blocks[0].text.text).not.toContain(forbidden);
+    }
+    const mrkdwn = [...fields(p), ...(p.blocks[1].text === undefined ? [] : [p.blocks[1].text]), ...p.blocks[2].elements];
+    for (const t of mrkdwn) {
+      const outside = outsideCode(t.text);
+      for (const forbidden of FORBIDDEN) expect(outside, t.text.slice(0, 200)).not.toContain(forbidden);
+      // No stray backtick: every span that opened was closed.
+      expect(outside, t.text.slice(0, 200)).not.toContain('`');
+    }
+  }
+
+  it('shows a request path only inside an inline code span, backticks replaced and &<> escaped', () => {
+    const c = condition({ lastFailure: { method: 'GET', path: EVIL, status: 200, upstreamStatuses: [500, 200], upstreamAddrs: ['a:1', 'b:2'] } });
+    const p = format(incident({}, c));
+    expect(field(p, 'Last failed request')).toBe(
+      '`GET /x*bold*_it_&lt;!here&gt;@here https://evil.example/ withˋbacktickˋ` → 200',
+    );
+    expectOnlyInCode(p);
+  });
+
+  it('keeps a method, releases and addresses in code spans too, and ends a span at no newline', () => {
+    const c = condition({
+      releases: { blue: EVIL, green: `line1\nline2${EVIL}` },
+      lastFailure: { method: `PO\r\nST${EVIL}`.slice(0, 32), path: `/a\n*b*`, status: 200, upstreamStatuses: [500], upstreamAddrs: [EVIL.slice(0, 100)] },
+    });
+    const p = format(incident({}, c));
+    expect(field(p, 'Serving pool (release)')).toMatch(/^green \(`line1 line2\/x\*bold\*/);
+    expectOnlyInCode(p);
+    const n = planned({ fromRelease: EVIL, toRelease: EVIL });
+    expectOnlyInCode(format(n));
+  });
+
+  it('an error rate incident keeps the top failing upstream in code', () => {
+    const c = other('error_rate', {
+      window: { ...condition().window, topFailingUpstream: { addr: EVIL.slice(0, 100), failures: 3 } },
+      lastFailure: { method: 'GET', path: EVIL, status: 503, upstreamStatuses: [500, 500], upstreamAddrs: [] },
+    });
+    expectOnlyInCode(format(incident({ message: 'updated', before: before({ level: 'client_visible' }) }, c)));
+  });
+
+  it('a maintenance summary quotes no request', () => {
+    const c = condition({ lastFailure: { method: 'GET', path: EVIL, status: 200, upstreamStatuses: [500, 200], upstreamAddrs: [] } });
+    expectOnlyInCode(format(maintenance({ open: [c], resolved: [c], quiet: 1 })));
+  });
+
+  // MODEL BUG (reported, left failing): code() cuts the raw value to 500
+  // characters and then escapes it, which can grow it fivefold (& → &amp;);
+  // field() then cuts the field to 2000 characters and takes the closing
+  // backtick with it. Everything after the opening backtick is then formatted
+  // by Slack: bold, italics, and links.
+  it('keeps a long path whose escaping grows it past the field limit inside a closed code span', () => {
+    const path = `${EVIL}?${'&'.repeat(2_000)}`.slice(0, 2_048);
+    const c = condition({ lastFailure: { method: 'GET', path, status: 200, upstreamStatuses: [500, 200], upstreamAddrs: ['a:1'] } });
+    const p = format(incident({}, c));
+    for (const f of fields(p)) expect(f.text.length).toBeLessThanOrEqual(2000);
+    expectOnlyInCode(p);
   });
 });
