@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorWindow } from '../../../watcher/detect/errorWindow.js';
 import { parseLine } from '../../../watcher/parse/index.js';
-import type { AccessRecord, WindowStats } from '../../../watcher/types.js';
+import type { WindowStats } from '../../../watcher/detect/index.js';
+import type { AccessRecord } from '../../../watcher/types.js';
 import { noUpstream, ok, record, retried, rng } from './records.js';
 
 function pushAll(window: ErrorWindow, records: AccessRecord[]): void {
@@ -76,6 +77,21 @@ describe('ErrorWindow', () => {
     expect(w.stats()).toMatchObject({ count: 3, errors: 1, clientErrors: 0, upstreamErrors: 1 });
     w.push(ok());
     expect(w.stats()).toMatchObject({ count: 3, errors: 0, upstreamErrors: 0, topFailingUpstream: undefined });
+  });
+
+  it("returns each request's error flags: 0 for no 5xx anywhere, one flag each for client-visible and upstream", () => {
+    const w = new ErrorWindow(10);
+    expect(w.push(ok())).toBe(0);
+    expect(w.push(record({ status: 404, upstreamStatuses: [404] }))).toBe(0);
+    expect(w.push(record({ status: 499, upstreamStatuses: [] }))).toBe(0);
+    const client = w.push(record({ status: 502, upstreamStatuses: [], upstreamAddrs: [] }));
+    const upstream = w.push(retried());
+    const both = w.push(noUpstream());
+    expect([client, upstream, both].every((f) => f !== 0)).toBe(true);
+    expect(client).not.toBe(upstream);
+    expect(both).toBe(client | upstream);
+    // The flags are what is counted: the window's own stats agree.
+    expect(w.stats()).toMatchObject({ errors: 3, clientErrors: 2, upstreamErrors: 2 });
   });
 
   it('counts a masked retry as an upstream error but not a client error', () => {
@@ -155,7 +171,8 @@ describe('ErrorWindow', () => {
           upstreamStatuses: Array.from({ length: attempts }, status),
           upstreamAddrs: Array.from({ length: attempts - (random() < 0.1 ? 1 : 0) }, pick),
         });
-        w.push(r);
+        const flags = w.push(r);
+        expect(flags !== 0).toBe(is5xx(r.status) || r.upstreamStatuses.some(is5xx));
         seen.push(r);
         if (n % 97 !== 0 && n < 4_990) continue;
         const { failures, ...expected } = recount(seen, size);
