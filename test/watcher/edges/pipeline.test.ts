@@ -1,26 +1,34 @@
 // The wiring of one line through parse → detect → policy → queue, with a fake
 // clock and sink: bad lines are counted and logged at a bounded rate, never
-// fatal, and good lines around them still raise their alerts.
+// fatal; every decision is logged and counted in /stats; a tick lets time pass
+// (holds, cooldowns); the state a checkpoint saves is reported when it changes.
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
-import type { Control } from '../../../watcher/state/control.js';
+import type { DeliveryResult } from '../../../watcher/notify/index.js';
 import type { AlertSink, SlackMessage } from '../../../watcher/notify/slackClient.js';
-import { createPipeline, type PipelineState } from '../../../watcher/pipeline.js';
 import { WatcherStats } from '../../../watcher/operator/stats.js';
+import { createPipeline, type PipelineOptions, type PipelineState } from '../../../watcher/pipeline.js';
+import type { Control } from '../../../watcher/state/control.js';
+import { failedOver, noPool, served, toLine } from '../core/sim.js';
 
-const line = (pool: string, upstream = '200') =>
-  `time=2026-11-22T00:06:32.123+00:00 rid=r1 method=GET path="/version" status=200 pool="${pool}" ` +
-  `release="${pool}-v1" upstream_status="${upstream}" upstream_addr="172.18.0.3:3000" request_time=0.004 ` +
-  `upstream_response_time="0.004" bytes=98`;
+const line = (pool: 'blue' | 'green') => toLine(served(pool));
+const HOLD = 10_000;
+const COOLDOWN = 60_000;
+const START = 1_800_000_000_000;
 
-function setup(opts: { maintenance?: boolean; cooldownMs?: number; restore?: PipelineState; onStateChange?: () => void } = {}) {
-  let now = 1_000_000;
+interface SetupOptions extends Partial<Pick<PipelineOptions, 'cooldownMs' | 'remindMs' | 'queueSize' | 'restore' | 'onStateChange'>> {
+  maintenance?: boolean;
+  answer?: (m: SlackMessage) => DeliveryResult | Promise<DeliveryResult>;
+}
+
+function setup(opts: SetupOptions = {}) {
+  let now = START;
   const clock = () => now;
   const sent: SlackMessage[] = [];
   const sink: AlertSink = {
     send: async (m) => {
       sent.push(m);
-      return 'delivered';
+      return opts.answer?.(m) ?? 'delivered';
     },
     close: async () => {},
   };
@@ -31,9 +39,12 @@ function setup(opts: { maintenance?: boolean; cooldownMs?: number; restore?: Pip
   const pipeline = createPipeline({
     activePool: 'blue',
     windowSize: 200,
+    poolWindowSize: 100,
     thresholdPercent: 50,
-    cooldownMs: opts.cooldownMs ?? 0,
-    queueSize: 10,
+    recoveryHoldMs: HOLD,
+    cooldownMs: opts.cooldownMs ?? COOLDOWN,
+    remindMs: opts.remindMs ?? 0,
+    queueSize: opts.queueSize ?? 10,
     runbookUrl: 'runbook.md',
     clock,
     control,
@@ -47,14 +58,15 @@ function setup(opts: { maintenance?: boolean; cooldownMs?: number; restore?: Pip
     now += ms;
   };
   const warnings = (msg: string) => logs.filter((l) => l.level === 'warn' && l.msg === msg);
-  return { pipeline, stats, sent, logs, advance, warnings };
+  const snapshot = () => stats.snapshot(pipeline.view(), {} as never);
+  return { pipeline, stats, sent, logs, advance, warnings, snapshot, texts: () => sent.map((m) => m.text) };
 }
 
 const MALFORMED = 'skipped malformed access-log lines';
 
-describe('pipeline', () => {
+describe('pipeline: lines', () => {
   it('counts every malformed line, logs them at most once per 10 s with a sample, and keeps going', async () => {
-    const { pipeline, stats, sent, advance, warnings } = setup();
+    const { pipeline, stats, advance, warnings, texts } = setup();
     const junk = ['', 'garbage', 'status=abc pool=blue', 'time=x status="200', 'status=999', '\u0000\u0001'];
     for (let i = 0; i < 1000; i++) pipeline.onLine(junk[i % junk.length] ?? '');
     expect(stats.lines).toEqual({ read: 1000, malformed: 1000, droppedTooLong: 0 });
@@ -68,9 +80,9 @@ describe('pipeline', () => {
     expect(warnings(MALFORMED)[1]).toMatchObject({ countSinceLastLog: 1000, sample: 'still garbage' });
 
     pipeline.onLine(line('blue'));
-    pipeline.onLine(line('green', '500, 200'));
+    pipeline.onLine(toLine(failedOver()));
     await pipeline.drain(1_000);
-    expect(sent.map((m) => m.text)).toEqual(['Failover detected: pool changed blue → green']);
+    expect(texts()).toEqual(['Failover detected: pool changed blue → green']);
     expect(stats.lines.read).toBe(1003);
   });
 
@@ -87,66 +99,173 @@ describe('pipeline', () => {
     expect(stats.lines.droppedTooLong).toBe(5);
     expect(warnings('dropped access-log lines longer than MAX_LINE_BYTES')).toHaveLength(1);
   });
+});
 
-  it('logs each held-back and suppressed alert, and sends none of them', async () => {
-    const held = setup({ cooldownMs: 60_000 });
-    for (const pool of ['green', 'blue', 'green', 'blue', 'green']) held.pipeline.onLine(line(pool));
-    await held.pipeline.drain(1_000);
-    expect(held.sent.map((m) => m.text)).toEqual([
+describe('pipeline: decisions', () => {
+  it('sends the opening at once, defers the all-clear within the cooldown, and sends it from a tick when the cooldown ends', async () => {
+    const { pipeline, advance, logs, texts } = setup();
+    pipeline.onLine(toLine(failedOver()));
+    advance(1_000);
+    pipeline.onLine(line('blue'));
+    // The hold runs out with no line: a tick resolves the failover, inside the cooldown.
+    advance(HOLD);
+    pipeline.tick();
+    pipeline.tick();
+    await pipeline.drain(1_000);
+    expect(texts()).toEqual(['Failover detected: pool changed blue → green']);
+    expect(logs.filter((l) => l.msg === 'alert: defer')).toMatchObject([{ kind: 'failover', message: 'resolved', decision: 'defer' }]);
+    advance(COOLDOWN - HOLD - 1_000);
+    pipeline.tick();
+    await pipeline.drain(1_000);
+    expect(texts()).toEqual([
       'Failover detected: pool changed blue → green',
-      'Recovered: pool changed green → blue',
+      'Recovered: pool changed green → blue, steady for 10 s (open 1 min)',
     ]);
-    expect(held.logs.filter((l) => l.msg === 'alert: held back by the cooldown')).toHaveLength(3);
+    expect(logs.filter((l) => l.msg === 'alert: send')).toHaveLength(2);
+  });
 
+  it('suppresses and logs during maintenance, and sends nothing', async () => {
     const quiet = setup({ maintenance: true });
-    quiet.pipeline.onLine(line('green'));
+    quiet.pipeline.onLine(toLine(failedOver()));
+    quiet.pipeline.tick();
     await quiet.pipeline.drain(1_000);
     expect(quiet.sent).toEqual([]);
-    expect(quiet.logs.filter((l) => l.msg === 'alert: suppressed by maintenance mode')).toHaveLength(1);
+    expect(quiet.logs.filter((l) => l.msg === 'alert: suppress')).toMatchObject([{ kind: 'failover', message: 'opened' }]);
   });
 
-  it('records each raised alert in /stats with its decision and, once sent, when delivery ended', async () => {
-    const { pipeline, stats, advance } = setup({ cooldownMs: 60_000 });
-    pipeline.onLine(line('blue'));
-    pipeline.onLine(line('green'));
-    pipeline.onLine(line('blue'));
+  it('records each decision in /stats, and for sent messages how delivery ended', async () => {
+    const answers: DeliveryResult[] = ['delivered', 'failed'];
+    const { pipeline, advance, snapshot } = setup({ answer: () => answers.shift() ?? 'delivered' });
+    pipeline.onLine(toLine(failedOver()));
+    pipeline.onLine(toLine(noPool()));
     await pipeline.drain(1_000);
     advance(1_000);
-    pipeline.onLine(line('green'));
-    const recent = stats.snapshot(pipeline.view(), {} as never).recentAlerts;
-    expect(recent.map((r) => [r.kind, r.decision, r.outcome])).toEqual([
-      ['failover', 'send', 'sent'],
-      ['recovery', 'send', 'sent'],
-      ['failover', 'hold', undefined],
+    pipeline.onLine(line('blue'));
+    advance(HOLD);
+    pipeline.tick();
+    await pipeline.drain(1_000);
+    const s = snapshot();
+    expect(s.recentAlerts.map((r) => [r.kind, r.message, r.decision, r.outcome])).toEqual([
+      ['failover', 'opened', 'send', 'delivered'],
+      ['outage', 'opened', 'send', 'failed'],
+      // The outage's opening was lost: its truth waits for the cooldown, reported once per change.
+      ['outage', 'updated', 'defer', undefined],
+      ['failover', 'resolved', 'defer', undefined],
+      ['outage', 'resolved', 'defer', undefined],
     ]);
-    expect(recent[0]?.settledAt).toBe(new Date(1_000_000).toISOString());
-    expect(recent[2]?.raisedAt).toBe(new Date(1_001_000).toISOString());
-    expect(stats.snapshot(pipeline.view(), {} as never).alerts).toMatchObject({ sent: 2, heldBack: 1 });
+    expect(s.recentAlerts[0]).toMatchObject({
+      text: 'Failover detected: pool changed blue → green',
+      raisedAt: new Date(START).toISOString(),
+      settledAt: new Date(START).toISOString(),
+    });
+    expect(s.recentAlerts[3]?.raisedAt).toBe(new Date(START + 1_000 + HOLD).toISOString());
+    expect(s.recentAlerts[3]).not.toHaveProperty('settledAt');
+    expect(s.alerts).toEqual({ send: 2, defer: 3, suppress: 0, delivered: 1, failed: 1, dropped: 0, queued: 0 });
+    // What Slack heard of the outage is marked lost.
+    expect(s.incidents.find((i) => i.key === 'outage')?.told).toMatchObject({ lost: true });
   });
 
-  it('reports its state when an alert is raised and when its delivery ends, and resends restored alerts', async () => {
+  it('counts a message the full queue dropped, and re-sends its truth after the cooldown', async () => {
+    let release: (r: DeliveryResult) => void = () => {};
+    const { pipeline, advance, snapshot, texts } = setup({
+      queueSize: 1,
+      answer: () => new Promise<DeliveryResult>((resolve) => (release = resolve)),
+    });
+    pipeline.onLine(toLine(failedOver())); // in flight
+    pipeline.onLine(toLine(noPool())); // waiting
+    for (let i = 0; i < 200; i++) pipeline.onLine(toLine(noPool())); // the error rate: the outage's opening is dropped
+    expect(snapshot().alerts).toMatchObject({ send: 3, dropped: 1, queued: 2 });
+    expect(snapshot().recentAlerts.map((r) => [r.kind, r.outcome])).toEqual([
+      ['failover', undefined],
+      ['outage', 'dropped'],
+      ['error_rate', undefined],
+    ]);
+    release('delivered');
+    await new Promise((r) => setImmediate(r));
+    release('delivered');
+    await pipeline.drain(1_000);
+    expect(texts()).toEqual(['Failover detected: pool changed blue → green', expect.stringMatching(/^High error rate: /)]);
+    advance(COOLDOWN);
+    pipeline.tick();
+    await new Promise((r) => setImmediate(r));
+    release('delivered');
+    await pipeline.drain(1_000);
+    expect(texts().at(-1)).toMatch(/^Outage update: no pool could answer/);
+  });
+
+  it('reminds of an open incident from a tick', async () => {
+    const { pipeline, advance, texts } = setup({ remindMs: 300_000 });
+    pipeline.onLine(toLine(failedOver()));
+    advance(300_000);
+    pipeline.tick();
+    await pipeline.drain(1_000);
+    expect(texts()).toEqual([
+      'Failover detected: pool changed blue → green',
+      'Failover still open after 5 min: blue failing, green serving (open 5 min)',
+    ]);
+  });
+
+  it('shows the pools, shares and incidents in its view', () => {
+    const { pipeline } = setup();
+    pipeline.onLine(line('blue'));
+    pipeline.onLine(toLine(failedOver()));
+    expect(pipeline.view()).toMatchObject({
+      servingPool: 'green',
+      primaryPool: 'blue',
+      maintenance: false,
+      window: { count: 2, upstreamErrors: 1 },
+      pools: { blue: { failed: 1, attempts: 2 }, green: { failed: 0, attempts: 1 } },
+      incidents: [{ key: 'failover:blue', told: { active: true, level: 'failing' } }],
+      queued: 1,
+    });
+  });
+});
+
+describe('pipeline: state', () => {
+  it('reports its state when a condition changes and when a delivery ends, and re-sends restored messages', async () => {
     const snapshots: PipelineState[] = [];
     let pipeline: ReturnType<typeof setup>['pipeline'];
     const first = setup({ onStateChange: () => snapshots.push(pipeline.state()) });
     pipeline = first.pipeline;
     pipeline.onLine(line('blue'));
+    pipeline.tick();
     expect(snapshots).toEqual([]);
-    pipeline.onLine(line('green'));
-    // Raised and queued, not yet sent: the checkpoint holds it.
+    pipeline.onLine(toLine(failedOver()));
+    // Decided and queued, not yet delivered: the checkpoint holds it as data.
     expect(snapshots).toHaveLength(1);
     expect(snapshots[0]).toMatchObject({
-      detector: { servingPool: 'green', primaryPool: 'blue', errorRateFiring: false },
-      pending: [{ kind: 'failover', heldBack: 0, message: { text: 'Failover detected: pool changed blue → green' } }],
+      detector: { servingPool: 'green', primaryPool: 'blue', failover: { blue: { active: true } } },
+      policy: { incidents: [{ key: 'failover:blue', told: { active: true } }], maintenance: false },
+      pending: [{ kind: 'failover', message: 'opened', condition: { key: 'failover:blue' } }],
     });
     await pipeline.drain(1_000);
+    expect(snapshots).toHaveLength(2);
     expect(snapshots.at(-1)?.pending).toEqual([]);
 
-    // A restart from the first snapshot: no alert for green lines, the undelivered failover is sent again.
+    // A restart from the first snapshot: no new message for green lines, the undelivered opening is sent again.
     const second = setup({ restore: JSON.parse(JSON.stringify(snapshots[0])) });
     second.pipeline.onLine(line('green'));
+    second.pipeline.tick();
     await second.pipeline.drain(1_000);
-    expect(second.sent.map((m) => m.text)).toEqual(['Failover detected: pool changed blue → green']);
+    expect(second.texts()).toEqual(['Failover detected: pool changed blue → green']);
     expect(second.pipeline.view()).toMatchObject({ servingPool: 'green', primaryPool: 'blue', queued: 0 });
-    expect(second.logs.some((l) => l.msg === 'sending alerts left undelivered by the previous run')).toBe(true);
+    expect(second.logs.some((l) => l.msg === 'sending messages left undelivered by the previous run')).toBe(true);
+    expect(second.snapshot().alerts).toMatchObject({ send: 1, delivered: 1 });
+  });
+
+  it('reports its state when a tick resolves a condition, even when nothing is sent', () => {
+    let changes = 0;
+    const { pipeline, advance } = setup({ onStateChange: () => changes++ });
+    pipeline.onLine(toLine(failedOver()));
+    pipeline.onLine(line('blue'));
+    const before = changes;
+    advance(HOLD - 1);
+    pipeline.tick();
+    expect(changes).toBe(before);
+    advance(1);
+    pipeline.tick(); // resolved, deferred by the cooldown
+    expect(changes).toBe(before + 1);
+    pipeline.tick();
+    expect(changes).toBe(before + 1);
   });
 });
