@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
-import { DeliveryQueue, type QueueOutcome } from '../../../watcher/notify/queue.js';
+import { DeliveryQueue, type QueuedAlert } from '../../../watcher/notify/queue.js';
 import type { AlertSink, DeliveryResult, SlackMessage } from '../../../watcher/notify/slackClient.js';
-import type { Alert } from '../../../watcher/types.js';
+import type { Notification } from '../../../watcher/policy/index.js';
+import type { Outcome } from '../../../watcher/vocabulary.js';
 
 /** A sink whose sends finish only when the test says so. */
 function manualSink() {
@@ -15,16 +16,26 @@ function manualSink() {
 }
 
 function setup(capacity: number, sink: AlertSink) {
-  const outcomes: Array<[string, QueueOutcome]> = [];
+  const outcomes: Array<[string, Outcome]> = [];
+  const settled: QueuedAlert[] = [];
   const logs: string[] = [];
   const queue = new DeliveryQueue({
     capacity,
     sink,
     logger: createLogger('test', 'info', { write: (s: string) => void logs.push(s) }),
-    onOutcome: (item, outcome) => outcomes.push([item.message.text, outcome]),
+    onOutcome: (item, outcome) => {
+      outcomes.push([item.message.text, outcome]);
+      settled.push(item);
+    },
   });
-  const enqueue = (text: string) => queue.enqueue({ alert: { kind: 'failover' } as Alert, message: { text, blocks: [] } });
-  return { queue, enqueue, outcomes, logs };
+  const enqueue = (text: string) => queue.enqueue(item(text));
+  return { queue, enqueue, outcomes, settled, logs };
+}
+
+/** A planned-switch notice: the smallest notification; the queue only carries it. */
+function item(text: string): QueuedAlert {
+  const notification: Notification = { kind: 'planned_switch', message: 'notice', at: 0, from: 'blue', to: 'green' };
+  return { notification, message: { text, blocks: [] } };
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -48,6 +59,34 @@ describe('delivery queue', () => {
     ]);
   });
 
+  it('hands each item back with its outcome, notification included, for the policy', async () => {
+    const { sink, calls } = manualSink();
+    const { queue, settled } = setup(10, sink);
+    const a = item('a');
+    queue.enqueue(a);
+    await tick();
+    calls[0]?.finish('failed');
+    await tick();
+    expect(settled).toEqual([a]);
+    expect(settled[0]?.notification).toBe(a.notification);
+  });
+
+  it('lists what is waiting, the one in flight first, for a checkpoint', async () => {
+    const { sink, calls } = manualSink();
+    const { queue, enqueue } = setup(10, sink);
+    expect(queue.items()).toEqual([]);
+    enqueue('a');
+    enqueue('b');
+    await tick();
+    expect(queue.items().map((i) => i.message.text)).toEqual(['a', 'b']);
+    calls[0]?.finish('delivered');
+    await tick();
+    expect(queue.items().map((i) => i.message.text)).toEqual(['b']);
+    calls[1]?.finish('delivered');
+    await tick();
+    expect(queue.items()).toEqual([]);
+  });
+
   it('drops the oldest waiting alert on overflow, logs and reports it', async () => {
     const { sink, calls } = manualSink();
     const { queue, enqueue, outcomes, logs } = setup(2, sink);
@@ -58,6 +97,7 @@ describe('delivery queue', () => {
     enqueue('newest');
     expect(outcomes).toEqual([['oldest', 'dropped']]);
     expect(logs.join('')).toContain('alert queue full; dropped the oldest alert');
+    expect(JSON.parse(logs.find((l) => l.includes('alert queue full')) ?? '{}')).toMatchObject({ kind: 'planned_switch', text: 'oldest' });
     expect(queue.pending).toBe(3);
     for (let i = 0; i < 3; i++) {
       calls[i]?.finish('delivered');
