@@ -469,16 +469,22 @@ describe('Detector: state across a restart', () => {
     expect(second.view('failover:green')).toMatchObject({ active: true, level: 'recovering' });
   });
 
-  // MODEL BUG (reported, left failing): the level of an open error rate is read
-  // off the window, which a restart empties, so a client-visible incident comes
-  // back as 'masked' and the first tick after the restart tells Slack "High
-  // error rate better: 0% of the last 0 requests failed".
+  // Regression (3d64290): the level was read off the window, which a restart
+  // empties, so a client-visible incident came back as 'masked' and the first
+  // tick told Slack "High error rate better: 0% of the last 0 requests failed".
   it('a restored client-visible error rate keeps its level while the window refills', () => {
     const first = setup();
     feed(first.d, times(10, clientError));
     expect(first.view('error_rate')?.level).toBe('client_visible');
+    expect(first.d.state().errorRate).toMatchObject({ active: true, clientVisible: true });
     const second = setup({ restore: JSON.parse(JSON.stringify(first.d.state())) });
     expect(second.view('error_rate')).toMatchObject({ active: true, level: 'client_visible' });
+    // A part-filled window changes nothing; the first full one decides again.
+    feed(second.d, times(9, failedOver));
+    expect(second.view('error_rate')?.level).toBe('client_visible');
+    second.d.observe(failedOver());
+    expect(second.view('error_rate')?.level).toBe('masked');
+    expect(second.d.state().errorRate.clientVisible).toBe(false);
   });
 
   it('neither repeats nor forgets an open incident: a restored firing error rate waits for a full window', () => {

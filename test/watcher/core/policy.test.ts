@@ -412,11 +412,10 @@ describe('NotifyPolicy: failed deliveries', () => {
     expect(p.open()).toHaveLength(1);
   });
 
-  // MODEL BUG (reported, left failing): settled() marks Slack's word lost
-  // without checking that the failed message is the one Slack last heard (told.at).
-  // While Slack is slow (retries for up to SLACK_RETRY_FOR_SEC), a later message
-  // is decided behind an earlier one; the earlier one's failure then marks the
-  // later, delivered message lost, and the policy sends it again a cooldown later.
+  // Regression (3d64290): while Slack is slow (retried for up to
+  // SLACK_RETRY_FOR_SEC), a later message is decided behind an earlier one; the
+  // earlier one's late failure marked the later, delivered one lost, and the
+  // policy sent it again a cooldown later.
   it('a late failure of an earlier message does not repeat a later one that was delivered', () => {
     const p = policy();
     const opened = at(p, 0, [failover()]);
@@ -468,17 +467,28 @@ describe('NotifyPolicy: state across a restart', () => {
     expect(p.open()[0]?.deferred).toBe(0);
   });
 
-  // MODEL BUG (reported, left failing): the cooldown compares wall-clock times
-  // without guarding a clock stepped backwards (NTP, or a state saved by a
-  // host whose clock ran ahead), so every change of an open incident is
-  // deferred for the size of the step, and reminders stop for as long. The
-  // previous policy guarded this ("a wall clock stepped backwards must not
-  // silence a kind for the size of the step").
+  // Regression (3d64290): a wall clock stepped backwards (NTP, or a state saved
+  // by a host whose clock ran ahead) deferred every change of an open incident
+  // for the size of the step, and stopped reminders for as long.
   it('does not let a clock stepped backwards silence an incident for the size of the step', () => {
     const p = policy();
     at(p, 0, [failover()]);
     const HOUR = 3_600_000;
     // The clock steps back an hour; a minute later (by the new clock) the failover resolves.
     expect(brief(at(p, -HOUR + COOLDOWN, [resolved()]))).toEqual([['send', 'failover', 'resolved']]);
+  });
+
+  it('a clock stepped backwards with a failing webhook re-sends once, then waits a cooldown by the new clock', () => {
+    const p = policy();
+    const opened = at(p, 0, [failover()]);
+    p.settled(opened[0]!.notification, 'failed');
+    const HOUR = 3_600_000;
+    const resent = at(p, -HOUR, [failover()]);
+    expect(brief(resent)).toEqual([['send', 'failover', 'updated']]);
+    p.settled(resent[0]!.notification, 'failed');
+    const meanwhile = [];
+    for (let ms = -HOUR + S; ms < -HOUR + COOLDOWN; ms += S) meanwhile.push(...at(p, ms, [failover()]));
+    expect(brief(meanwhile)).toEqual([['defer', 'failover', 'updated']]);
+    expect(brief(at(p, -HOUR + COOLDOWN, [failover()]))).toEqual([['send', 'failover', 'updated']]);
   });
 });

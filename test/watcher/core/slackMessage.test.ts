@@ -476,11 +476,10 @@ describe('formatSlackMessage: client-controlled text', () => {
     expectOnlyInCode(format(maintenance({ open: [c], resolved: [c], quiet: 1 })));
   });
 
-  // MODEL BUG (reported, left failing): code() cuts the raw value to 500
-  // characters and then escapes it, which can grow it fivefold (& → &amp;);
-  // field() then cuts the field to 2000 characters and takes the closing
-  // backtick with it. Everything after the opening backtick is then formatted
-  // by Slack: bold, italics, and links.
+  // Regression (3d64290): code() cut the raw value and then escaped it, which
+  // can grow it fivefold (& → &amp;); the field's own cut then took the closing
+  // backtick, and Slack formatted everything after the opening one: bold,
+  // italics and links.
   it('keeps a long path whose escaping grows it past the field limit inside a closed code span', () => {
     const path = `${EVIL}?${'&'.repeat(2_000)}`.slice(0, 2_048);
     const c = condition({ lastFailure: { method: 'GET', path, status: 200, upstreamStatuses: [500, 200], upstreamAddrs: ['a:1'] } });

@@ -55,7 +55,7 @@ const STATE: SavedState = {
     usedSwitchIds: ['m1'],
     failover: { blue: { active: true, since: NOW - 5_000, failures: 3, flips: 1, recentFlips: [NOW - 5_000] } },
     outage: { active: false, since: 0, failures: 0 },
-    errorRate: { active: false, since: NOW - 60_000, failures: 12, steadySince: undefined },
+    errorRate: { active: false, since: NOW - 60_000, failures: 12, steadySince: undefined, clientVisible: true },
   },
   policy: {
     incidents: [
@@ -154,6 +154,7 @@ describe('checkpoint', () => {
     ['a failover with too many flip times', saved((s) => (s.detector.failover.blue.recentFlips = Array(7).fill(NOW))), INVALID],
     ['an incident of an unknown kind', saved((s) => (s.policy.incidents[0].kind = 'meteor')), INVALID],
     ['a fractional time in what Slack heard', saved((s) => (s.policy.incidents[0].told.at = 1.5)), INVALID],
+    ['an error rate whose client visibility is not a boolean', saved((s) => (s.detector.errorRate.clientVisible = 'yes')), INVALID],
     ['a pending message in the old format', saved((s) => (s.pending = [{ kind: 'failover', heldBack: 0, message: { text: 'x', blocks: [] } }])), INVALID],
   ])('ignores a file with %s and says so', (_case, content, warning) => {
     write(content);
