@@ -111,6 +111,8 @@ export class Detector {
   conditions(now: number): ConditionView[] {
     const views: ConditionView[] = [];
     for (const [pool, condition] of this.failover) {
+      // Failures counted toward another incident (an outage, an unretried POST) create the condition without opening it.
+      if (condition.since === 0) continue;
       const view = this.view(now, `failover:${pool}`, 'failover', condition, condition.currentLevel(now));
       view.pool = pool as Pool;
       view.flips = condition.totalFlips;
