@@ -1,12 +1,15 @@
 // `make drill`: a failover drill against the running stack (started if down).
 // Steady load on the public port through: a baseline, error chaos on the
 // active pool and its end, timeout chaos and its end, a planned switch there
-// and back. Prints progress, a table and the verdicts, writes the figures to
-// bench/results/drill.json. Exit 0 when every bar is met, 1 when one is
-// missed (or the drill could not finish), 2 on a usage error, 130 on Ctrl-C.
-// Chaos is stopped and the active pool restored whatever happens.
+// and back. Each end of chaos lasts until the watcher's all-clear, which
+// comes RECOVERY_HOLD_SEC after the pool serves again, so each chaos is an
+// incident of its own (see drill/phases.ts). Prints progress, a table and the
+// verdicts, writes the figures to bench/results/drill.json. Exit 0 when every
+// bar is met, 1 when one is missed (or the drill could not finish), 2 on a
+// usage error, 130 on Ctrl-C. Chaos is stopped and the active pool restored
+// whatever happens.
 import { USAGE, parseDrillArgs } from './drill/options.js';
-import { coolingDown, judgeDrill, type PhaseRecord } from './drill/judge.js';
+import { coolingDown, judgeDrill, recoveryAlertMs, type AlertSettings, type PhaseRecord } from './drill/judge.js';
 import { baseline, chaosOff, chaosOn, log, switchAndBack, type DrillContext } from './drill/phases.js';
 import { printTable, printVerdicts, writeResults, type Verdict } from './lib/report.js';
 import {
@@ -35,6 +38,7 @@ const { rate, seconds, out } = parsed.options;
 const settings = stackSettingsOrExit('drill');
 const active = settings.ACTIVE_POOL;
 const other = otherPool(active);
+const alertSettings: AlertSettings = { cooldownMs: settings.ALERT_COOLDOWN_SEC * 1000, holdMs: settings.RECOVERY_HOLD_SEC * 1000 };
 
 const interrupt = new AbortController();
 let cleaningUp = false;
@@ -71,9 +75,9 @@ const ctx: DrillContext = {
 const plan: { name: string; title: string; run: (name: string) => Promise<PhaseRecord> }[] = [
   { name: 'baseline', title: `all from ${active}`, run: (name) => baseline(ctx, name) },
   { name: 'error', title: `error chaos on ${active}: ${other} takes over`, run: (name) => chaosOn(ctx, name, 'error') },
-  { name: 'error stop', title: `error chaos stopped: ${active} serves again`, run: (name) => chaosOff(ctx, name) },
+  { name: 'error stop', title: `error chaos stopped: ${active} serves again, all-clear after the hold`, run: (name) => chaosOff(ctx, name) },
   { name: 'timeout', title: `timeout chaos on ${active}: ${other} takes over`, run: (name) => chaosOn(ctx, name, 'timeout') },
-  { name: 'timeout stop', title: `timeout chaos stopped: ${active} serves again`, run: (name) => chaosOff(ctx, name) },
+  { name: 'timeout stop', title: `timeout chaos stopped: ${active} serves again, all-clear after the hold`, run: (name) => chaosOff(ctx, name) },
   { name: 'switch', title: `make switch POOL=${other} and back: no failover page`, run: (name) => switchAndBack(ctx, name) },
 ];
 
@@ -86,7 +90,7 @@ try {
     const record = await step.run(step.name);
     records.push(record);
     // Chaos on a stack that does not even serve its baseline would measure nothing useful.
-    if (record.kind === 'baseline' && !judgeDrill([record]).passed) {
+    if (record.kind === 'baseline' && !judgeDrill([record], alertSettings).passed) {
       failure = `baseline not all 200 from ${active}: check the stack (make status) and ACTIVE_POOL in ${settings.ENV_FILE}`;
       break;
     }
@@ -100,7 +104,7 @@ try {
   cleaningUp = false;
 }
 
-const judgement = judgeDrill(records);
+const judgement = judgeDrill(records, alertSettings);
 const finished: Verdict = {
   metric: 'drill completed',
   value: interrupt.signal.aborted ? 'interrupted' : (failure ?? `${records.length}/${plan.length} phases`),
@@ -120,6 +124,8 @@ writeResults(
       activePool: active,
       nginxPort: settings.NGINX_PORT,
       alertCooldownSec: settings.ALERT_COOLDOWN_SEC,
+      recoveryHoldSec: settings.RECOVERY_HOLD_SEC,
+      recoveryAlertBarMs: recoveryAlertMs(alertSettings),
       maintenance: maintenance ?? 'unknown',
     },
     passed,
@@ -155,30 +161,36 @@ async function cleanUp(s: StackSettings, pool: PoolName, state: DrillContext['st
 }
 
 /**
- * Alerts the policy will hold back must not look like a broken watcher: say
- * up front when maintenance suppresses everything, and when the cooldown
- * will hold back the second failover (or even the first). Returns the
- * maintenance state, undefined when it could not be read.
+ * Messages the policy will hold back must not look like a broken watcher: say
+ * up front when maintenance suppresses everything, how long each all-clear
+ * takes, and when the cooldown will defer the first all-clear (and so leave
+ * the second chaos without a message of its own). Returns the maintenance
+ * state, undefined when it could not be read.
  */
 async function warnAboutAlertPolicy(s: StackSettings): Promise<boolean | undefined> {
   const maintenance = await maintenanceOn(s);
   if (maintenance === true) {
     console.log(
       '\n*** WARNING: the watcher is in maintenance mode: every alert is suppressed, none reaches Slack. ***\n' +
-        '*** The drill can only check that alerts are raised in time. make maintenance-off to test delivery. ***',
+        '*** The drill can only check that alerts are decided in time. make maintenance-off to test delivery. ***',
     );
   } else if (maintenance === undefined) {
     console.log(`note: could not read the watcher's maintenance state (its /stats did not answer); MAINTENANCE_MODE=${s.MAINTENANCE_MODE}`);
   }
+  console.log(
+    `note: RECOVERY_HOLD_SEC=${s.RECOVERY_HOLD_SEC}: an all-clear comes only after that much steady service, so each ` +
+      `end of chaos lasts until it (bar: ${recoveryAlertMs({ holdMs: s.RECOVERY_HOLD_SEC * 1000 }) / 1000} s after the pool serves again).`,
+  );
   const cooldownMs = s.ALERT_COOLDOWN_SEC * 1000;
   if (cooldownMs === 0) return maintenance;
   console.log(
-    `note: ALERT_COOLDOWN_SEC=${s.ALERT_COOLDOWN_SEC}: a failover or recovery alert within that time of the last one ` +
-      'sent is held back, so the timeout phase’s are; the table says "held back" and judges when they were raised.',
+    `note: ALERT_COOLDOWN_SEC=${s.ALERT_COOLDOWN_SEC}: a failover's all-clear within that time of its opening is deferred, ` +
+      'not sent; Slack then still has the failover open when the timeout chaos starts, so no new message is due and the drill ' +
+      'checks that the watcher withdrew the deferred all-clear instead. The table says "deferred" and judges when it was decided.',
   );
   try {
     for (const { kind, agoMs } of coolingDown(await recentAlerts(s), cooldownMs, Date.now())) {
-      console.log(`note: a ${kind} alert was sent ${Math.round(agoMs / 1000)} s ago: the next ones are held back too.`);
+      console.log(`note: a ${kind} message was sent ${Math.round(agoMs / 1000)} s ago: that incident's next changes are deferred too.`);
     }
   } catch (err) {
     console.log(`note: watcher /stats unavailable (${(err as Error).message}): alert times will be missing`);

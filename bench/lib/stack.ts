@@ -7,6 +7,7 @@ import dotenv from 'dotenv';
 import { z } from 'zod';
 import { envInt, parseConfig, poolName, type ConfigResult, type Env } from '../../common/config.js';
 import { watcherConfigSchema } from '../../watcher/config.js';
+import { alertKind, decision, messageKind, outcome } from '../../watcher/vocabulary.js';
 
 export type PoolName = z.output<typeof poolName>;
 
@@ -21,6 +22,7 @@ const stackSettingsSchema = z.object({
   CHAOS_TOKEN: z.string().optional(),
   // The watcher's own rules, so the drill reads them exactly as it does.
   ALERT_COOLDOWN_SEC: watcherConfigSchema.shape.ALERT_COOLDOWN_SEC,
+  RECOVERY_HOLD_SEC: watcherConfigSchema.shape.RECOVERY_HOLD_SEC,
   MAINTENANCE_MODE: watcherConfigSchema.shape.MAINTENANCE_MODE,
 });
 
@@ -131,25 +133,45 @@ export async function chaos(s: StackSettings, pool: PoolName, action: ChaosMode 
   }
 }
 
+// The watcher's words come from its vocabulary, so a word it adds or renames
+// is a compile error or a clear "unexpected answer" here, not a silent miss.
 const recentAlertSchema = z.object({
-  kind: z.string(),
+  kind: alertKind,
+  message: messageKind,
   text: z.string(),
   raisedAt: z.string(),
-  decision: z.enum(['send', 'hold', 'suppress']),
-  outcome: z.enum(['sent', 'failed', 'dropped']).optional(),
+  decision,
+  outcome: outcome.optional(),
   settledAt: z.string().optional(),
 });
-const statsSchema = z.object({ maintenance: z.boolean(), recentAlerts: z.array(recentAlertSchema) });
+// Of each incident, what the drill needs to know what Slack last heard.
+const incidentSchema = z.object({
+  key: z.string(),
+  /** Slack's last word about it; absent until a message was sent. */
+  told: z.object({ active: z.boolean() }).optional(),
+  /** A change the cooldown is holding back (or maintenance suppressing), once reported. */
+  reported: z.object({ active: z.boolean() }).optional(),
+});
+const statsSchema = z.object({
+  maintenance: z.boolean(),
+  recentAlerts: z.array(recentAlertSchema),
+  incidents: z.array(incidentSchema),
+});
 
 export type RecentAlert = z.output<typeof recentAlertSchema>;
+export type Incident = z.output<typeof incidentSchema>;
+export type WatcherStats = z.output<typeof statsSchema>;
 
 /** The part of the watcher's /stats the drill reads. */
-async function watcherStats(s: StackSettings): Promise<z.output<typeof statsSchema>> {
+export async function watcherStats(s: StackSettings): Promise<WatcherStats> {
   const url = `http://127.0.0.1:${s.WATCHER_HOST_PORT}/stats`;
   const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   if (!res.ok) throw new Error(`${url} answered ${res.status}`);
   const parsed = statsSchema.safeParse(await res.json());
-  if (!parsed.success) throw new Error(`${url}: unexpected answer (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${url}: unexpected answer (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`);
+  }
   return parsed.data;
 }
 

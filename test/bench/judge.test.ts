@@ -8,7 +8,10 @@ import {
   judgeDrill,
   judgePhase,
   loadFigures,
+  recoveryAlertMs,
+  repeatsInCooldown,
   shareFrom,
+  type AlertSettings,
   type PhaseRecord,
 } from '../../bench/drill/judge.js';
 import type { Sample } from '../../bench/lib/load.js';
@@ -16,18 +19,30 @@ import type { RecentAlert } from '../../bench/lib/stack.js';
 
 const T0 = Date.UTC(2026, 10, 22, 1, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
+/** The stack's defaults: a 300 s cooldown and a 30 s hold. */
+const SETTINGS: AlertSettings = { cooldownMs: 300_000, holdMs: 30_000 };
 
 /** `n` requests 50 ms apart from `start`, each answered by `pool` in `latencyMs`. */
 function steady(n: number, pool: string, start = T0, latencyMs = 2, status = 200): Sample[] {
   return Array.from({ length: n }, (_, i) => ({ startedAt: start + i * 50, latencyMs, status, pool }));
 }
 
-function alert(kind: string, raisedMs: number, extra: Partial<RecentAlert> = {}): RecentAlert {
-  return { kind, text: kind, raisedAt: iso(T0 + raisedMs), decision: 'send', outcome: 'sent', settledAt: iso(T0 + raisedMs + 100), ...extra };
+function alert(kind: RecentAlert['kind'], message: RecentAlert['message'], raisedMs: number, extra: Partial<RecentAlert> = {}): RecentAlert {
+  return {
+    kind,
+    message,
+    text: `${kind} ${message}`,
+    raisedAt: iso(T0 + raisedMs),
+    decision: 'send',
+    outcome: 'delivered',
+    settledAt: iso(T0 + raisedMs + 100),
+    ...extra,
+  };
 }
+const deferred = { decision: 'defer', outcome: undefined, settledAt: undefined } as const;
 
-const verdict = (phase: PhaseRecord, metric: string) => {
-  const found = judgePhase(phase).verdicts.find((v) => v.metric.includes(metric));
+const verdict = (phase: PhaseRecord, metric: string, settings = SETTINGS) => {
+  const found = judgePhase(phase, settings).verdicts.find((v) => v.metric.includes(metric));
   if (found === undefined) throw new Error(`no verdict matching ${metric}`);
   return found;
 };
@@ -63,41 +78,59 @@ describe('load figures', () => {
 });
 
 describe('alert bar', () => {
-  it('needs a sent alert delivered within 5 s', () => {
-    expect(alertMet(alertReport([alert('failover', 800)], 'failover', T0))).toBe(true);
-    expect(alertMet(alertReport([alert('failover', 5_200)], 'failover', T0))).toBe(false);
-    expect(alertMet(alertReport([alert('failover', 800, { outcome: 'failed' })], 'failover', T0))).toBe(false);
-    expect(alertMet(alertReport([alert('failover', 800, { outcome: undefined, settledAt: undefined })], 'failover', T0))).toBe(false);
+  const opening = (raisedMs: number, extra: Partial<RecentAlert> = {}) =>
+    alertReport([alert('failover', 'opened', raisedMs, extra)], 'failover', 'opened', T0);
+
+  it('needs a sent message delivered within 5 s', () => {
+    expect(alertMet(opening(800))).toBe(true);
+    expect(alertMet(opening(5_200))).toBe(false);
+    expect(alertMet(opening(800, { outcome: 'failed' }))).toBe(false);
+    expect(alertMet(opening(800, { outcome: undefined, settledAt: undefined }))).toBe(false);
     expect(alertMet(undefined)).toBe(false);
   });
 
-  it('judges a held-back or suppressed alert by when it was raised, and says so', () => {
-    const held = alertReport([alert('failover', 1_700, { decision: 'hold', outcome: undefined, settledAt: undefined })], 'failover', T0);
+  it('judges a deferred or suppressed message by when it was decided, and says so', () => {
+    const held = alertReport([alert('failover', 'resolved', 1_700, deferred)], 'failover', 'resolved', T0);
     expect(alertMet(held)).toBe(true);
-    expect(describeAlert('failover', held)).toBe('failover raised 1.70 s, held back by the cooldown');
-    const late = alertReport([alert('failover', 6_000, { decision: 'suppress', outcome: undefined })], 'failover', T0);
+    expect(describeAlert('failover resolved', held)).toBe('failover resolved: deferred 1.70 s, by the cooldown');
+    const late = opening(6_000, { decision: 'suppress', outcome: undefined });
     expect(alertMet(late)).toBe(false);
-    expect(describeAlert('failover', late)).toContain('suppressed by maintenance');
+    expect(describeAlert('failover opened', late)).toBe('failover opened: suppressed 6.00 s, by maintenance');
   });
 
-  it('picks the first alert of the kind asked for', () => {
-    const report = alertReport([alert('error_rate', 100), alert('failover', 900), alert('failover', 2_000)], 'failover', T0);
-    expect(report).toMatchObject({ kind: 'failover', raisedMs: 900, settledMs: 1_000 });
-    expect(describeAlert('failover', report)).toBe('failover sent 1.00 s');
-    expect(describeAlert('recovery', undefined)).toBe('no recovery alert');
+  it('takes its bar as an argument: the all-clear gets the hold on top', () => {
+    const allClear = alertReport([alert('failover', 'resolved', 31_000)], 'failover', 'resolved', T0);
+    expect(recoveryAlertMs(SETTINGS)).toBe(35_000);
+    expect(alertMet(allClear)).toBe(false);
+    expect(alertMet(allClear, recoveryAlertMs(SETTINGS))).toBe(true);
+  });
+
+  it('picks the first message of the kind and message asked for', () => {
+    const alerts = [alert('error_rate', 'opened', 100), alert('failover', 'resolved', 500), alert('failover', 'opened', 900), alert('failover', 'opened', 2_000)];
+    const report = alertReport(alerts, 'failover', 'opened', T0);
+    expect(report).toMatchObject({ kind: 'failover', message: 'opened', raisedMs: 900, settledMs: 1_000 });
+    expect(describeAlert('failover opened', report)).toBe('failover opened: sent 1.00 s');
+    expect(describeAlert('failover resolved', undefined)).toBe('no failover resolved');
   });
 });
 
-describe('cooldown warning', () => {
-  it('names the kinds whose last delivered alert is younger than the cooldown', () => {
-    const alerts = [
-      alert('failover', 0),
-      alert('recovery', 1_000, { decision: 'hold', outcome: undefined, settledAt: undefined }),
-      alert('error_rate', 2_000),
-    ];
-    // The failover was delivered at +100 ms; 60 s later a 300 s cooldown still holds failovers.
-    expect(coolingDown(alerts, 300_000, T0 + 60_100)).toEqual([{ kind: 'failover', agoMs: 60_000 }]);
-    expect(coolingDown(alerts, 30_000, T0 + 60_100)).toEqual([]);
+describe('cooldown', () => {
+  it('names the incident kinds whose last message sent is younger than the cooldown', () => {
+    const alerts = [alert('failover', 'opened', 0), alert('failover', 'resolved', 1_000, deferred), alert('planned_switch', 'notice', 1_500), alert('error_rate', 'opened', 2_000)];
+    // The failover opened at +0: 60 s later a 300 s cooldown still defers its changes; so does the error rate's.
+    expect(coolingDown(alerts, 300_000, T0 + 60_000)).toEqual([
+      { kind: 'failover', agoMs: 60_000 },
+      { kind: 'error_rate', agoMs: 58_000 },
+    ]);
+    expect(coolingDown(alerts, 30_000, T0 + 60_000)).toEqual([]);
+  });
+
+  it('finds a failover message sent inside the cooldown after the previous one; a new opening may follow at once', () => {
+    const ok = [alert('failover', 'opened', 0), alert('failover', 'resolved', 40_000, deferred), alert('failover', 'resolved', 300_000), alert('failover', 'opened', 301_000)];
+    expect(repeatsInCooldown(ok, 300_000)).toEqual([]);
+    const repeat = alert('failover', 'updated', 120_000);
+    expect(repeatsInCooldown([alert('failover', 'opened', 0), repeat], 300_000)).toEqual([repeat]);
+    expect(repeatsInCooldown([alert('failover', 'opened', 0), repeat], 0)).toEqual([]);
   });
 });
 
@@ -106,61 +139,118 @@ describe('phases', () => {
 
   it('baseline: every answer a 200 from the active pool', () => {
     const good: PhaseRecord = { ...base, kind: 'baseline', name: 'baseline', samples: steady(20, 'blue') };
-    expect(judgePhase(good).verdicts.every((v) => v.met)).toBe(true);
+    expect(judgePhase(good, SETTINGS).verdicts.every((v) => v.met)).toBe(true);
     const wrongPool: PhaseRecord = { ...good, samples: [...steady(19, 'blue'), ...steady(1, 'green')] };
     expect(verdict(wrongPool, 'served by blue')).toMatchObject({ value: '95.0%', met: false });
   });
 
-  it('chaos: share and first answer counted from the acknowledgement of chaos', () => {
+  describe('chaos', () => {
     const eventAt = T0 + 1_000;
-    const phase: PhaseRecord = {
+    const chaos: PhaseRecord = {
       ...base,
       kind: 'chaos',
       mode: 'timeout',
       name: 'timeout',
       eventAt,
+      slack: 'clear',
       // Before chaos blue served; the first requests after it hung 1.5 s, then green answered.
       samples: [...steady(20, 'blue'), ...steady(30, 'green', eventAt, 1_500), ...steady(40, 'green', eventAt + 1_500)],
-      alerts: [alert('failover', 2_800, { decision: 'hold', outcome: undefined, settledAt: undefined })],
+      alerts: [alert('failover', 'opened', 1_800)],
     };
-    expect(verdict(phase, 'served by green')).toMatchObject({ value: '100.0%', met: true });
-    expect(verdict(phase, 'first green answer')).toMatchObject({ value: '1.50 s', met: false });
-    expect(verdict(phase, 'failover alert')).toMatchObject({ value: 'failover raised 1.80 s, held back by the cooldown', met: true });
-    expect(verdict(phase, 'non-200')).toMatchObject({ value: 0, met: true });
+
+    it('share and first answer counted from the acknowledgement of chaos; one opening, timed from it', () => {
+      expect(verdict(chaos, 'served by green')).toMatchObject({ value: '100.0%', met: true });
+      expect(verdict(chaos, 'first green answer')).toMatchObject({ value: '1.50 s', met: false });
+      expect(verdict(chaos, 'failover alert')).toMatchObject({ value: 'failover opened: sent 900 ms', met: true });
+      expect(verdict(chaos, 'failover messages')).toMatchObject({ value: 1, target: '1', met: true });
+      expect(verdict(chaos, 'non-200')).toMatchObject({ value: 0, met: true });
+    });
+
+    it('a new incident needs its opening: none, late, or twice misses', () => {
+      expect(verdict({ ...chaos, alerts: [] }, 'failover alert')).toMatchObject({ value: 'no failover opened', met: false });
+      expect(verdict({ ...chaos, alerts: [alert('failover', 'opened', 6_500)] }, 'failover alert').met).toBe(false);
+      const twice: PhaseRecord = { ...chaos, alerts: [alert('failover', 'opened', 1_800), alert('failover', 'updated', 2_500)] };
+      expect(verdict(twice, 'failover messages')).toMatchObject({ value: 2, met: false });
+      // Maintenance: decided in time, and shown as suppressed.
+      const suppressed: PhaseRecord = { ...chaos, alerts: [alert('failover', 'opened', 1_800, { decision: 'suppress', outcome: undefined, settledAt: undefined })] };
+      expect(verdict(suppressed, 'failover alert')).toMatchObject({ value: 'failover opened: suppressed 800 ms, by maintenance', met: true });
+    });
+
+    it('while Slack still has the last failover open (all-clear deferred): no message is due, the withdrawal of the all-clear shows it was seen', () => {
+      const quiet: PhaseRecord = { ...chaos, slack: 'deferred', alerts: [], withdrawnAt: eventAt + 700 };
+      expect(verdict(quiet, 'failover alert')).toMatchObject({ met: true });
+      expect(verdict(quiet, 'failover alert').value).toContain('withdrawn 700 ms');
+      expect(verdict(quiet, 'failover messages')).toMatchObject({ value: 0, target: '0', met: true });
+      // Never seen, or seen too late.
+      expect(verdict({ ...quiet, withdrawnAt: undefined }, 'failover alert').met).toBe(false);
+      expect(verdict({ ...quiet, withdrawnAt: eventAt + 5_500 }, 'failover alert').met).toBe(false);
+      // An opening although Slack had it open would be a repeat.
+      expect(verdict({ ...quiet, alerts: [alert('failover', 'opened', 1_800)] }, 'failover messages').met).toBe(false);
+    });
+
+    it('a deferred all-clear whose cooldown ran out as chaos began was sent: then the new failover is a new incident', () => {
+      const phase: PhaseRecord = { ...chaos, slack: 'deferred', alerts: [alert('failover', 'resolved', 1_100), alert('failover', 'opened', 1_600)] };
+      expect(verdict(phase, 'failover alert')).toMatchObject({ value: 'failover opened: sent 700 ms', met: true });
+      expect(verdict(phase, 'failover messages')).toMatchObject({ value: 1, met: true });
+    });
+
+    it('chaos while the last failover never resolved is part of it: nothing to time, a miss', () => {
+      expect(verdict({ ...chaos, slack: 'open', alerts: [] }, 'failover alert')).toMatchObject({ met: false });
+    });
+
+    it('under 95% from the other pool or any non-200 misses', () => {
+      const phase: PhaseRecord = {
+        ...chaos,
+        mode: 'error',
+        name: 'error',
+        eventAt: T0,
+        samples: [...steady(18, 'green'), ...steady(1, 'blue'), ...steady(1, 'blue', T0, 2, 500)],
+        alerts: [alert('failover', 'opened', 300)],
+      };
+      expect(verdict(phase, 'served by green')).toMatchObject({ value: '90.0%', met: false });
+      expect(verdict(phase, 'non-200')).toMatchObject({ value: 1, met: false });
+      expect(verdict(phase, 'first green answer')).toMatchObject({ value: '2 ms', met: true });
+    });
   });
 
-  it('chaos: under 95% from the other pool or any non-200 misses', () => {
-    const eventAt = T0;
-    const phase: PhaseRecord = {
-      ...base,
-      kind: 'chaos',
-      mode: 'error',
-      name: 'error',
-      eventAt,
-      samples: [...steady(18, 'green'), ...steady(1, 'blue'), ...steady(1, 'blue', T0, 2, 500)],
-      alerts: [alert('failover', 300)],
-    };
-    expect(verdict(phase, 'served by green')).toMatchObject({ value: '90.0%', met: false });
-    expect(verdict(phase, 'non-200')).toMatchObject({ value: 1, met: false });
-    expect(verdict(phase, 'first green answer')).toMatchObject({ value: '2 ms', met: true });
-  });
-
-  it('recovery: back within fail_timeout plus slack, recovery alert timed from the first answer', () => {
-    const eventAt = T0;
-    const phase: PhaseRecord = {
+  describe('recovery', () => {
+    const recovery: PhaseRecord = {
       ...base,
       kind: 'recovery',
       name: 'error stop',
-      eventAt,
-      samples: [...steady(100, 'green'), ...steady(20, 'blue', T0 + 5_000)],
-      alerts: [alert('recovery', 5_400)],
+      eventAt: T0,
+      samples: [...steady(100, 'green'), ...steady(700, 'blue', T0 + 5_000)],
+      // Blue back at +5.002 s; steady for the 30 s hold; resolved at the next tick.
+      alerts: [alert('failover', 'resolved', 35_400)],
     };
-    expect(verdict(phase, 'blue serves again')).toMatchObject({ value: '5.00 s', met: true });
-    // Raised 0.4 s after blue's first answer at +5.002 s, delivered 0.1 s later.
-    expect(verdict(phase, 'recovery alert')).toMatchObject({ value: 'recovery sent 498 ms', met: true });
-    const never: PhaseRecord = { ...phase, samples: steady(100, 'green'), alerts: [] };
-    expect(verdict(never, 'blue serves again')).toMatchObject({ value: '–', met: false });
-    expect(verdict(never, 'recovery alert').met).toBe(false);
+
+    it('back within fail_timeout plus slack; the all-clear within the hold plus 5 s of the first answer', () => {
+      expect(verdict(recovery, 'blue serves again')).toMatchObject({ value: '5.00 s', met: true });
+      // Decided 30.398 s after blue's first answer, delivered 0.1 s later.
+      expect(verdict(recovery, 'recovery alert')).toMatchObject({ value: 'failover resolved: sent 30.50 s', target: 'sent ≤ 35 s (decided, if held)', met: true });
+      expect(verdict(recovery, 'failover reopened')).toMatchObject({ value: 0, met: true });
+      // The bar follows RECOVERY_HOLD_SEC.
+      expect(verdict(recovery, 'recovery alert', { cooldownMs: 0, holdMs: 10_000 }).met).toBe(false);
+    });
+
+    it('a deferred all-clear is judged by when it was decided', () => {
+      const held: PhaseRecord = { ...recovery, alerts: [alert('failover', 'resolved', 35_400, deferred)] };
+      expect(verdict(held, 'recovery alert')).toMatchObject({ value: 'failover resolved: deferred 30.40 s, by the cooldown', met: true });
+    });
+
+    it('misses when the pool never answers, the all-clear never comes, or the failover opens again', () => {
+      const never: PhaseRecord = { ...recovery, samples: steady(100, 'green'), alerts: [] };
+      expect(verdict(never, 'blue serves again')).toMatchObject({ value: '–', met: false });
+      expect(verdict(never, 'recovery alert').met).toBe(false);
+      expect(verdict({ ...recovery, alerts: [] }, 'recovery alert')).toMatchObject({ value: 'no failover resolved', met: false });
+      const reopened: PhaseRecord = { ...recovery, alerts: [alert('failover', 'opened', 12_000), alert('failover', 'resolved', 35_400)] };
+      expect(verdict(reopened, 'failover reopened')).toMatchObject({ value: 1, met: false });
+    });
+
+    it('in maintenance an incident Slack never heard of resolves without a message: judged by when it left /stats', () => {
+      const quiet: PhaseRecord = { ...recovery, alerts: [], quietAt: T0 + 5_002 + 30_600 };
+      expect(verdict(quiet, 'recovery alert')).toMatchObject({ value: 'resolved without a message 30.60 s (maintenance: in its summary)', met: true });
+    });
   });
 
   it('switch: both switches succeed, no failover page, the active pool serves at the end', () => {
@@ -173,12 +263,14 @@ describe('phases', () => {
         { to: 'green', code: 0, ms: 600 },
         { to: 'blue', code: 0, ms: 700 },
       ],
-      alerts: [alert('planned_switch', 1_000), alert('planned_switch', 2_000)],
+      // A deferred all-clear sent during the switch is no page.
+      alerts: [alert('planned_switch', 'notice', 1_000), alert('failover', 'resolved', 1_500), alert('planned_switch', 'notice', 2_000)],
     };
-    expect(judgePhase(phase).verdicts.every((v) => v.met)).toBe(true);
-    expect(judgePhase(phase).row.alert).toBe('2 planned, 0 failover/recovery');
-    const paged: PhaseRecord = { ...phase, alerts: [alert('failover', 1_000, { decision: 'hold' })] };
-    expect(verdict(paged, 'failover/recovery alerts')).toMatchObject({ value: 1, met: false });
+    expect(judgePhase(phase, SETTINGS).verdicts.every((v) => v.met)).toBe(true);
+    expect(judgePhase(phase, SETTINGS).row.alert).toBe('2 planned, 0 failover/outage');
+    for (const page of [alert('failover', 'opened', 1_000, { decision: 'suppress' }), alert('outage', 'opened', 1_000)]) {
+      expect(verdict({ ...phase, alerts: [page] }, 'failover/outage alerts')).toMatchObject({ value: 1, met: false });
+    }
     const stuck: PhaseRecord = { ...phase, switches: [{ to: 'green', code: 0, ms: 600 }, { to: 'blue', code: 2, ms: 100 }] };
     expect(verdict(stuck, 'there and back')).toMatchObject({ value: '→green 600 ms, →blue exit 2', met: false });
   });
@@ -186,9 +278,17 @@ describe('phases', () => {
   it('the drill passes only when every verdict of every phase is met', () => {
     const good: PhaseRecord = { ...base, kind: 'baseline', name: 'baseline', samples: steady(20, 'blue') };
     const bad: PhaseRecord = { ...good, name: 'again', samples: steady(20, 'blue', T0, 2, 502) };
-    expect(judgeDrill([good]).passed).toBe(true);
-    expect(judgeDrill([good, bad]).passed).toBe(false);
-    expect(judgeDrill([]).passed).toBe(false);
-    expect(judgeDrill([good, bad]).rows.map((r) => r.phase)).toEqual(['baseline', 'again']);
+    expect(judgeDrill([good], SETTINGS).passed).toBe(true);
+    expect(judgeDrill([good, bad], SETTINGS).passed).toBe(false);
+    expect(judgeDrill([], SETTINGS).passed).toBe(false);
+    expect(judgeDrill([good, bad], SETTINGS).rows.map((r) => r.phase)).toEqual(['baseline', 'again']);
+  });
+
+  it('the drill misses a failover message sent inside the cooldown after the previous one, across phases', () => {
+    const stop = (alerts: RecentAlert[]): PhaseRecord => ({ ...base, kind: 'recovery', name: 'stop', eventAt: T0, samples: steady(10, 'blue', T0 + 1_000), alerts });
+    const opened: PhaseRecord = { ...base, kind: 'chaos', mode: 'error', name: 'error', eventAt: T0, slack: 'clear', samples: steady(10, 'green'), alerts: [alert('failover', 'opened', 500)] };
+    const metric = (records: PhaseRecord[]) => judgeDrill(records, SETTINGS).verdicts.find((v) => v.metric === 'failover messages inside the cooldown');
+    expect(metric([opened, stop([alert('failover', 'resolved', 31_000, deferred)])])).toMatchObject({ value: 0, met: true });
+    expect(metric([opened, stop([alert('failover', 'resolved', 31_000)])])).toMatchObject({ met: false });
   });
 });

@@ -12,25 +12,27 @@ function envFile(text: string): string {
 
 describe('stack settings', () => {
   it('takes a non-empty environment variable first, then ENV_FILE, then the default', () => {
-    const file = envFile('NGINX_PORT=28180\nBLUE_PORT=28181\nACTIVE_POOL=green\nALERT_COOLDOWN_SEC=0\n');
+    const file = envFile('NGINX_PORT=28180\nBLUE_PORT=28181\nACTIVE_POOL=green\nALERT_COOLDOWN_SEC=0\nRECOVERY_HOLD_SEC=5\n');
     const r = loadStackSettings({ ENV_FILE: file, BLUE_PORT: '1234', ACTIVE_POOL: '' });
     expect(r).toMatchObject({
       ok: true,
-      config: { ENV_FILE: file, NGINX_PORT: 28180, BLUE_PORT: 1234, GREEN_PORT: 8082, WATCHER_HOST_PORT: 9100, ACTIVE_POOL: 'green', ALERT_COOLDOWN_SEC: 0 },
+      config: { ENV_FILE: file, NGINX_PORT: 28180, BLUE_PORT: 1234, GREEN_PORT: 8082, WATCHER_HOST_PORT: 9100, ACTIVE_POOL: 'green', ALERT_COOLDOWN_SEC: 0, RECOVERY_HOLD_SEC: 5 },
     });
   });
 
   it('works without the env file (make up creates it) using the defaults', () => {
     const r = loadStackSettings({ ENV_FILE: path.join(tmpdir(), 'bg-missing-dir', '.env') });
-    expect(r).toMatchObject({ ok: true, config: { NGINX_PORT: 8080, ACTIVE_POOL: 'blue', ALERT_COOLDOWN_SEC: 300, MAINTENANCE_MODE: false } });
+    expect(r).toMatchObject({ ok: true, config: { NGINX_PORT: 8080, ACTIVE_POOL: 'blue', ALERT_COOLDOWN_SEC: 300, RECOVERY_HOLD_SEC: 30, MAINTENANCE_MODE: false } });
   });
 
   it('reports each bad value on its own line, naming it', () => {
-    const file = envFile('GREEN_PORT=99999\n');
+    const file = envFile('GREEN_PORT=99999\nRECOVERY_HOLD_SEC=soon\n');
     const r = loadStackSettings({ ENV_FILE: file, ACTIVE_POOL: 'purple' });
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.problems).toHaveLength(2);
+    expect(r.problems).toHaveLength(3);
+    // Read with the watcher's own rule, so the drill refuses what the watcher would.
+    expect(r.problems.join('\n')).toMatch(/RECOVERY_HOLD_SEC: expected a whole number from 0 to 3600 \(got "soon"\)/);
     expect(r.problems.join('\n')).toMatch(/GREEN_PORT: .*\(got "99999"\)/);
     expect(r.problems.join('\n')).toMatch(/ACTIVE_POOL: .*\(got "purple"\)/);
   });
