@@ -26,7 +26,7 @@ const TARGET_RSS_MB = 150;
 const KEEPS_UP_SHARE = 0.05;
 // The watcher's defaults (watcher/config.ts).
 const POLL_INTERVAL_MS = 250;
-const MAX_LINE_BYTES = 16_384;
+const MAX_LINE_BYTES = 65_536;
 const SAMPLE_EVERY_MS = 20;
 const PHASE_TIMEOUT_MS = 120_000;
 
@@ -56,8 +56,11 @@ function lineHandler(dir: string, withPipeline: boolean): (line: string) => void
   const pipeline = createPipeline({
     activePool: 'blue',
     windowSize: 200,
+    poolWindowSize: 100,
     thresholdPercent: 2,
+    recoveryHoldMs: 30_000,
     cooldownMs: 300_000,
+    remindMs: 3_600_000,
     queueSize: 100,
     runbookUrl: 'runbook.md',
     clock,

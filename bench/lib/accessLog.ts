@@ -133,9 +133,19 @@ const ADDRS: Record<string, string> = { blue: BLUE, green: GREEN };
 
 /** A plain 200 served by `pool` at `at` (epoch ms), as Nginx would log it. */
 export function servedLine(at: number, requestId: string, path: string, pool: 'blue' | 'green'): string {
+  return loggedLine(at, requestId, path, pool, [[200, ADDRS[pool] as string]]);
+}
+
+/** A request blue answered 500 and Nginx retried on green, which answered 200: a failover, as Nginx would log it. */
+export function failedOverLine(at: number, requestId: string, path: string): string {
+  return loggedLine(at, requestId, path, 'green', [[500, BLUE], [200, GREEN]]);
+}
+
+function loggedLine(at: number, requestId: string, path: string, pool: 'blue' | 'green', attempts: Attempt[]): string {
   const time = new Date(at).toISOString().replace('Z', '+00:00');
   return (
     `time=${time} rid=${requestId} method=GET path="${path}" status=200 pool="${pool}" release="${pool}-v1" ` +
-    `upstream_status="200" upstream_addr="${ADDRS[pool]}" request_time=0.001 upstream_response_time="0.001" bytes=86`
+    `upstream_status="${attempts.map(([s]) => s).join(', ')}" upstream_addr="${attempts.map(([, a]) => a).join(', ')}" ` +
+    `request_time=0.001 upstream_response_time="${attempts.map(() => '0.001').join(', ')}" bytes=86`
   );
 }

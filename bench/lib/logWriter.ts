@@ -5,7 +5,7 @@
 // reports progress and ends with `done`.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateAccessLog, servedLine } from './accessLog.js';
+import { failedOverLine, generateAccessLog, servedLine } from './accessLog.js';
 
 /**
  * `bytes` of generated lines (the last one whole), in `blockBytes` writes cut
@@ -20,9 +20,11 @@ export interface BurstJob {
 }
 
 /**
- * `rate` lines/s for `seconds`, in small batches timed by a monotonic clock.
- * The serving pool changes every `flipEvery` lines (a random count in the
- * range): the first line of each stretch is a flip with path `/flip/<id>`.
+ * `rate` lines/s for `seconds`, in small batches timed by a monotonic clock,
+ * as stretches of `flipEvery` lines (a random count in the range), each a
+ * failover and its recovery: the first line is blue failing over to green
+ * (path `/flip/<id>`), green serves the next `greenLines`, then blue serves
+ * the rest of the stretch. A stretch the end would cut short is all blue.
  */
 export interface PacedJob {
   mode: 'paced';
@@ -30,8 +32,8 @@ export interface PacedJob {
   rate: number;
   seconds: number;
   flipEvery: [min: number, max: number];
+  greenLines: number;
   firstFlipId: number;
-  startPool: 'blue' | 'green';
 }
 
 export type WriterJob = BurstJob | PacedJob;
@@ -99,8 +101,8 @@ async function paced(job: PacedJob): Promise<void> {
   await go();
   const fd = openSync(job.path, 'a');
   const flips: Flip[] = [];
-  let pool = job.startPool;
   let nextFlip = 0;
+  let greenUntil = 0;
   let flipId = job.firstFlipId;
   let bytes = 0;
   const startedAt = now();
@@ -111,14 +113,15 @@ async function paced(job: PacedJob): Promise<void> {
       const at = Date.now();
       let batch = '';
       for (; written < due; written++) {
-        let path = '/version';
-        if (written === nextFlip) {
-          pool = pool === 'blue' ? 'green' : 'blue';
-          path = `/flip/${flipId}`;
-          flips.push({ id: flipId++, to: pool, writtenAt: at });
+        // The last stretch is cut short by the end: no failover in it, so every failover is followed by its recovery.
+        if (written === nextFlip && written + job.flipEvery[0] <= total) {
+          batch += `${failedOverLine(at, requestId(written), `/flip/${flipId}`)}\n`;
+          flips.push({ id: flipId++, to: 'green', writtenAt: at });
+          greenUntil = written + 1 + job.greenLines;
           nextFlip += between(job.flipEvery);
+          continue;
         }
-        batch += `${servedLine(at, requestId(written), path, pool)}\n`;
+        batch += `${servedLine(at, requestId(written), '/version', written < greenUntil ? 'green' : 'blue')}\n`;
       }
       bytes += writeSync(fd, batch);
     }
