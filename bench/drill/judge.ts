@@ -290,7 +290,9 @@ export function judgePhase(phase: PhaseRecord, settings: AlertSettings): PhaseJu
               met: quietMs <= withinMs,
             }
           : alertVerdict(`${name}: recovery alert`, 'failover resolved', alert, withinMs);
-      const reopened = phase.alerts.filter((a) => a.kind === 'failover' && a.message === 'opened').length;
+      // Sent openings only: in maintenance the pool serving again is itself reported as a suppressed
+      // opening (Slack never heard of the incident), which /stats does not tell apart from a new failure.
+      const reopened = phase.alerts.filter((a) => a.kind === 'failover' && a.message === 'opened' && a.decision === 'send').length;
       return {
         row: row(name, figures, { first: `${active} ${duration(backMs)}`, alert: allClear.value as string }),
         verdicts: [

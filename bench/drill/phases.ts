@@ -255,11 +255,13 @@ export async function chaosOff(ctx: DrillContext, name: string): Promise<PhaseRe
         log(`all-clear ${how} ${duration(Date.parse(allClear.raisedAt) - back)} after ${active} served again`);
         break;
       }
-      // In maintenance an incident Slack never heard of resolves without a message (the summary counts it):
-      // it leaves /stats, having been there.
-      const open = incidents?.some((i) => i.key === failoverKey(ctx));
-      seenOpen ||= open === true;
-      if (maintenance && seenOpen && open === false) {
+      // In maintenance an incident Slack never heard of resolves without a message (the summary counts it).
+      // /stats shows it either gone or, until maintenance ends, still listed but with nothing told and no
+      // change held back, which while it is open cannot be: every change of it is reported as suppressed.
+      const incident = incidents?.find((i) => i.key === failoverKey(ctx));
+      seenOpen ||= incident !== undefined;
+      const quiet = incidents !== undefined && (incident === undefined || (incident.told === undefined && incident.reported === undefined));
+      if (maintenance && seenOpen && quiet) {
         quietAt = now();
         log(`resolved without a message (maintenance) ${duration(quietAt - back)} after ${active} served again`);
         break;

@@ -245,6 +245,9 @@ describe('phases', () => {
       expect(verdict({ ...recovery, alerts: [] }, 'recovery alert')).toMatchObject({ value: 'no failover resolved', met: false });
       const reopened: PhaseRecord = { ...recovery, alerts: [alert('failover', 'opened', 12_000), alert('failover', 'resolved', 35_400)] };
       expect(verdict(reopened, 'failover reopened')).toMatchObject({ value: 1, met: false });
+      // In maintenance the return of the pool shows as a suppressed opening: not counted.
+      const suppressed = { decision: 'suppress', outcome: undefined, settledAt: undefined } as const;
+      expect(verdict({ ...recovery, alerts: [alert('failover', 'opened', 5_100, suppressed)] }, 'failover reopened')).toMatchObject({ value: 0, met: true });
     });
 
     it('in maintenance an incident Slack never heard of resolves without a message: judged by when it left /stats', () => {
