@@ -62,13 +62,17 @@ describe.skipIf(!enabled)('failover on the Compose stack', () => {
     expect(stats.green).toBeGreaterThanOrEqual(0.95);
   });
 
-  it('returns to blue after chaos-stop and fail_timeout, and reports the recovery', async () => {
+  it('returns to blue after chaos-stop and fail_timeout, and reports the recovery once blue has held', async () => {
     const since = Date.now();
     const out = await stack.make('chaos-stop');
     expect(out.code, out.stderr).toBe(0);
     const ms = await waitForServing('blue', 15_000);
     console.log(`[e2e] blue serving again ${ms} ms after chaos-stop`);
-    await waitForAlert('Recovered: pool changed green → blue', since, 5_000);
+    // RECOVERY_HOLD_SEC (3 s here) of steady service first.
+    const alert = await waitForAlert('Recovered: pool changed green → blue', since, 10_000);
+    console.log(`[e2e] recovery alert ${alert.receivedAt - since} ms after chaos-stop: ${alert.body.text}`);
+    expect(alert.body.text).toMatch(/^Recovered: pool changed green → blue, steady for 3 s \(open [^)]+\)$/);
+    expect(alert.receivedAt - since).toBeGreaterThanOrEqual(3_000);
   });
 
   it('fails over with no client error and no slow request when blue hangs (MODE=timeout)', async () => {

@@ -99,7 +99,7 @@ describe.skipIf(!enabled)('serving under faults on the Compose stack', () => {
   }
 
   describe('both pools fail', () => {
-    it('both answer 500: a JSON 503 at once, and one error-rate alert', async () => {
+    it('both answer 500: a JSON 503 at once, one outage alert and one error-rate alert, each resolved once', async () => {
       const since = Date.now();
       await chaosOnBoth('start?mode=error');
       const replies: Reply[] = [];
@@ -107,15 +107,23 @@ describe.skipIf(!enabled)('serving under faults on the Compose stack', () => {
       console.log(`[faults] both 500: ${replies.length} answers, slowest ${Math.round(Math.max(...replies.map((r) => r.ms)))} ms`);
       replies.forEach(expectNoPoolAnswer);
 
+      const outage = await waitForAlert('Outage: no pool could answer', since, 10_000);
       const alert = await waitForAlert('High error rate', since, 10_000);
-      console.log(`[faults] both 500: error-rate alert ${alert.receivedAt - since} ms after the chaos began`);
+      console.log(`[faults] both 500: outage alert ${outage.receivedAt - since} ms, error-rate alert ${alert.receivedAt - since} ms after the chaos began`);
 
       await chaosOnBoth('stop');
       await waitForServing('blue', 15_000);
       expect(summarize(await sampleTraffic(30, 3_000)).non200).toBe(0);
       await waitForAlert('Error rate resolved', since, 10_000);
-      const raised = (await receivedAlerts()).filter((m) => m.receivedAt >= since && m.body.text.includes('High error rate'));
-      expect(raised).toHaveLength(1);
+      await waitForAlert('Outage resolved', since, 10_000);
+      const texts = (await receivedAlerts()).filter((m) => m.receivedAt >= since).map((m) => m.body.text);
+      console.log(`[faults] both 500: messages ${JSON.stringify(texts)}`);
+      for (const prefix of ['Outage:', 'High error rate:', 'Outage resolved', 'Error rate resolved']) {
+        expect(texts.filter((t) => t.startsWith(prefix)), prefix).toHaveLength(1);
+      }
+      // Both pools failing is an outage, never worded as a failover.
+      const whileDown = texts.slice(0, texts.findIndex((t) => t.startsWith('Outage resolved')));
+      expect(whileDown.filter((t) => t.startsWith('Failover'))).toEqual([]);
     });
 
     it('both hang (timeout chaos): a JSON 503 well within 3 s', async () => {

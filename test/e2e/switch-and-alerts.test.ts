@@ -2,6 +2,7 @@
 // stack, with the watcher posting to a local receiver instead of Slack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDockerOrSkip } from './support/docker.js';
+import { watcherStats } from './support/incidents.js';
 import {
   chaos,
   envFileValue,
@@ -98,7 +99,7 @@ describe.skipIf(!enabled)('switch, maintenance and error-rate alerts on the Comp
     expect((await receivedAlerts()).filter((m) => m.receivedAt >= since)).toEqual([]);
   });
 
-  it('holds back alerts in maintenance mode, switched at run time', async () => {
+  it('holds back alerts in maintenance mode, switched at run time, and sums up when it ends', async () => {
     expect((await stack.make('maintenance-on')).code).toBe(0);
     const since = Date.now();
     expect((await chaos('green', 'start?mode=error')).status).toBe(200);
@@ -112,27 +113,50 @@ describe.skipIf(!enabled)('switch, maintenance and error-rate alerts on the Comp
     const status = await stack.make('status');
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/Serving pool: blue/);
-    expect(status.stdout).toMatch(/"suppressed":\s*[1-9]/);
+    expect(status.stdout).toMatch(/"suppress":\s*[1-9]/);
+    expect(status.stdout).toMatch(/"maintenance":\s*true/);
 
     expect((await chaos('green', 'stop')).status).toBe(200);
     await waitForServing('green', 15_000);
+    // Green steady for RECOVERY_HOLD_SEC (3 s) and a tick: the failover opened and resolved during maintenance, never announced.
+    await sleep(5_000);
     expect((await stack.make('maintenance-off')).code).toBe(0);
+    // One summary when it ends, counting what came and went meanwhile.
+    const summary = await waitForAlert('Maintenance ended', since, 5_000);
+    console.log(`[e2e] maintenance summary: ${summary.body.text} ${JSON.stringify(summary.body.blocks)}`);
+    expect(summary.body.text).toBe('Maintenance ended: nothing is open');
+    expect(JSON.stringify(summary.body.blocks)).toContain('1 more opened and resolved during maintenance');
+    await sleep(1_000);
+    expect((await receivedAlerts()).filter((m) => m.receivedAt >= since).map((m) => m.body.text)).toEqual(['Maintenance ended: nothing is open']);
+    expect((await watcherStats()).incidents).toEqual([]);
   });
 
-  it('alerts on the error rate when both pools fail, then says when it is resolved', async () => {
+  it('reports both pools failing as an outage with a high error rate, then each resolved', async () => {
     const since = Date.now();
+    // Green is the primary here (switched above): the backup fails first, so no failover comes before the outage.
     expect((await chaos('blue', 'start?mode=error')).status).toBe(200);
     expect((await chaos('green', 'start?mode=error')).status).toBe(200);
     const failing = summarize(await sampleTraffic(30, 3_000));
     expect(failing.non200).toBeGreaterThan(20);
+    const outage = await waitForAlert('Outage: no pool could answer', since, 10_000);
     const alert = await waitForAlert('High error rate', since, 10_000);
-    console.log(`[e2e] error-rate alert: ${alert.body.text}`);
+    console.log(`[e2e] outage alert ${outage.receivedAt - since} ms, error-rate alert ${alert.receivedAt - since} ms after the chaos: ${alert.body.text}`);
 
     expect((await chaos('blue', 'stop')).status).toBe(200);
     expect((await chaos('green', 'stop')).status).toBe(200);
     await waitForServing('green', 15_000);
     const healthy = summarize(await sampleTraffic(30, 3_000));
     expect(healthy.non200).toBe(0);
+    await waitForAlert('Outage resolved', since, 10_000);
     await waitForAlert('Error rate resolved', since, 10_000);
+    await sleep(2_000);
+    const texts = (await receivedAlerts()).filter((m) => m.receivedAt >= since).map((m) => m.body.text);
+    console.log(`[e2e] both pools failing, then healed: ${JSON.stringify(texts, null, 2)}`);
+    // Never worded as a failover while both failed; each condition opened and resolved once.
+    for (const prefix of ['Outage:', 'High error rate:', 'Outage resolved', 'Error rate resolved']) {
+      expect(texts.filter((t) => t.startsWith(prefix)), prefix).toHaveLength(1);
+    }
+    const whileDown = texts.slice(0, texts.findIndex((t) => t.startsWith('Outage resolved')));
+    expect(whileDown.filter((t) => t.startsWith('Failover'))).toEqual([]);
   });
 });

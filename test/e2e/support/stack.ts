@@ -42,6 +42,8 @@ export async function startStack(name: string, settings: Record<string, string> 
     RELEASE_ID_BLUE: RELEASES.blue,
     RELEASE_ID_GREEN: RELEASES.green,
     ALERT_COOLDOWN_SEC: '0',
+    // Short, so a suite waits seconds, not the default 30 s, for each all-clear.
+    RECOVERY_HOLD_SEC: '3',
     ...settings,
   };
   writeFileSync(envFile, Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join(''));
