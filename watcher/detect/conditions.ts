@@ -114,11 +114,13 @@ export class HeldCondition {
  */
 export const FLAP_FLIPS = 6;
 export const FLAP_WINDOW_MS = 10 * 60_000;
+/** Change times kept for the count a message shows: a flapping pool at 20 requests/s changes about 200 times in FLAP_WINDOW_MS. */
+export const FLIPS_KEPT = 256;
 
 export interface FailoverState extends HeldState {
   /** Changes of the serving pool while open, over the condition's whole life. */
   flips: number;
-  /** Times of the last FLAP_FLIPS changes, oldest first. */
+  /** Times of the last FLIPS_KEPT changes of this incident, oldest first. */
   recentFlips: number[];
 }
 
@@ -130,14 +132,21 @@ export class FailoverCondition extends HeldCondition {
   constructor(holdMs: number, restore?: FailoverState) {
     super(holdMs, restore);
     this.flips = restore?.flips ?? 0;
-    this.recentFlips = [...(restore?.recentFlips ?? [])].slice(-FLAP_FLIPS);
+    this.recentFlips = [...(restore?.recentFlips ?? [])].slice(-FLIPS_KEPT);
+  }
+
+  /** A new incident starts its flapping count afresh: an old incident's changes say nothing about this one. */
+  override interrupt(now: number): boolean {
+    const opened = super.interrupt(now);
+    if (opened) this.recentFlips.length = 0;
+    return opened;
   }
 
   /** The serving pool changed while open (or by opening it). */
   flipped(now: number): void {
     this.flips++;
     this.recentFlips.push(now);
-    if (this.recentFlips.length > FLAP_FLIPS) this.recentFlips.shift();
+    if (this.recentFlips.length > FLIPS_KEPT) this.recentFlips.shift();
   }
 
   get totalFlips(): number {

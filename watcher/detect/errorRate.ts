@@ -64,7 +64,10 @@ export class ErrorRateState {
     // A part-filled window (startup, or a restart that restored a firing
     // alert) is too few requests to call a rate either way.
     if (window.count < window.size) return false;
-    if (s.active) s.clientVisible = window.clientErrorRate > this.thresholdPercent;
+    // With the same hysteresis as the rate itself: errors that clients saw
+    // stay "client-visible" while the window forgets them, never "hidden".
+    if (s.active && window.clientErrorRate > this.thresholdPercent) s.clientVisible = true;
+    else if (s.active && window.clientErrorRate <= this.thresholdPercent * RESOLVE_FRACTION) s.clientVisible = false;
     if (!s.active) {
       if (window.errorRate <= this.thresholdPercent) return false;
       this.state = {

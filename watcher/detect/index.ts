@@ -17,7 +17,7 @@ import { boundedRelease, sampleOf, type ConditionView, type RequestSample, type 
 
 export type { ConditionView, RequestSample, WindowStats } from './view.js';
 export { conditionViewSchema, requestSampleSchema, windowStatsSchema } from './view.js';
-export { FLAP_FLIPS, FLAP_WINDOW_MS } from './conditions.js';
+export { FLAP_FLIPS, FLAP_WINDOW_MS, FLIPS_KEPT } from './conditions.js';
 
 const POOLS: readonly string[] = poolName.options;
 type Pool = (typeof poolName.options)[number];
@@ -98,13 +98,10 @@ export class Detector {
   tick(now: number): boolean {
     let changed = false;
     for (const condition of this.failover.values()) changed = condition.tick(now) || changed;
-    if (this.outage.tick(now)) {
-      changed = true;
-      // The outage is over but the backup serves: the primary's failover starts now.
-      const primary = this.flips.primaryPool;
-      if (this.flips.servingPool !== primary) this.failoverOf(primary).interrupt(now);
-    }
-    return changed;
+    // When an outage ends with the backup serving, the primary may only be
+    // sitting out Nginx's fail_timeout: its failover opens at the next failed
+    // probe of it, not here.
+    return this.outage.tick(now) || changed;
   }
 
   /** Every condition that has ever opened, active or not, as of `now`. */

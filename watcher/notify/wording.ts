@@ -101,17 +101,21 @@ export function sinceLast(n: IncidentNotification): string | undefined {
   if (before === undefined) return undefined;
   const c = n.condition;
   const failures = Math.max(0, c.failures - before.failures);
-  const parts = [`${failures} ${FAILURES[c.kind]}`];
-  if (c.kind === 'failover') parts.push(`${Math.max(0, (c.flips ?? 0) - before.flips)} pool changes`);
-  if (n.deferred > 0) parts.push(`${n.deferred} change${n.deferred === 1 ? '' : 's'} held back by the cooldown`);
+  const parts = [count(failures, ...FAILURES[c.kind])];
+  if (c.kind === 'failover') parts.push(count(Math.max(0, (c.flips ?? 0) - before.flips), 'pool change', 'pool changes'));
+  if (n.deferred > 0) parts.push(`${count(n.deferred, 'change', 'changes')} held back by the cooldown`);
   return `Since the last message (${duration(n.at - before.at)} ago): ${parts.join(', ')}`;
 }
 
-const FAILURES: Record<ConditionView['kind'], string> = {
-  failover: 'failed attempts on the pool',
-  outage: 'requests no pool could answer',
-  error_rate: 'requests with errors',
+const FAILURES: Record<ConditionView['kind'], [one: string, many: string]> = {
+  failover: ['failed attempt on the pool', 'failed attempts on the pool'],
+  outage: ['request no pool could answer', 'requests no pool could answer'],
+  error_rate: ['request with errors', 'requests with errors'],
 };
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
 
 function backupOf(c: ConditionView): string {
   return c.servingPool !== c.pool ? c.servingPool : c.pool === 'blue' ? 'green' : 'blue';

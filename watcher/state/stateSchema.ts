@@ -2,7 +2,7 @@
 // is written by the watcher but lives where others can write.
 import { z } from 'zod';
 import { poolName } from '../../common/config.js';
-import { FLAP_FLIPS, type DetectorState } from '../detect/index.js';
+import { FLIPS_KEPT, type DetectorState } from '../detect/index.js';
 import { notificationSchema, toldSchema, type Notification, type PolicyState } from '../policy/index.js';
 import type { SourcePosition } from '../source/index.js';
 import { INCIDENT_KINDS, level } from '../vocabulary.js';
@@ -13,7 +13,7 @@ const count = z.number().int().nonnegative();
 const epochMs = z.number().int().nonnegative();
 
 const heldStateSchema = z.object({ active: z.boolean(), since: epochMs, failures: count, steadySince: epochMs.optional() });
-const failoverStateSchema = heldStateSchema.extend({ flips: count, recentFlips: z.array(epochMs).max(FLAP_FLIPS) });
+const failoverStateSchema = heldStateSchema.extend({ flips: count, recentFlips: z.array(epochMs).max(FLIPS_KEPT) });
 
 export const positionSchema = z.object({
   fingerprint: z.string().regex(/^[0-9a-f]{40}$/),

@@ -1,7 +1,7 @@
 // Conditions with a lifetime: open at the first failure, resolved only after a
 // steady hold; the failover condition also counts pool changes and flapping.
 import { describe, expect, it } from 'vitest';
-import { FailoverCondition, FLAP_FLIPS, FLAP_WINDOW_MS, HeldCondition } from '../../../watcher/detect/conditions.js';
+import { FailoverCondition, FLAP_FLIPS, FLAP_WINDOW_MS, FLIPS_KEPT, HeldCondition } from '../../../watcher/detect/conditions.js';
 
 const HOLD = 10_000;
 const T = 1_800_000_000_000;
@@ -165,21 +165,36 @@ describe('FailoverCondition', () => {
     expect(c.currentLevel(T + 100 + HOLD)).toBe('ok');
   });
 
-  it('keeps only the last FLAP_FLIPS change times, and restores them', () => {
+  it('keeps only the last FLIPS_KEPT change times, counts them all in the window, and restores them', () => {
     const c = new FailoverCondition(HOLD);
     c.fail(T);
-    for (let i = 0; i < FLAP_FLIPS + 4; i++) c.flipped(T + i * 1_000);
+    for (let i = 0; i < FLIPS_KEPT + 4; i++) c.flipped(T + i * 1_000);
     const saved = c.snapshot();
-    expect(saved.flips).toBe(FLAP_FLIPS + 4);
-    expect(saved.recentFlips).toEqual(Array.from({ length: FLAP_FLIPS }, (_, i) => T + (i + 4) * 1_000));
+    expect(saved.flips).toBe(FLIPS_KEPT + 4);
+    expect(saved.recentFlips).toEqual(Array.from({ length: FLIPS_KEPT }, (_, i) => T + (i + 4) * 1_000));
+    // The message's count is not capped at the flapping threshold.
+    expect(c.flipsRecently(T + (FLIPS_KEPT + 3) * 1_000)).toBe(FLIPS_KEPT);
     expect(saved).toMatchObject({ active: true, since: T, failures: 1 });
 
     const restored = new FailoverCondition(HOLD, JSON.parse(JSON.stringify(saved)));
     expect(restored.snapshot()).toEqual(saved);
     expect(restored.currentLevel(T + 20_000)).toBe('flapping');
     // A saved list longer than it should be is cut to the newest.
-    const long = { ...saved, recentFlips: Array.from({ length: FLAP_FLIPS + 3 }, (_, i) => T + i) };
-    expect(new FailoverCondition(HOLD, long).snapshot().recentFlips).toEqual(long.recentFlips.slice(-FLAP_FLIPS));
+    const long = { ...saved, recentFlips: Array.from({ length: FLIPS_KEPT + 3 }, (_, i) => T + i) };
+    expect(new FailoverCondition(HOLD, long).snapshot().recentFlips).toEqual(long.recentFlips.slice(-FLIPS_KEPT));
+  });
+
+  it('starts the flapping count afresh with each new incident', () => {
+    const c = new FailoverCondition(HOLD);
+    c.fail(T);
+    for (let i = 0; i < FLAP_FLIPS; i++) c.flipped(T + i);
+    c.served(T + 100);
+    c.tick(T + 100 + HOLD);
+    expect(c.active).toBe(false);
+    c.fail(T + 200 + HOLD);
+    c.flipped(T + 200 + HOLD);
+    expect(c.flipsRecently(T + 200 + HOLD)).toBe(1);
+    expect(c.currentLevel(T + 200 + HOLD)).toBe('failing');
   });
 
   it('restores a state without flip history as none', () => {

@@ -204,7 +204,7 @@ describe('Detector: outage', () => {
     expect(second.active()).toEqual([]);
   });
 
-  it('during an outage a flip to the backup is not a failover; the failover opens when the outage resolves with the backup serving', () => {
+  it('during an outage a flip to the backup is not a failover, nor is the backup serving when it ends: only a failed probe of the primary after it', () => {
     const { d, clock, at, view, active } = setup();
     at(0, noPool());
     // Blue stays out for fail_timeout: green answers first.
@@ -216,11 +216,22 @@ describe('Detector: outage', () => {
     expect(d.tick(T + 1_000 + HOLD - 1)).toBe(false);
     expect(d.tick(T + 1_000 + HOLD)).toBe(true);
     clock.now = T + 1_000 + HOLD;
-    expect(active()).toEqual(['failover:blue']);
+    // Blue may only be sitting out fail_timeout: nothing opens yet.
+    expect(active()).toEqual([]);
     expect(view('outage')).toMatchObject({ active: false, level: 'ok', since: T + 1_000 + HOLD });
-    expect(view('failover:blue')).toMatchObject({ level: 'failing', since: T + 1_000 + HOLD });
-    at(20_000, served('blue'));
-    expect(d.tick(T + 20_000 + HOLD)).toBe(true);
+    // Nginx probes blue and it fails: now it is a failover.
+    expect(at(20_000, failedOver())).toBe(true);
+    expect(active()).toEqual(['failover:blue']);
+    expect(view('failover:blue')).toMatchObject({ level: 'failing', since: T + 20_000 });
+  });
+
+  it('an outage that ends with the backup serving and a healthy primary opens nothing', () => {
+    const { d, at, active } = setup();
+    at(0, noPool());
+    at(1_000, served('green'));
+    d.tick(T + 1_000 + HOLD);
+    expect(at(6_000, served('blue'))).toBe(true);
+    d.tick(T + 6_000 + HOLD);
     expect(active()).toEqual([]);
   });
 

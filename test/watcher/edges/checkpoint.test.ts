@@ -151,7 +151,7 @@ describe('checkpoint', () => {
     ['a planned switch to "purple"', saved((s) => (s.pending[1].to = 'purple')), INVALID],
     ['a pending condition with a negative count', saved((s) => (s.pending[0].condition.failures = -1)), INVALID],
     ['a maintenance summary listing a bad condition', saved((s) => (s.pending[2].open[0].level = 'on_fire')), INVALID],
-    ['a failover with too many flip times', saved((s) => (s.detector.failover.blue.recentFlips = Array(7).fill(NOW))), INVALID],
+    ['a failover with too many flip times', saved((s) => (s.detector.failover.blue.recentFlips = Array(257).fill(NOW))), INVALID],
     ['an incident of an unknown kind', saved((s) => (s.policy.incidents[0].kind = 'meteor')), INVALID],
     ['a fractional time in what Slack heard', saved((s) => (s.policy.incidents[0].told.at = 1.5)), INVALID],
     ['an error rate whose client visibility is not a boolean', saved((s) => (s.detector.errorRate.clientVisible = 'yes')), INVALID],
