@@ -3,7 +3,6 @@
 // does: plain HTTP on the published 127.0.0.1 ports and the Makefile targets.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -276,39 +275,4 @@ export function startLoad(perSecond: number): Load {
 /** The failed samples of a load, for assertion messages. */
 export const failures = (samples: Sample[]) => samples.filter((s) => s.status !== 200);
 
-export interface RawReply {
-  status: number;
-  /** Header names in lower case. */
-  headers: Record<string, string>;
-  body: string;
-}
-
-/**
- * Sends `request` byte for byte on a new TCP connection and reads until the
- * server closes it: nothing normalises the request target on the way.
- */
-export function rawHttp(port: number, request: string, timeoutMs = 10_000): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no complete answer within ${timeoutMs} ms`)));
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      const [statusLine = '', ...lines] = text.slice(0, end === -1 ? text.length : end).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      resolve({
-        status: Number(/^HTTP\/\d\.\d (\d{3})/.exec(statusLine)?.[1] ?? 0),
-        headers,
-        body: end === -1 ? '' : text.slice(end + 4),
-      });
-    });
-    socket.write(request);
-  });
-}
+export { rawHttp, type RawReply } from '../../support/rawHttp.js';

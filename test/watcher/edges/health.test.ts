@@ -1,40 +1,7 @@
-import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import { startHealthServer, type HealthServer } from '../../../watcher/operator/health.js';
-
-interface RawReply {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** Sends bytes as they are, so a target no HTTP client would write reaches the server. */
-function rawHttp(port: number, request: string): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.setTimeout(5_000, () => socket.destroy(new Error('no complete answer within 5 s')));
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      const [statusLine = '', ...lines] = text.slice(0, end === -1 ? text.length : end).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      resolve({
-        status: Number(/^HTTP\/\d\.\d (\d{3})/.exec(statusLine)?.[1] ?? 0),
-        headers,
-        body: end === -1 ? '' : text.slice(end + 4),
-      });
-    });
-    socket.write(request);
-  });
-}
+import { rawHttp } from '../../support/rawHttp.js';
 
 const request = (method: string, target: string) =>
   `${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
