@@ -63,6 +63,11 @@ export class Detector {
   private readonly opts: DetectorOptions;
   private readonly lastFailure = new Map<string, RequestSample>();
   private readonly notices: PlannedSwitchNotice[] = [];
+  // The pool of the last healthy line, and its window: nearly every line
+  // repeats it, and comparing two short strings is far cheaper than a Map
+  // lookup, which hashes the line's freshly parsed pool name every time.
+  private lastPool: string | undefined;
+  private lastPoolWindow: PoolWindow | undefined;
 
   constructor(opts: DetectorOptions) {
     this.opts = opts;
@@ -86,7 +91,7 @@ export class Detector {
     const statuses = record.upstreamStatuses;
     if (flags === 0 && statuses.length === 1 && pool !== undefined) {
       // Nearly every line: one good attempt, by the pool that served it.
-      this.poolWindows.get(pool)?.push(false);
+      this.healthyPoolWindow(pool)?.push(false);
     } else if (statuses.length > 0) {
       changed = this.attempts(record) || changed;
     }
@@ -153,6 +158,13 @@ export class Detector {
 
   windowStats(): WindowStats {
     return this.window.stats();
+  }
+
+  private healthyPoolWindow(pool: string): PoolWindow | undefined {
+    if (pool === this.lastPool) return this.lastPoolWindow;
+    this.lastPool = pool;
+    this.lastPoolWindow = this.poolWindows.get(pool);
+    return this.lastPoolWindow;
   }
 
   // The rare line with a failed or retried attempt. While no pool answers,
