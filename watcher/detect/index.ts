@@ -162,9 +162,13 @@ export class Detector {
 
   private healthyPoolWindow(pool: string): PoolWindow | undefined {
     if (pool === this.lastPool) return this.lastPoolWindow;
-    this.lastPool = pool;
-    this.lastPoolWindow = this.poolWindows.get(pool);
-    return this.lastPoolWindow;
+    // Only pools this stack runs have a window, so lastPool is always a known pool.
+    const window = this.poolWindows.get(pool);
+    if (window !== undefined) {
+      this.lastPool = pool;
+      this.lastPoolWindow = window;
+    }
+    return window;
   }
 
   // The rare line with a failed or retried attempt. While no pool answers,
@@ -202,15 +206,17 @@ export class Detector {
 
   // A line some pool answered without a 5xx reaching the client.
   private served(record: AccessRecord, pool: string): boolean {
-    if (this.attributor.known(pool) === undefined) return false;
+    // The pool of the last healthy line is known; only another needs the check.
+    if (pool !== this.lastPool && this.attributor.known(pool) === undefined) return false;
     if (this.outage.active) this.outage.served(this.opts.clock());
     const primary = this.flips.primaryPool;
     const flip = this.flips.observe(record);
     if (flip === undefined) {
+      if (pool !== primary) return false;
       const condition = this.failover.get(primary);
       // Back on the primary without a change of serving pool (a failure that
       // Nginx did not fail over, such as an unretried POST): start the hold.
-      if (pool === primary && condition?.active && !condition.recovering) condition.served(this.opts.clock());
+      if (condition?.active && !condition.recovering) condition.served(this.opts.clock());
       return false;
     }
     this.flipped(flip, primary, this.opts.clock());
