@@ -46,24 +46,41 @@ function readAll(r: AccessRecord): Record<keyof AccessRecord, unknown> {
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 const rssMB = () => mb(process.memoryUsage().rss);
 
+interface PhaseSpec {
+  name: string;
+  makeOnLine: () => (line: string) => void;
+  afterPass?: (pass: number) => void;
+}
+
 /**
- * Runs `makeOnLine()`'s handler over the whole input PASSES times and rates it
- * by its median pass, which a neighbour's burst on a shared machine moves least.
+ * Runs each phase's handler over the whole input PASSES times, the phases'
+ * passes interleaved, and rates each by its median pass. Interleaved, phases
+ * compared with each other see the same machine: this shared VM's speed moves
+ * by up to 1.7x for tens of seconds, which made the core / regex ratio of two
+ * phases run one after the other read anywhere from 0.29x to 0.79x.
  * A first handler runs over the first chunks untimed so the JIT has settled.
  */
-function measure(log: AccessLog, name: string, makeOnLine: () => (line: string) => void, afterPass?: (pass: number) => void): Phase {
-  const warm = makeOnLine();
-  forEachLine({ ...log, chunks: log.chunks.slice(0, WARMUP_CHUNKS) }, warm);
-  const onLine = makeOnLine();
-  const passes: { ms: number; cpuMs: number }[] = [];
+function measure(log: AccessLog, specs: PhaseSpec[]): Phase[] {
+  const warmup = { ...log, chunks: log.chunks.slice(0, WARMUP_CHUNKS) };
+  const handlers = specs.map((spec) => {
+    forEachLine(warmup, spec.makeOnLine());
+    return spec.makeOnLine();
+  });
+  const passes: { ms: number; cpuMs: number }[][] = specs.map(() => []);
   for (let pass = 1; pass <= PASSES; pass++) {
-    const started = process.hrtime.bigint();
-    const cpu = process.cpuUsage();
-    forEachLine(log, onLine);
-    const { user, system } = process.cpuUsage(cpu);
-    passes.push({ ms: Number(process.hrtime.bigint() - started) / 1e6, cpuMs: (user + system) / 1000 });
-    afterPass?.(pass);
+    specs.forEach((spec, i) => {
+      const started = process.hrtime.bigint();
+      const cpu = process.cpuUsage();
+      forEachLine(log, handlers[i] as (line: string) => void);
+      const { user, system } = process.cpuUsage(cpu);
+      passes[i]?.push({ ms: Number(process.hrtime.bigint() - started) / 1e6, cpuMs: (user + system) / 1000 });
+      spec.afterPass?.(pass);
+    });
   }
+  return specs.map((spec, i) => rate(log, spec.name, passes[i] ?? []));
+}
+
+function rate(log: AccessLog, name: string, passes: { ms: number; cpuMs: number }[]): Phase {
   const median = [...passes].sort((a, b) => a.ms - b.ms)[Math.floor(PASSES / 2)] as { ms: number; cpuMs: number };
   const linesPerSec = Math.round(log.lines / (median.ms / 1000));
   const phase = {
@@ -89,23 +106,11 @@ const rssBeforeMB = rssMB();
 console.log(`  ${mb(log.bytes)} MB (${Math.round(log.bytes / LINES)} B a line) in ${log.chunks.length} chunks, ${log.junkLines} junk lines; RSS ${rssBeforeMB} MB`);
 console.log(`\nphases (${PASSES} passes of ${LINES.toLocaleString('en-US')} lines each, rated by the median pass):`);
 
-const split = measure(log, 'split only', () => (line) => {
-  sink += line.length;
-});
-
-const regex = measure(log, 'one anchored regex', () => (line) => {
-  if (ONE_REGEX.exec(line) !== null) sink++;
-});
-
-// Counters of the latest handler, so the warm-up run is not counted.
-let parsedLines = 0;
-const parse = measure(log, 'parse', () => {
-  parsedLines = 0;
-  return (line) => {
-    if (parseLine(line).ok) parsedLines++;
-  };
-});
-
+// The core runs first, with the regex baseline it is judged against, in a
+// fresh process as in the watcher: measured after the bare parse loop below,
+// it ran at 1.6 M lines/s in about one run in six even with the machine at
+// full speed (the parse loop's JIT state; the watcher never runs that loop).
+//
 // Wired as pipeline.ts wires them: every parsed line goes to the detector, and
 // the policy is asked only when observe() says a condition changed, or at a
 // tick; a sent message is delivered at once, as by a Slack that always
@@ -118,10 +123,9 @@ const parse = measure(log, 'parse', () => {
 // millions of lines.
 let counts: Record<string, number> = {};
 const rss = { after1M: 0, after5M: 0, heapAfter5MMB: 0 };
-const core = measure(
-  log,
-  'parse + detect + policy',
-  () => {
+const coreSpec: PhaseSpec = {
+  name: 'parse + detect + policy',
+  makeOnLine: () => {
     let lines = 0;
     const clock = () => START + lines * MS_PER_LINE;
     const detector = new Detector({ activePool: 'blue', ...SETTINGS, clock, plannedSwitch: () => undefined });
@@ -146,14 +150,45 @@ const core = measure(
       if (parsed.ok && detector.observe(parsed.record)) evaluate();
     };
   },
-  (pass) => {
+  afterPass: (pass) => {
     if (pass === 1) rss.after1M = rssMB();
     if (pass === PASSES) {
       rss.after5M = rssMB();
       rss.heapAfter5MMB = mb(process.memoryUsage().heapUsed);
     }
   },
-);
+};
+const regexSpec: PhaseSpec = {
+  name: 'one anchored regex',
+  makeOnLine: () => (line) => {
+    if (ONE_REGEX.exec(line) !== null) sink++;
+  },
+};
+const [core, regex] = measure(log, [coreSpec, regexSpec]) as [Phase, Phase];
+
+const [split] = measure(log, [
+  {
+    name: 'split only',
+    makeOnLine: () => (line) => {
+      sink += line.length;
+    },
+  },
+]) as [Phase];
+
+// Counters of the latest handler, so the warm-up run is not counted.
+let parsedLines = 0;
+const [parse] = measure(log, [
+  {
+    name: 'parse',
+    makeOnLine: () => {
+      parsedLines = 0;
+      return (line) => {
+        if (parseLine(line).ok) parsedLines++;
+      };
+    },
+  },
+]) as [Phase];
+
 const perPass = (n: number) => n / PASSES;
 const alertsPerPass = Object.fromEntries(Object.entries(counts).sort().map(([k, v]) => [k, perPass(v)]));
 
@@ -196,9 +231,13 @@ printTable('One pass: lines, and messages by kind, message and policy decision',
 console.log(`\n2 MB hostile line parsed in ${hugeLineMs} ms`);
 
 const netRss = rss.after5M - inputMB;
+// Pass by pass, each core pass against the regex pass right after it: the
+// median of those ratios holds when the machine's speed moves between passes.
+const passRatios = core.passMs.map((ms, i) => (regex.passMs[i] ?? 0) / ms).sort((a, b) => a - b);
+const regexRatio = passRatios[Math.floor(passRatios.length / 2)] ?? 0;
 const verdicts: Verdict[] = [
   { metric: 'core lines/s', value: core.linesPerSec, target: `≥ ${TARGET_LINES_PER_SEC.toLocaleString('en-US')}`, met: core.linesPerSec >= TARGET_LINES_PER_SEC },
-  { metric: 'core / one-regex', value: `${(core.linesPerSec / regex.linesPerSec).toFixed(2)}x`, target: `≥ ${TARGET_REGEX_RATIO}x`, met: core.linesPerSec >= TARGET_REGEX_RATIO * regex.linesPerSec },
+  { metric: 'core / one-regex (median of pass pairs)', value: `${regexRatio.toFixed(2)}x`, target: `≥ ${TARGET_REGEX_RATIO}x`, met: regexRatio >= TARGET_REGEX_RATIO },
   { metric: 'RSS at 5M minus input (MB)', value: netRss, target: `< ${TARGET_RSS_MB} (total ${rss.after5M} incl. ${inputMB} input)`, met: netRss < TARGET_RSS_MB },
   { metric: 'RSS growth 1M → 5M (MB)', value: rss.after5M - rss.after1M, target: `≤ ${FLAT_RSS_MB} (flat)`, met: rss.after5M - rss.after1M <= FLAT_RSS_MB },
 ];
@@ -217,6 +256,7 @@ writeResults('core', {
   settings: SETTINGS,
   alertsPerPass,
   hugeLineMs,
+  regexRatio,
   verdicts,
   checksum: sink,
 });

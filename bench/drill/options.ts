@@ -7,7 +7,8 @@ export const USAGE = `usage: make drill [ARGS="--rate 20 --seconds 5 --out bench
   --rate N      requests per second during every phase (1-500, default 20)
   --seconds N   length of each phase in seconds (2-120, default 5); a recovery
                 phase also runs until the pool serves again (Nginx retries it
-                after fail_timeout, 5 s)
+                after fail_timeout, 5 s) and then through the watcher's
+                RECOVERY_HOLD_SEC until the all-clear is decided
   --out FILE    where to write the figures (default bench/results/drill.json)`;
 
 const between = (min: number, max: number) => {
