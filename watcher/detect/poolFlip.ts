@@ -32,6 +32,11 @@ export interface PoolFlipState {
 
 // Markers are rare and expire within minutes; a few ids cover any restart.
 const KEEP_SWITCH_IDS = 16;
+// A switch reloads Nginx, and its old workers finish the requests they hold
+// with the old configuration: seen 41 ms after a switch on the e2e stack. A
+// clean answer from the pool switched away from is such a request when it
+// ends this long after the switch, plus however long it took itself.
+export const OLD_WORKER_GRACE_MS = 2_000;
 
 export class PoolFlipTracker {
   private serving: string;
@@ -40,6 +45,8 @@ export class PoolFlipTracker {
   // A marker lingers until it expires; consuming its id keeps a flip back and
   // forth within that time from being excused twice.
   private readonly usedSwitchIds = new Set<string>();
+  // The pool the last planned switch left, and when.
+  private switchedFrom: { pool: string; at: number } | undefined;
   // The pool and release of the last line that updated lastRelease: nearly every
   // line repeats them, and comparing two short strings is cheaper than a Map write.
   private seenPool: string | undefined;
@@ -88,6 +95,9 @@ export class PoolFlipTracker {
     // A 5xx reached the client: no pool served it, whatever header the last
     // failed attempt carried (see the outage condition).
     if (to === this.serving || record.status >= 500) return undefined;
+    // A switch straight back is announced too: the marker wins over the grace.
+    const planned = this.consumePlannedSwitch(to, record);
+    if (!planned && this.fromOldWorker(to, record)) return undefined;
 
     const from = this.serving;
     this.serving = to;
@@ -97,11 +107,20 @@ export class PoolFlipTracker {
       fromRelease: this.lastRelease.get(from),
       toRelease: this.lastRelease.get(to),
     };
-    if (this.consumePlannedSwitch(to, record)) {
+    if (planned) {
+      this.switchedFrom = { pool: this.primary, at: this.clock() };
       this.primary = to;
       return { kind: 'planned_switch', ...flip };
     }
     return { kind: to === this.primary ? 'recovery' : 'failover', ...flip };
+  }
+
+  /** A clean answer from the pool just switched away from, by a request that began before the switch (give or take the grace). */
+  private fromOldWorker(to: string, record: AccessRecord): boolean {
+    const switched = this.switchedFrom;
+    if (switched === undefined || switched.pool !== to || record.upstreamStatuses.some(is5xx)) return false;
+    const tookMs = (record.requestTime ?? 0) * 1000;
+    return this.clock() - switched.at <= OLD_WORKER_GRACE_MS + tookMs;
   }
 
   /** A flip whose request saw a failed attempt is a failure, whatever was announced. */

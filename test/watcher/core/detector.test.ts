@@ -3,6 +3,7 @@
 // error rate by hysteresis; a planned switch is a notice, not an incident.
 import { describe, expect, it } from 'vitest';
 import { RESOLVE_FRACTION } from '../../../watcher/detect/errorRate.js';
+import { OLD_WORKER_GRACE_MS } from '../../../watcher/detect/poolFlip.js';
 import {
   conditionViewSchema,
   Detector,
@@ -352,8 +353,8 @@ describe('Detector: planned switches', () => {
     expect(d.takeNotices()).toEqual([]);
     expect([d.servingPool, d.primaryPool]).toEqual(['green', 'green']);
     expect(active()).toEqual([]);
-    // Blue serving now is a failover of the new primary.
-    expect(at(2_000, served('blue'))).toBe(true);
+    // Blue serving now, past the grace for Nginx's old workers, is a failover of the new primary.
+    expect(at(1_000 + OLD_WORKER_GRACE_MS + 1_000, served('blue'))).toBe(true);
     expect(active()).toEqual(['failover:green']);
     expect(view('failover:green')).toMatchObject({ pool: 'green', primaryPool: 'green', servingPool: 'blue' });
     expect(d.takeNotices()).toEqual([]);

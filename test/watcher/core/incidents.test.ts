@@ -193,6 +193,33 @@ describe('incidents: planned switches', () => {
     ]);
   });
 
+  // Lines 0-4 of the second after the switch: green, then one request Nginx's
+  // old worker still held for blue, then green again.
+  const oldWorker = (blueLine: AccessRecord) => (i: number) => (i === 2 ? blueLine : served('green'));
+
+  it("a clean answer from the old pool just after the switch is Nginx's old worker finishing: no failover", async () => {
+    const sim = new Sim();
+    await sim.run(5, RATE, healthy);
+    sim.marker = marker('green');
+    await sim.run(6, RATE, oldWorker(served('blue')));
+    await sim.run(60, RATE, () => served('green'));
+    expect(sim.messages()).toEqual([[5, 'Planned switch: pool changed blue → green']]);
+    expect(sim.pipeline.view().servingPool).toBe('green');
+  });
+
+  it('an answer from the old pool after a failed attempt on the new one is a failover, even within the grace', async () => {
+    const sim = new Sim();
+    await sim.run(5, RATE, healthy);
+    sim.marker = marker('green');
+    const greenFailed = record({ upstreamStatuses: [502, 200], upstreamAddrs: ['172.18.0.4:3000', '172.18.0.3:3000'] });
+    await sim.run(6, RATE, oldWorker(greenFailed));
+    expect(sim.messages()).toEqual([
+      [5, 'Planned switch: pool changed blue → green'],
+      // Decided at once; delivered after the notice ahead of it in the queue.
+      [6, 'Failover detected: pool changed green → blue'],
+    ]);
+  });
+
   it('a switch whose first request saw a failed attempt is a failover, whatever was announced', async () => {
     const sim = new Sim();
     await sim.run(5, RATE, healthy);

@@ -1,12 +1,20 @@
-import { describe, expect, it, vi } from 'vitest';
-import { PoolFlipTracker } from '../../../watcher/detect/poolFlip.js';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { OLD_WORKER_GRACE_MS, PoolFlipTracker } from '../../../watcher/detect/poolFlip.js';
 import type { PlannedSwitch } from '../../../watcher/types.js';
 import { noUpstream, ok, record } from './records.js';
 
 const NOW = 1_800_000_000_000;
+let now = NOW;
+beforeEach(() => {
+  now = NOW;
+});
+/** Past the grace in which the old pool may still finish a request after a planned switch. */
+const pastTheGrace = () => {
+  now += OLD_WORKER_GRACE_MS + 1_000;
+};
 
 function tracker(plannedSwitch: () => PlannedSwitch | undefined = () => undefined, activePool = 'blue') {
-  return new PoolFlipTracker({ activePool, clock: () => NOW, plannedSwitch });
+  return new PoolFlipTracker({ activePool, clock: () => now, plannedSwitch });
 }
 
 const marker = (fields: Partial<PlannedSwitch> = {}): PlannedSwitch => ({
@@ -80,6 +88,7 @@ describe('PoolFlipTracker', () => {
     const t = tracker(() => marker());
     expect(t.observe(ok('green'))).toMatchObject({ kind: 'planned_switch', from: 'blue', to: 'green' });
     expect(t.primaryPool).toBe('green');
+    pastTheGrace();
     // Back to blue is now a failover away from the new primary ...
     expect(t.observe(ok('blue'))?.kind).toBe('failover');
     // ... and the same marker does not excuse a second flip to green.
@@ -87,7 +96,48 @@ describe('PoolFlipTracker', () => {
     expect(t.observe(ok('blue'))?.kind).toBe('failover');
   });
 
-  it('accepts a new marker id after the first was consumed', () => {
+  describe("Nginx's old workers finishing requests after a planned switch", () => {
+    const switched = () => {
+      const t = tracker(() => marker());
+      t.observe(ok('blue'));
+      expect(t.observe(ok('green'))?.kind).toBe('planned_switch');
+      return t;
+    };
+
+    it('ignore a clean answer from the old pool within the grace: green keeps serving', () => {
+      const t = switched();
+      now += OLD_WORKER_GRACE_MS;
+      expect(t.observe(ok('blue'))).toBeUndefined();
+      expect(t.observe(ok('green'))).toBeUndefined();
+      expect([t.servingPool, t.primaryPool]).toEqual(['green', 'green']);
+    });
+
+    it('extend the grace by the request’s own duration: it began before the switch', () => {
+      const t = switched();
+      now += OLD_WORKER_GRACE_MS + 9_000;
+      expect(t.observe(record({ requestTime: 10 }))).toBeUndefined();
+      expect(t.observe(record({ requestTime: 0.5 }))?.kind).toBe('failover');
+    });
+
+    it('count a clean answer from the old pool past the grace as a failover', () => {
+      const t = switched();
+      now += OLD_WORKER_GRACE_MS + 5;
+      expect(t.observe(ok('blue'))?.kind).toBe('failover');
+    });
+
+    it('never excuse an answer after a failed attempt on the new primary', () => {
+      const t = switched();
+      expect(t.observe(record({ upstreamStatuses: [502, 200] }))?.kind).toBe('failover');
+      expect(t.servingPool).toBe('blue');
+    });
+
+    it('never excuse a pool that was not switched away from', () => {
+      const t = switched();
+      expect(t.observe(ok('canary'))?.kind).toBe('failover');
+    });
+  });
+
+  it('accepts a new marker id after the first was consumed, even straight back', () => {
     let current = marker({ id: 'a' });
     const t = tracker(() => current);
     expect(t.observe(ok('green'))?.kind).toBe('planned_switch');
