@@ -17,18 +17,16 @@ export interface HeldState {
 }
 
 /**
- * Open at the first failure, resolved after `holdMs` without one once the
- * service is seen answering again. With no traffic it stays open: silence is
- * not evidence of health.
+ * What every condition keeps, whatever decides when it opens and resolves:
+ * open or not, since when, failures seen. `restore` is a previous run's state,
+ * so a restart neither repeats nor forgets an open incident.
  */
-export class HeldCondition {
-  protected state: HeldState;
+export abstract class ConditionLifetime<S extends HeldState> {
+  protected state: S;
 
-  constructor(
-    protected readonly holdMs: number,
-    restore?: HeldState,
-  ) {
-    this.state = restore === undefined ? { active: false, since: 0, failures: 0 } : { ...restore };
+  constructor(restore?: S) {
+    // S only adds optional fields to HeldState, so a closed state is an S.
+    this.state = restore === undefined ? ({ active: false, since: 0, failures: 0 } as S) : { ...restore };
   }
 
   get active(): boolean {
@@ -41,6 +39,24 @@ export class HeldCondition {
 
   get failures(): number {
     return this.state.failures;
+  }
+
+  snapshot(): S {
+    return { ...this.state };
+  }
+}
+
+/**
+ * Open at the first failure, resolved after `holdMs` without one once the
+ * service is seen answering again. With no traffic it stays open: silence is
+ * not evidence of health.
+ */
+export class HeldCondition extends ConditionLifetime<HeldState> {
+  constructor(
+    protected readonly holdMs: number,
+    restore?: HeldState,
+  ) {
+    super(restore);
   }
 
   /** How long the service has been steady, while open and recovering. */
@@ -97,10 +113,6 @@ export class HeldCondition {
   level(failingLevel: Level): Level {
     if (!this.state.active) return 'ok';
     return this.state.steadySince === undefined ? failingLevel : 'recovering';
-  }
-
-  snapshot(): HeldState {
-    return { ...this.state };
   }
 }
 
