@@ -8,6 +8,7 @@ import { NotifyPolicy, type PolicyResult } from '../watcher/policy/index.js';
 import type { AccessRecord } from '../watcher/types.js';
 import { type AccessLog, forEachLine, generateAccessLog } from './lib/accessLog.js';
 import { peakRssMB, printTable, printVerdicts, writeResults, type Row, type Verdict } from './lib/report.js';
+import { DEFAULT_SETTINGS } from './lib/watcherDefaults.js';
 
 const LINES = 1_000_000;
 const PASSES = 5; // the input replayed: RSS is read after the 1st and the last pass
@@ -18,7 +19,6 @@ const TARGET_RSS_MB = 100;
 const FLAT_RSS_MB = 10;
 const START = Date.UTC(2026, 10, 22);
 // The watcher's defaults (watcher/config.ts).
-const SETTINGS = { windowSize: 200, poolWindowSize: 100, thresholdPercent: 2, recoveryHoldMs: 30_000, cooldownMs: 300_000, remindMs: 3_600_000 };
 // The generator's pace: a line every 5 ms of log time, so a tick every 200 lines.
 const MS_PER_LINE = 5;
 const LINES_PER_TICK = 1000 / MS_PER_LINE;
@@ -128,8 +128,8 @@ const coreSpec: PhaseSpec = {
   makeOnLine: () => {
     let lines = 0;
     const clock = () => START + lines * MS_PER_LINE;
-    const detector = new Detector({ activePool: 'blue', ...SETTINGS, clock, plannedSwitch: () => undefined });
-    const policy = new NotifyPolicy({ cooldownMs: SETTINGS.cooldownMs, remindMs: SETTINGS.remindMs });
+    const detector = new Detector({ activePool: 'blue', ...DEFAULT_SETTINGS, clock, plannedSwitch: () => undefined });
+    const policy = new NotifyPolicy({ cooldownMs: DEFAULT_SETTINGS.cooldownMs, remindMs: DEFAULT_SETTINGS.remindMs });
     const seen: Record<string, number> = (counts = {});
     const handle = ({ decision, notification }: PolicyResult) => {
       const key = `${notification.kind} ${notification.message} ${decision}`;
@@ -253,7 +253,7 @@ writeResults('core', {
   phases,
   memoryMB: { beforePhases: rssBeforeMB, ...rss, peakRss: peakMB, netOfInputAfter5M: netRss },
   malformedPerPass: LINES - perPass(parsedLines),
-  settings: SETTINGS,
+  settings: DEFAULT_SETTINGS,
   alertsPerPass,
   hugeLineMs,
   regexRatio,

@@ -16,6 +16,7 @@ import { startSource } from '../watcher/source/index.js';
 import { WatcherStats } from '../watcher/operator/stats.js';
 import { peakRssMB, printTable, printVerdicts, writeResults, type Row } from './lib/report.js';
 import { startWriter } from './lib/writerProcess.js';
+import { DEFAULT_SETTINGS, WATCHER_DEFAULTS } from './lib/watcherDefaults.js';
 
 const BURST_BYTES = 250 * 2 ** 20;
 const BLOCK_BYTES = 256 * 1024;
@@ -24,9 +25,8 @@ const TARGET_RSS_MB = 150;
 // Keeping up: the last line is read within this share of the writer's time
 // after the writer ends, so the lag did not grow through the burst.
 const KEEPS_UP_SHARE = 0.05;
-// The watcher's defaults (watcher/config.ts).
-const POLL_INTERVAL_MS = 250;
-const MAX_LINE_BYTES = 65_536;
+const POLL_INTERVAL_MS = WATCHER_DEFAULTS.LOG_POLL_INTERVAL_MS;
+const MAX_LINE_BYTES = WATCHER_DEFAULTS.MAX_LINE_BYTES;
 const SAMPLE_EVERY_MS = 20;
 const PHASE_TIMEOUT_MS = 120_000;
 
@@ -54,15 +54,8 @@ function lineHandler(dir: string, withPipeline: boolean): (line: string) => void
   if (!withPipeline) return () => {};
   const clock = Date.now;
   const pipeline = createPipeline({
+    ...DEFAULT_SETTINGS,
     activePool: 'blue',
-    windowSize: 200,
-    poolWindowSize: 100,
-    thresholdPercent: 2,
-    recoveryHoldMs: 30_000,
-    cooldownMs: 300_000,
-    remindMs: 3_600_000,
-    queueSize: 100,
-    runbookUrl: 'runbook.md',
     clock,
     control: createControl({ dir: join(dir, 'control'), defaultMaintenance: false, clock, logger }),
     sink: createDryRunSink(logger),

@@ -7,7 +7,7 @@ import { createControl, readPublishedPool } from './state/control.js';
 import { startHealthServer, type HealthServer } from './operator/health.js';
 import { createDryRunSink } from './notify/dryRun.js';
 import { createSlackClient, type AlertSink } from './notify/slackClient.js';
-import { createPipeline } from './pipeline.js';
+import { createPipeline, pipelineSettings } from './pipeline.js';
 import { startSource, type Source } from './source/index.js';
 import { WatcherStats } from './operator/stats.js';
 
@@ -55,15 +55,8 @@ const stats = new WatcherStats(clock);
 // Declared before the pipeline, whose state callbacks read its position.
 let source: Source | undefined;
 const pipeline = createPipeline({
+  ...pipelineSettings(config),
   activePool,
-  windowSize: config.WINDOW_SIZE,
-  poolWindowSize: config.POOL_WINDOW_SIZE,
-  thresholdPercent: config.ERROR_RATE_THRESHOLD,
-  recoveryHoldMs: config.RECOVERY_HOLD_SEC * 1000,
-  cooldownMs: config.ALERT_COOLDOWN_SEC * 1000,
-  remindMs: config.ALERT_REMIND_SEC * 1000,
-  queueSize: config.SLACK_QUEUE_SIZE,
-  runbookUrl: config.RUNBOOK_URL,
   clock,
   control,
   sink,
