@@ -17,16 +17,18 @@ export interface HeldState {
 }
 
 /**
- * What every condition keeps, whatever decides when it opens and resolves:
- * open or not, since when, failures seen. `restore` is a previous run's state,
- * so a restart neither repeats nor forgets an open incident.
+ * Open at the first failure, resolved after `holdMs` without one once the
+ * service is seen answering again. With no traffic it stays open: silence is
+ * not evidence of health.
  */
-export abstract class ConditionLifetime<S extends HeldState> {
-  protected state: S;
+export class HeldCondition {
+  protected state: HeldState;
 
-  constructor(restore?: S) {
-    // S only adds optional fields to HeldState, so a closed state is an S.
-    this.state = restore === undefined ? ({ active: false, since: 0, failures: 0 } as S) : { ...restore };
+  constructor(
+    protected readonly holdMs: number,
+    restore?: HeldState,
+  ) {
+    this.state = restore === undefined ? { active: false, since: 0, failures: 0 } : { ...restore };
   }
 
   get active(): boolean {
@@ -39,24 +41,6 @@ export abstract class ConditionLifetime<S extends HeldState> {
 
   get failures(): number {
     return this.state.failures;
-  }
-
-  snapshot(): S {
-    return { ...this.state };
-  }
-}
-
-/**
- * Open at the first failure, resolved after `holdMs` without one once the
- * service is seen answering again. With no traffic it stays open: silence is
- * not evidence of health.
- */
-export class HeldCondition extends ConditionLifetime<HeldState> {
-  constructor(
-    protected readonly holdMs: number,
-    restore?: HeldState,
-  ) {
-    super(restore);
   }
 
   /** How long the service has been steady, while open and recovering. */
@@ -113,6 +97,10 @@ export class HeldCondition extends ConditionLifetime<HeldState> {
   level(failingLevel: Level): Level {
     if (!this.state.active) return 'ok';
     return this.state.steadySince === undefined ? failingLevel : 'recovering';
+  }
+
+  snapshot(): HeldState {
+    return { ...this.state };
   }
 }
 
