@@ -78,3 +78,40 @@ export type WatcherConfig = z.output<typeof watcherConfigSchema>;
 export function loadWatcherConfig(env?: Env) {
   return loadConfig({ service: 'watcher', schema: watcherConfigSchema, secrets: WEBHOOK_SECRETS, env });
 }
+
+/** What the pipeline takes from the config, in its units: one mapping for main and the benchmarks. */
+export interface PipelineSettings {
+  windowSize: number;
+  poolWindowSize: number;
+  thresholdPercent: number;
+  recoveryHoldMs: number;
+  cooldownMs: number;
+  remindMs: number;
+  queueSize: number;
+  runbookUrl: string;
+}
+
+type SettingsConfig = Pick<
+  WatcherConfig,
+  | 'WINDOW_SIZE'
+  | 'POOL_WINDOW_SIZE'
+  | 'ERROR_RATE_THRESHOLD'
+  | 'RECOVERY_HOLD_SEC'
+  | 'ALERT_COOLDOWN_SEC'
+  | 'ALERT_REMIND_SEC'
+  | 'SLACK_QUEUE_SIZE'
+  | 'RUNBOOK_URL'
+>;
+
+export function pipelineSettings(config: SettingsConfig): PipelineSettings {
+  return {
+    windowSize: config.WINDOW_SIZE,
+    poolWindowSize: config.POOL_WINDOW_SIZE,
+    thresholdPercent: config.ERROR_RATE_THRESHOLD,
+    recoveryHoldMs: config.RECOVERY_HOLD_SEC * 1000,
+    cooldownMs: config.ALERT_COOLDOWN_SEC * 1000,
+    remindMs: config.ALERT_REMIND_SEC * 1000,
+    queueSize: config.SLACK_QUEUE_SIZE,
+    runbookUrl: config.RUNBOOK_URL,
+  };
+}

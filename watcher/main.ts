@@ -2,12 +2,12 @@
 // files it names.
 import { poolName } from '../common/config.js';
 import { createCheckpoint } from './state/checkpoint.js';
-import { loadWatcherConfig } from './config.js';
+import { loadWatcherConfig, pipelineSettings } from './config.js';
 import { createControl, readPublishedPool } from './state/control.js';
 import { startHealthServer, type HealthServer } from './operator/health.js';
 import { createDryRunSink } from './notify/dryRun.js';
 import { createSlackClient, type AlertSink } from './notify/slackClient.js';
-import { createPipeline, pipelineSettings } from './pipeline.js';
+import { createPipeline } from './pipeline.js';
 import { startSource, type Source } from './source/index.js';
 import { WatcherStats } from './operator/stats.js';
 

@@ -11,50 +11,13 @@ import type { PipelineView, RecentAlert, WatcherStats } from './operator/stats.j
 import { parseLine } from './parse/index.js';
 import { NotifyPolicy, type Notification, type PolicyResult, type PolicyState } from './policy/index.js';
 import type { DroppedLine } from './source/index.js';
-import type { WatcherConfig } from './config.js';
+import type { PipelineSettings } from './config.js';
 import type { Control } from './state/control.js';
 import type { Clock } from './types.js';
 
 // A flood of bad lines must not become a flood of log lines.
 const BAD_LINE_LOG_EVERY_MS = 10_000;
 const SAMPLE_CHARS = 200;
-
-/** What the pipeline takes from the watcher's config, in its units. */
-export interface PipelineSettings {
-  windowSize: number;
-  poolWindowSize: number;
-  thresholdPercent: number;
-  recoveryHoldMs: number;
-  cooldownMs: number;
-  remindMs: number;
-  queueSize: number;
-  runbookUrl: string;
-}
-
-export type SettingsConfig = Pick<
-  WatcherConfig,
-  | 'WINDOW_SIZE'
-  | 'POOL_WINDOW_SIZE'
-  | 'ERROR_RATE_THRESHOLD'
-  | 'RECOVERY_HOLD_SEC'
-  | 'ALERT_COOLDOWN_SEC'
-  | 'ALERT_REMIND_SEC'
-  | 'SLACK_QUEUE_SIZE'
-  | 'RUNBOOK_URL'
->;
-
-export function pipelineSettings(config: SettingsConfig): PipelineSettings {
-  return {
-    windowSize: config.WINDOW_SIZE,
-    poolWindowSize: config.POOL_WINDOW_SIZE,
-    thresholdPercent: config.ERROR_RATE_THRESHOLD,
-    recoveryHoldMs: config.RECOVERY_HOLD_SEC * 1000,
-    cooldownMs: config.ALERT_COOLDOWN_SEC * 1000,
-    remindMs: config.ALERT_REMIND_SEC * 1000,
-    queueSize: config.SLACK_QUEUE_SIZE,
-    runbookUrl: config.RUNBOOK_URL,
-  };
-}
 
 export interface PipelineOptions extends PipelineSettings {
   activePool: string;

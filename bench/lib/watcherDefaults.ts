@@ -1,7 +1,6 @@
 // The watcher's defaults, read from its config schema, so a benchmark
 // measures what ships and follows when a default changes.
-import { watcherConfigSchema } from '../../watcher/config.js';
-import { pipelineSettings } from '../../watcher/pipeline.js';
+import { pipelineSettings, watcherConfigSchema } from '../../watcher/config.js';
 
 export const WATCHER_DEFAULTS = watcherConfigSchema
   .pick({
