@@ -5,25 +5,33 @@ SHELL := /bin/bash
 ENV_FILE ?= .env
 COMPOSE ?= docker compose --env-file $(ENV_FILE)
 
-# Settings: the environment or the command line wins, then $(ENV_FILE), then the default.
-envget = $(or $(shell sed -n 's/^$(1)=//p' $(ENV_FILE) 2>/dev/null | tail -n1),$(2))
-NGINX_PORT ?= $(call envget,NGINX_PORT,8080)
-BLUE_PORT ?= $(call envget,BLUE_PORT,8081)
-GREEN_PORT ?= $(call envget,GREEN_PORT,8082)
-ACTIVE_POOL ?= $(call envget,ACTIVE_POOL,blue)
-WATCHER_HOST_PORT ?= $(call envget,WATCHER_HOST_PORT,9100)
-CHAOS_TOKEN ?= $(call envget,CHAOS_TOKEN,)
+# Settings: the environment or the command line wins, then $(ENV_FILE), then
+# the default, which lives in .env.example only (the host-side tools read it too).
+envline = $(shell sed -n 's/^$(1)=//p' $(2) 2>/dev/null | tail -n1)
+envget = $(or $(call envline,$(1),$(ENV_FILE)),$(call envline,$(1),.env.example))
+NGINX_PORT := $(or $(NGINX_PORT),$(call envget,NGINX_PORT))
+BLUE_PORT := $(or $(BLUE_PORT),$(call envget,BLUE_PORT))
+GREEN_PORT := $(or $(GREEN_PORT),$(call envget,GREEN_PORT))
+ACTIVE_POOL := $(or $(ACTIVE_POOL),$(call envget,ACTIVE_POOL))
+WATCHER_HOST_PORT := $(or $(WATCHER_HOST_PORT),$(call envget,WATCHER_HOST_PORT))
+CHAOS_TOKEN := $(or $(CHAOS_TOKEN),$(call envget,CHAOS_TOKEN))
 
 # Per-run arguments come from the command line only (`make chaos MODE=timeout`):
 # a MODE or POOL left in the shell's environment must not change a drill.
-$(foreach arg,POOL MODE RATE FORCE,$(if $(filter command line,$(origin $(arg))),,$(eval $(arg) :=)))
+$(foreach arg,POOL MODE RATE FORCE RELEASE IMAGE REASON,$(if $(filter command line,$(origin $(arg))),,$(eval $(arg) :=)))
+given = $(filter command line,$(origin $(1)))
 POOL := $(or $(POOL),$(ACTIVE_POOL))
 MODE := $(or $(MODE),error)
 RATE := $(or $(RATE),1)
 pool_port = $(if $(filter green,$(1)),$(GREEN_PORT),$(if $(filter blue,$(1)),$(BLUE_PORT),$(error POOL must be blue or green, got '$(1)')))
 serving_pool = curl -fsS -D - -o /dev/null --max-time 5 http://127.0.0.1:$(NGINX_PORT)/version | tr -d '\r' | sed -n 's/^[Xx]-[Aa]pp-[Pp]ool: //p'
 
-.PHONY: help up down chaos chaos-stop switch status logs maintenance-on maintenance-off test bench drill clean
+# Who ran a target, for the audit trail (make history).
+AUDIT_WHO := $(or $(SUDO_USER),$(shell id -un 2>/dev/null),unknown)@$(shell hostname 2>/dev/null || echo unknown)
+export AUDIT_WHO
+ctl = $(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js
+
+.PHONY: help up down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test bench drill clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,30 +52,58 @@ down: $(ENV_FILE) ## Stop and remove the containers (volumes and logs stay)
 chaos chaos-stop: export CHAOS_TOKEN := $(CHAOS_TOKEN)
 chaos_post = printf '%s\n' "$${CHAOS_TOKEN:+Authorization: Bearer $$CHAOS_TOKEN}" | curl -sS --fail-with-body -w '\n' -H @- -X POST
 
+# A failed history write is a warning: the drill itself must go on.
+audit = $(ctl) record --who "$$AUDIT_WHO" $(1) >/dev/null || echo "WARNING: not recorded in the history" >&2
+
 chaos: $(ENV_FILE) ## Make a pool fail on purpose: MODE=error|timeout RATE=0..1 POOL=<serving pool>
 	@$(chaos_post) "http://127.0.0.1:$(call pool_port,$(POOL))/chaos/start?mode=$(MODE)&rate=$(RATE)"
+	@$(call audit,--action chaos_start --outcome ok --pool $(POOL) --reason "mode=$(MODE) rate=$(RATE)")
 
 chaos-stop: $(ENV_FILE) ## End chaos on both pools
 	@$(chaos_post) "http://127.0.0.1:$(BLUE_PORT)/chaos/stop"
 	@$(chaos_post) "http://127.0.0.1:$(GREEN_PORT)/chaos/stop"
+	@$(call audit,--action chaos_stop --outcome ok)
 
 switch: $(ENV_FILE) ## Planned switch of the serving pool: POOL=blue|green [FORCE=1]
 	@COMPOSE="$(COMPOSE)" ENV_FILE="$(ENV_FILE)" FORCE="$(FORCE)" scripts/switch.sh "$(POOL)"
 	@echo "Serving pool: $$($(serving_pool))"
 
+# The release tool runs on the host (Node), compiled once per change of its sources.
+RELEASE_TOOL := dist/ops/release/main.js
+$(RELEASE_TOOL): node_modules $(shell find ops common watcher -name '*.ts') tsconfig.json tsconfig.bench.json
+	npx tsc -p tsconfig.bench.json
+	@touch $@
+
+# Arguments reach the tool through the environment, never re-parsed by the shell.
+release rollback: export RELEASE_ARG := $(RELEASE)
+release rollback: export IMAGE_ARG := $(IMAGE)
+release rollback: export POOL_ARG := $(if $(call given,POOL),$(POOL))
+release rollback: export REASON_ARG := $(REASON)
+release rollback: export COMPOSE := $(COMPOSE)
+release rollback: export ENV_FILE := $(ENV_FILE)
+
+release: $(ENV_FILE) $(RELEASE_TOOL) ## Ship a version to the idle pool, gate, promote, roll back if bad: RELEASE=<id> [IMAGE=<ref>]
+	@node $(RELEASE_TOOL) release --release "$$RELEASE_ARG" --image "$$IMAGE_ARG" --pool "$$POOL_ARG"
+
+rollback: $(ENV_FILE) $(RELEASE_TOOL) ## Back to the previous release (the other pool) at once: [REASON="..."] [FORCE=1]
+	@node $(RELEASE_TOOL) rollback $(if $(filter 1,$(FORCE)),--force) $(if $(REASON),--reason "$$REASON_ARG")
+
+history: $(ENV_FILE) ## The audit trail: releases, rollbacks, switches, chaos, maintenance (newest last)
+	@$(ctl) history
+
 status: $(ENV_FILE) ## Serving pool, health of each service, watcher stats
 	@$(COMPOSE) ps --all --format 'table {{.Service}}\t{{.Status}}'
 	@echo "Serving pool: $$($(serving_pool) || echo unknown)"
-	@$(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js stats || echo "Watcher stats unavailable"
+	@$(ctl) stats || echo "Watcher stats unavailable"
 
 logs: $(ENV_FILE) ## Follow the logs of every service
 	$(COMPOSE) logs -f --tail=100
 
 maintenance-on: $(ENV_FILE) ## Hold back every alert (planned work), without a restart
-	$(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js maintenance on
+	@$(ctl) maintenance on --who "$$AUDIT_WHO"
 
 maintenance-off: $(ENV_FILE) ## Send alerts again
-	$(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js maintenance off
+	@$(ctl) maintenance off --who "$$AUDIT_WHO"
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund

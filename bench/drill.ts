@@ -1,28 +1,42 @@
 // `make drill`: a failover drill against the running stack (started if down).
 // Steady load on the public port through: a baseline, error chaos on the
 // active pool and its end, timeout chaos and its end, a planned switch there
-// and back. Each end of chaos lasts until the watcher's all-clear, which
-// comes RECOVERY_HOLD_SEC after the pool serves again, so each chaos is an
-// incident of its own (see drill/phases.ts). Prints progress, a table and the
-// verdicts, writes the figures to bench/results/drill.json. Exit 0 when every
-// bar is met, 1 when one is missed (or the drill could not finish), 2 on a
-// usage error, 130 on Ctrl-C. Chaos is stopped and the active pool restored
-// whatever happens.
+// and back; then, unless --no-release, a good release to the idle pool, a bad
+// one the release tool must roll back, and a rollback to the starting pool
+// (drill/releasePhases.ts). Each end of chaos lasts until the watcher's
+// all-clear, which comes RECOVERY_HOLD_SEC after the pool serves again, so
+// each chaos is an incident of its own (see drill/phases.ts). Prints progress,
+// a table and the verdicts, writes the figures to bench/results/drill.json.
+// Exit 0 when every bar is met, 1 when one is missed (or the drill could not
+// finish), 2 on a usage error, 130 on Ctrl-C. Whatever happens, chaos is
+// stopped, the active pool restored and both pools put back on the image and
+// release they ran before the drill.
 import { USAGE, parseDrillArgs } from './drill/options.js';
 import { coolingDown, judgeDrill, recoveryAlertMs, type AlertSettings, type PhaseRecord } from './drill/judge.js';
 import { baseline, chaosOff, chaosOn, log, switchAndBack, type DrillContext } from './drill/phases.js';
+import {
+  badRelease,
+  drillReleaseIds,
+  goodRelease,
+  restorePools,
+  rollbackPhase,
+  startingVersions,
+  type StartingVersions,
+} from './drill/releasePhases.js';
 import { printTable, printVerdicts, writeResults, type Verdict } from './lib/report.js';
+import { acquireLock, lockPath } from '../ops/release/lock.js';
 import {
   chaos,
   ensureStack,
   maintenanceOn,
   otherPool,
+  poolImage,
   recentAlerts,
   runMake,
   stackSettingsOrExit,
   type PoolName,
   type StackSettings,
-} from './lib/stack.js';
+} from '../ops/stack/index.js';
 
 const parsed = parseDrillArgs(process.argv.slice(2));
 if (parsed.ok === 'help') {
@@ -34,10 +48,19 @@ if (!parsed.ok) {
   console.error(USAGE);
   process.exit(2);
 }
-const { rate, seconds, out } = parsed.options;
+const { rate, seconds, out, release: releasing } = parsed.options;
 const settings = stackSettingsOrExit('drill');
 const active = settings.ACTIVE_POOL;
 const other = otherPool(active);
+const start = startingVersions(settings);
+// The drill's releases go through the release tool's functions, not make release: it takes the tool's lock itself.
+const lock = releasing ? acquireLock(lockPath(settings.ENV_FILE), 'drill') : undefined;
+if (lock?.ok === false) {
+  const h = lock.holder;
+  const who = h === undefined ? `something holds ${lockPath(settings.ENV_FILE)}` : `a ${h.action} is running (pid ${h.pid} on ${h.host}, since ${h.since})`;
+  console.error(`drill: ${who}: wait for it, or run the drill with --no-release`);
+  process.exit(1);
+}
 const alertSettings: AlertSettings = { cooldownMs: settings.ALERT_COOLDOWN_SEC * 1000, holdMs: settings.RECOVERY_HOLD_SEC * 1000 };
 
 const interrupt = new AbortController();
@@ -45,10 +68,13 @@ let cleaningUp = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (cleaningUp) {
-      console.error(`\ndrill: ${signal} during clean-up: check with make status, then make chaos-stop and ACTIVE_POOL in ${settings.ENV_FILE}`);
+      console.error(
+        `\ndrill: ${signal} during clean-up: check with make status, then make chaos-stop, ACTIVE_POOL in ${settings.ENV_FILE}` +
+          (releasing ? ` and the pools' releases (make history): ${active} ran ${start[active].release}, ${other} ${start[other].release}` : ''),
+      );
       process.exit(130);
     }
-    if (!interrupt.signal.aborted) console.log(`\ndrill: ${signal}: ending the phase, then undoing chaos and the switch`);
+    if (!interrupt.signal.aborted) console.log(`\ndrill: ${signal}: ending the phase, then undoing chaos, the switch and any release`);
     interrupt.abort();
   });
 }
@@ -57,10 +83,18 @@ console.log(
   `Failover drill on 127.0.0.1:${settings.NGINX_PORT} (ENV_FILE ${settings.ENV_FILE}): active pool ${active}, ` +
     `${rate} requests/s, ${seconds} s per phase`,
 );
+if (releasing) {
+  // Four deploys of one pool (the good release, the bad one, its restore, the clean-up's), some 15 s each.
+  console.log(
+    `note: the release phases run two releases, each with a pre- and a post-promotion analysis of ANALYSIS_SEC=${settings.ANALYSIS_SEC} s, ` +
+      `and four deploys: about ${Math.ceil((4 * settings.ANALYSIS_SEC + 60) / 60)} min more (--no-release skips them).`,
+  );
+}
 try {
   await ensureStack(settings);
 } catch (err) {
   console.error(`drill: ${(err as Error).message}`);
+  lock?.release();
   process.exit(1);
 }
 const maintenance = await warnAboutAlertPolicy(settings);
@@ -70,8 +104,11 @@ const ctx: DrillContext = {
   rate,
   phaseMs: seconds * 1000,
   interrupted: interrupt.signal,
-  state: { switchedAway: false },
+  state: { switchedAway: false, released: false },
 };
+const ids = drillReleaseIds(new Date());
+// The image the active pool serves now: the releases need no build.
+const image = poolImage(settings, active);
 const plan: { name: string; title: string; run: (name: string) => Promise<PhaseRecord> }[] = [
   { name: 'baseline', title: `all from ${active}`, run: (name) => baseline(ctx, name) },
   { name: 'error', title: `error chaos on ${active}: ${other} takes over`, run: (name) => chaosOn(ctx, name, 'error') },
@@ -79,6 +116,17 @@ const plan: { name: string; title: string; run: (name: string) => Promise<PhaseR
   { name: 'timeout', title: `timeout chaos on ${active}: ${other} takes over`, run: (name) => chaosOn(ctx, name, 'timeout') },
   { name: 'timeout stop', title: `timeout chaos stopped: ${active} serves again, all-clear after the hold`, run: (name) => chaosOff(ctx, name) },
   { name: 'switch', title: `make switch POOL=${other} and back: no failover page`, run: (name) => switchAndBack(ctx, name) },
+  ...(releasing
+    ? [
+        { name: 'release', title: `release ${ids.good} to ${other}: promoted, no failover page`, run: (name: string) => goodRelease(ctx, name, ids.good, image) },
+        {
+          name: 'bad release',
+          title: `release ${ids.bad} to ${active}, error chaos once promoted: rolled back to ${ids.good}`,
+          run: (name: string) => badRelease(ctx, name, ids.bad, image),
+        },
+        { name: 'rollback', title: `make rollback: ${active} serves ${start[active].release} again`, run: (name: string) => rollbackPhase(ctx, name) },
+      ]
+    : []),
 ];
 
 const records: PhaseRecord[] = [];
@@ -94,14 +142,20 @@ try {
       failure = `baseline not all 200 from ${active}: check the stack (make status) and ACTIVE_POOL in ${settings.ENV_FILE}`;
       break;
     }
+    // The bad release and the rollback start from the good release on the other pool.
+    if (record.kind === 'release' && record.expected === 'promoted' && record.figures.outcome !== 'promoted') {
+      failure = `release ${record.figures.outcome}${record.figures.reason === undefined ? '' : `: ${record.figures.reason}`}`;
+      break;
+    }
   }
 } catch (err) {
   failure = (err as Error).message;
   console.error(`drill: ${failure}`);
 } finally {
   cleaningUp = true;
-  await cleanUp(settings, active, ctx.state);
+  await cleanUp(settings, active, ctx.state, start);
   cleaningUp = false;
+  lock?.release();
 }
 
 const judgement = judgeDrill(records, alertSettings);
@@ -127,6 +181,8 @@ writeResults(
       recoveryHoldSec: settings.RECOVERY_HOLD_SEC,
       recoveryAlertBarMs: recoveryAlertMs(alertSettings),
       maintenance: maintenance ?? 'unknown',
+      release: releasing,
+      analysisSec: settings.ANALYSIS_SEC,
     },
     passed,
     phases: judgement.phases,
@@ -141,8 +197,12 @@ if (interrupt.signal.aborted) {
 console.log(passed ? '\nDrill passed: every bar met.' : '\nDrill FAILED: see ✘ above.');
 process.exit(passed ? 0 : 1);
 
-/** Stops chaos on both pools and, if a switch may have left the other pool serving, switches back. */
-async function cleanUp(s: StackSettings, pool: PoolName, state: DrillContext['state']): Promise<void> {
+/**
+ * Stops chaos on both pools; if a switch may have left the other pool serving,
+ * switches back; if a release phase began, puts both pools back on the
+ * versions they ran before the drill, with `pool` serving.
+ */
+async function cleanUp(s: StackSettings, pool: PoolName, state: DrillContext['state'], versions: StartingVersions): Promise<void> {
   console.log('\nclean-up');
   for (const p of ['blue', 'green'] as const) {
     try {
@@ -152,12 +212,24 @@ async function cleanUp(s: StackSettings, pool: PoolName, state: DrillContext['st
     }
   }
   log('chaos stopped on both pools');
-  if (!state.switchedAway) return;
-  log(`switching back: make switch POOL=${pool}`);
-  const run = await runMake(s, ['switch', `POOL=${pool}`]);
-  for (const line of run.output.trimEnd().split('\n')) log(`| ${line}`);
-  if (run.code === 0) state.switchedAway = false;
-  else log(`could not switch back to ${pool} (exit ${run.code}): run make switch POOL=${pool}`);
+  if (state.switchedAway) {
+    log(`switching back: make switch POOL=${pool}`);
+    const run = await runMake(s, ['switch', `POOL=${pool}`]);
+    for (const line of run.output.trimEnd().split('\n')) log(`| ${line}`);
+    if (run.code === 0) state.switchedAway = false;
+    else log(`could not switch back to ${pool} (exit ${run.code}): run make switch POOL=${pool}`);
+  }
+  if (!state.released) return;
+  try {
+    await restorePools(pool, versions);
+    log(`both pools back on their starting releases, ${pool} serving`);
+  } catch (err) {
+    const { blue, green } = versions;
+    log(
+      `could not restore the pools: ${(err as Error).message}; check make status and make history: ` +
+        `blue ran ${blue.release} (${blue.image}), green ${green.release} (${green.image}), ${pool} serving`,
+    );
+  }
 }
 
 /**

@@ -6,9 +6,9 @@
 // both runs: the comparison is fair, the absolute figures lower than on
 // separate hosts. The two targets take turns in short rounds, so a neighbour's
 // burst of CPU use lands on both rather than on one.
-import { closedLoop, throughput, type LoadRun, type Throughput } from './lib/load.js';
+import { closedLoop, throughput, type LoadRun, type Throughput } from '../ops/stack/index.js';
 import { printTable, printVerdicts, writeResults, type Row, type Verdict } from './lib/report.js';
-import { ensureStack, poolOrigin, poolPort, publicOrigin, stackSettingsOrExit } from './lib/stack.js';
+import { ensureStack, poolOrigin, poolPort, publicOrigin, stackSettingsOrExit } from '../ops/stack/index.js';
 
 const CONNECTIONS = 32;
 const WARMUP_MS = 3_000;

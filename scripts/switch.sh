@@ -21,6 +21,14 @@ if [ "${FORCE:-0}" != 1 ]; then
 fi
 
 ctl="$compose exec -T alert_watcher node dist/watcher/operator/ctl.js"
+case "$pool" in blue) from=green ;; *) from=blue ;; esac
+reason=${SWITCH_REASON:-manual switch}
+
+# The audit trail (make history); losing an entry must not fail the switch.
+audit() {
+  $ctl record --action switch --outcome "$1" --pool "$pool" --from-pool "$from" --reason "$reason" \
+    --who "${AUDIT_WHO:-unknown}" >/dev/null || echo "switch: WARNING: not recorded in the history" >&2
+}
 
 # A marker left by a switch that did not happen would report a real failover
 # to $pool as "Planned switch" until it expires. Armed before the announcement,
@@ -32,6 +40,7 @@ withdraw_unless_switched() {
     echo "switch: failed or interrupted; withdrawing the planned-switch marker" >&2
     $ctl planned-switch --cancel >&2 ||
       echo "switch: WARNING: could not withdraw the marker; a failover to $pool may be reported as planned until it expires" >&2
+    audit failed
   fi
   exit "$status"
 }
@@ -56,3 +65,4 @@ else
   echo "ACTIVE_POOL=$pool" >>"$env_file"
 fi
 echo "switch: ACTIVE_POOL=$pool saved in $env_file"
+audit ok

@@ -4,6 +4,7 @@ import { poolName } from '../common/config.js';
 import { createCheckpoint } from './state/checkpoint.js';
 import { loadWatcherConfig, pipelineSettings } from './config.js';
 import { createControl, readPublishedPool } from './state/control.js';
+import { createOutbox } from './state/outbox.js';
 import { startHealthServer, type HealthServer } from './operator/health.js';
 import { createDryRunSink } from './notify/dryRun.js';
 import { createSlackClient, type AlertSink } from './notify/slackClient.js';
@@ -40,6 +41,7 @@ const control = createControl({
   defaultMaintenance: config.MAINTENANCE_MODE,
   clock,
   logger,
+  publishedPoolFile: config.ACTIVE_POOL_FILE,
 });
 // Time passes for the pipeline (recovery holds, cooldowns, reminders) and the
 // position is saved between decisions this often; see state/checkpoint.ts.
@@ -49,7 +51,7 @@ const checkpoint = createCheckpoint({ dir: config.CONTROL_DIR, clock, logger });
 const saved = checkpoint.load();
 // Nginx's published pool is the truth about the primary, even over saved state:
 // a switch may have happened while the watcher was down.
-const published = readPublishedPool(config.ACTIVE_POOL_FILE, poolName.options, logger);
+const published = readPublishedPool(config.ACTIVE_POOL_FILE, logger);
 const activePool = (published as typeof config.ACTIVE_POOL | undefined) ?? saved?.detector.primaryPool ?? config.ACTIVE_POOL;
 const stats = new WatcherStats(clock);
 // Declared before the pipeline, whose state callbacks read its position.
@@ -59,6 +61,7 @@ const pipeline = createPipeline({
   activePool,
   clock,
   control,
+  outbox: createOutbox({ controlDir: config.CONTROL_DIR, logger }),
   sink,
   stats,
   logger,

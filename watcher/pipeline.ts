@@ -3,16 +3,24 @@
 // Everything here is synchronous up to the queue, so a slow Slack never holds
 // up the log reader. Lines drive the detector; a tick (once a second) lets
 // time pass for what no line triggers: a recovery hold running out, a
-// cooldown ending, a reminder falling due, maintenance ending.
+// cooldown ending, a reminder falling due, maintenance ending; it also brings
+// in the release notices `ctl record` left in the outbox.
 import type { Logger } from '../common/logger.js';
 import { Detector, type DetectorState } from './detect/index.js';
 import { DeliveryQueue, formatSlackMessage, type AlertSink, type QueuedAlert } from './notify/index.js';
 import type { PipelineView, RecentAlert, WatcherStats } from './operator/stats.js';
 import { parseLine } from './parse/index.js';
-import { NotifyPolicy, type Notification, type PolicyResult, type PolicyState } from './policy/index.js';
+import {
+  NotifyPolicy,
+  type NoticeNotification,
+  type Notification,
+  type PolicyResult,
+  type PolicyState,
+} from './policy/index.js';
 import type { DroppedLine } from './source/index.js';
 import type { PipelineSettings } from './config.js';
 import type { Control } from './state/control.js';
+import type { Outbox } from './state/outbox.js';
 import type { Clock } from './types.js';
 
 // A flood of bad lines must not become a flood of log lines.
@@ -23,6 +31,8 @@ export interface PipelineOptions extends PipelineSettings {
   activePool: string;
   clock: Clock;
   control: Control;
+  /** Where release notices come from; none without one. */
+  outbox?: Outbox;
   sink: AlertSink;
   stats: WatcherStats;
   logger: Logger;
@@ -54,7 +64,7 @@ export interface Pipeline {
 }
 
 export function createPipeline(opts: PipelineOptions): Pipeline {
-  const { clock, control, stats } = opts;
+  const { clock, control, outbox, stats } = opts;
   const log = opts.logger.child({ component: 'pipeline' });
   const detector = new Detector({
     activePool: opts.activePool,
@@ -64,6 +74,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     recoveryHoldMs: opts.recoveryHoldMs,
     clock,
     plannedSwitch: () => control.plannedSwitch(),
+    publishedPrimary: () => control.publishedPool(),
     restore: opts.restore?.detector,
   });
   const policy = new NotifyPolicy({ cooldownMs: opts.cooldownMs, remindMs: opts.remindMs, restore: opts.restore?.policy });
@@ -99,12 +110,12 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     queue.enqueue(item);
   }
 
-  /** Asks the policy about every condition now; true when it decided anything. */
-  function evaluate(): boolean {
+  /** Asks the policy about every condition and notice now; true when it decided anything. */
+  function evaluate(notices: readonly NoticeNotification[] = []): boolean {
     const now = clock();
     const maintenance = control.maintenance();
     let decided = false;
-    for (const notice of detector.takeNotices()) {
+    for (const notice of [...detector.takeNotices(), ...notices]) {
       handle(policy.notice(notice, maintenance));
       decided = true;
     }
@@ -134,8 +145,14 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       reportTooLong({ bytes, sample });
     },
     tick() {
-      const resolved = detector.tick(clock());
-      if (evaluate() || resolved) stateChanged();
+      const now = clock();
+      const resolved = detector.tick(now);
+      const taken = outbox?.take() ?? [];
+      const notices = taken.map(({ entry }): NoticeNotification => ({ kind: 'release', message: 'notice', at: now, entry }));
+      if (evaluate(notices) || resolved) stateChanged();
+      // Only now that the notices are queued and saved: a crash before this
+      // announces them again instead of never.
+      for (const notice of taken) outbox?.done(notice);
     },
     view: () => ({
       servingPool: detector.servingPool,

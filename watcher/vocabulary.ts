@@ -16,7 +16,7 @@ export const INCIDENT_KINDS = [
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
 /** One-off messages that are not incidents. */
-export const NOTICE_KINDS = ['planned_switch', 'maintenance_ended'] as const;
+export const NOTICE_KINDS = ['planned_switch', 'maintenance_ended', 'release'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export const ALERT_KINDS = [...INCIDENT_KINDS, ...NOTICE_KINDS] as const;
@@ -76,3 +76,25 @@ export const decision = z.enum(DECISIONS);
 export const OUTCOMES = ['delivered', 'failed', 'dropped'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 export const outcome = z.enum(OUTCOMES);
+
+/**
+ * What the audit trail (state/history.ts) records: the release CLI's steps
+ * and the operator's switches, chaos and maintenance.
+ */
+export const AUDIT_ACTIONS = [
+  'release',
+  'promotion',
+  'rollback',
+  'switch',
+  'chaos_start',
+  'chaos_stop',
+  'maintenance_on',
+  'maintenance_off',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export const auditAction = z.enum(AUDIT_ACTIONS, { message: `expected one of ${AUDIT_ACTIONS.join(', ')}` });
+
+/** How an audited action ended, or that it began. */
+export const AUDIT_OUTCOMES = ['started', 'ok', 'blocked', 'promoted', 'rolled_back', 'interrupted', 'failed', 'refused'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+export const auditOutcome = z.enum(AUDIT_OUTCOMES, { message: `expected one of ${AUDIT_OUTCOMES.join(', ')}` });

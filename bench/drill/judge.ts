@@ -8,10 +8,13 @@
 // within ALERT_COOLDOWN_SEC of the incident's last message is deferred, never
 // dropped. So the bars are: the opening within 5 s of chaos, the all-clear
 // within RECOVERY_HOLD_SEC + 5 s of the pool's first answer, and no message
-// about an incident inside the cooldown after its last.
-import type { Sample } from '../lib/load.js';
-import { percentile, type Row, type Verdict } from '../lib/report.js';
-import { otherPool, type ChaosMode, type PoolName, type RecentAlert } from '../lib/stack.js';
+// about an incident inside the cooldown after its last. The release phases
+// are judged in judgeRelease.ts.
+import type { ReleaseFigures, RollbackFigures } from '../../ops/release/release.js';
+import type { Row, Verdict } from '../lib/report.js';
+import { otherPool, type ChaosMode, type PoolName, type RecentAlert, type Sample } from '../../ops/stack/index.js';
+import { duration, firstAnswerFrom, loadFigures, non200Verdict, ok, pct, round, row, shareFrom } from './figures.js';
+import { judgeRelease, judgeRollback } from './judgeRelease.js';
 
 export const BARS = {
   /** Share of the requests sent after chaos began that the other pool must answer. */
@@ -22,6 +25,14 @@ export const BARS = {
   alertMs: 5_000,
   /** Chaos stopped → the active pool answers again: Nginx's fail_timeout (5 s) plus 2 s of slack. */
   recoveryMs: 7_000,
+  /**
+   * A bad release's first failure → traffic back on the previous release. The
+   * post-promotion analysis checks every 0.5 s and rolls back after
+   * ANALYSIS_MAX_FAILED_CHECKS failed checks (1 by default), then switches in
+   * about a second; 10 s leaves room for a few more checks and a slow reload,
+   * and is still well inside what clients would notice without the failover.
+   */
+  rollbackMs: 10_000,
 } as const;
 
 /** The watcher's settings the bars depend on (the stack's ALERT_COOLDOWN_SEC and RECOVERY_HOLD_SEC, in ms). */
@@ -71,7 +82,21 @@ export type PhaseRecord =
    * without an all-clear, as one that opened in maintenance does.
    */
   | (PhaseBase & { kind: 'recovery'; eventAt: number; quietAt?: number })
-  | (PhaseBase & { kind: 'switch'; switches: { to: PoolName; code: number; ms: number }[] });
+  | (PhaseBase & { kind: 'switch'; switches: { to: PoolName; code: number; ms: number }[] })
+  /**
+   * A release through the release tool (ops/release): `figures`, what it
+   * reported. `restored`, for one expected to roll back: the release the pool
+   * it went to ran before, and the one that pool's own port answers as
+   * afterwards (undefined: no answer).
+   */
+  | (PhaseBase & {
+      kind: 'release';
+      expected: 'promoted' | 'rolled_back';
+      figures: ReleaseFigures;
+      restored?: { before: string; answered: string | undefined };
+    })
+  /** `make rollback` through the release tool, back to the starting pool: `figures`, what it reported. */
+  | (PhaseBase & { kind: 'rollback'; figures: RollbackFigures });
 
 export interface AlertReport {
   kind: RecentAlert['kind'];
@@ -87,51 +112,6 @@ export interface PhaseJudgement {
   row: Row;
   verdicts: Verdict[];
   figures: Record<string, unknown>;
-}
-
-const done = (s: Sample) => s.startedAt + s.latencyMs;
-const ok = (s: Sample) => s.status === 200;
-/** "12 ms" below a second, "1.50 s" above: the bars are in seconds, but a fast failover deserves its digits. */
-export const duration = (ms: number | undefined) =>
-  ms === undefined ? '–' : Math.abs(ms) < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
-const pct = (share: number) => (Number.isNaN(share) ? '–' : `${(share * 100).toFixed(1)}%`);
-const round = (ms: number) => Math.round(ms * 10) / 10;
-
-/** Count, failures (by status, 0 = no answer, with the error), latency percentiles, answers per pool. */
-export function loadFigures(samples: readonly Sample[]) {
-  const latencies = samples.map((s) => s.latencyMs);
-  const failures: Record<string, number> = {};
-  const byPool: Record<string, number> = {};
-  for (const s of samples) {
-    if (!ok(s)) {
-      const key = s.status === 0 ? `no answer (${s.error ?? 'unknown'})` : String(s.status);
-      failures[key] = (failures[key] ?? 0) + 1;
-    }
-    if (ok(s) && s.pool !== undefined) byPool[s.pool] = (byPool[s.pool] ?? 0) + 1;
-  }
-  return {
-    requests: samples.length,
-    non200: samples.filter((s) => !ok(s)).length,
-    failures,
-    byPool,
-    p50Ms: round(percentile(latencies, 50)),
-    p99Ms: round(percentile(latencies, 99)),
-    maxMs: round(percentile(latencies, 100)),
-  };
-}
-
-/** Share of `samples` answered 200 by `pool`; NaN when there are none. */
-export function shareFrom(samples: readonly Sample[], pool: string): number {
-  return samples.length === 0 ? Number.NaN : samples.filter((s) => ok(s) && s.pool === pool).length / samples.length;
-}
-
-/** Epoch ms at which the first 200 from `pool` that finished at or after `since` finished. */
-export function firstAnswerFrom(samples: readonly Sample[], pool: string, since: number): number | undefined {
-  let first: number | undefined;
-  for (const s of samples) {
-    if (ok(s) && s.pool === pool && done(s) >= since && (first === undefined || done(s) < first)) first = done(s);
-  }
-  return first;
 }
 
 /** The first alert of `kind` with `message` in `alerts`, timed from `from` (epoch ms). */
@@ -186,30 +166,6 @@ function alertVerdict(metric: string, label: string, report: AlertReport | undef
     value: describeAlert(label, report),
     target: `sent ≤ ${withinMs / 1000} s (decided, if held)`,
     met: alertMet(report, withinMs),
-  };
-}
-
-function non200Verdict(name: string, figures: { non200: number }): Verdict {
-  return { metric: `${name}: non-200`, value: figures.non200, target: '0', met: figures.non200 === 0 };
-}
-
-const servedBy = (byPool: Record<string, number>, requests: number) =>
-  Object.entries(byPool)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([pool, n]) => `${pool} ${pct(n / requests)}`)
-    .join(', ') || 'none';
-
-function row(name: string, figures: ReturnType<typeof loadFigures>, extra: { served?: string; first?: string; alert?: string }): Row {
-  return {
-    phase: name,
-    requests: figures.requests,
-    'non-200': figures.non200,
-    'served by': extra.served ?? servedBy(figures.byPool, figures.requests),
-    'p50 ms': figures.p50Ms,
-    'p99 ms': figures.p99Ms,
-    'max ms': figures.maxMs,
-    first: extra.first ?? '',
-    alert: extra.alert ?? '',
   };
 }
 
@@ -330,6 +286,10 @@ export function judgePhase(phase: PhaseRecord, settings: AlertSettings): PhaseJu
         figures: { ...figures, switches: phase.switches, plannedSwitchAlerts: planned, failoverAlerts: pages },
       };
     }
+    case 'release':
+      return judgeRelease(phase, BARS.rollbackMs);
+    case 'rollback':
+      return judgeRollback(phase);
   }
 }
 

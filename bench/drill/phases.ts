@@ -12,7 +12,7 @@
 // a cooldown, the all-clear may be deferred; Slack then still has the
 // incident open when the next chaos starts, the watcher rightly stays quiet,
 // and the drill checks instead that it withdrew the deferred all-clear.
-import { now, openLoop, type Sample } from '../lib/load.js';
+import { now, openLoop, type Sample } from '../../ops/stack/index.js';
 import {
   chaos,
   otherPool,
@@ -24,8 +24,9 @@ import {
   type PoolName,
   type RecentAlert,
   type StackSettings,
-} from '../lib/stack.js';
-import { BARS, duration, firstAnswerFrom, recoveryAlertMs, type PhaseRecord, type SlackWord } from './judge.js';
+} from '../../ops/stack/index.js';
+import { duration } from './figures.js';
+import { BARS, recoveryAlertMs, type PhaseRecord, type SlackWord } from './judge.js';
 
 export interface DrillContext {
   settings: StackSettings;
@@ -34,13 +35,18 @@ export interface DrillContext {
   phaseMs: number;
   /** Aborted on Ctrl-C: the load stops and the phase ends early. */
   interrupted: AbortSignal;
-  /** Set while the serving pool may differ from ACTIVE_POOL, so clean-up knows to switch back. */
-  state: { switchedAway: boolean };
+  /**
+   * For clean-up: `switchedAway` while the serving pool may differ from
+   * ACTIVE_POOL, so it switches back; `released` once a release phase began,
+   * so it puts both pools back on the versions they ran (releasePhases.ts).
+   */
+  state: { switchedAway: boolean; released: boolean };
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
 // Ceiling of a phase's load whatever its script does, so nothing runs away
-// (plus RECOVERY_HOLD_SEC, which a recovery phase waits through).
+// (plus what the phase waits through by design: RECOVERY_HOLD_SEC for a
+// recovery phase, a release's analyses and deploys).
 const MAX_PHASE_MS = 180_000;
 // Time for a switch's flip (if any) to reach the access log and the watcher.
 const SETTLE_MS = 1_000;
@@ -101,9 +107,14 @@ class Tally {
 
 /**
  * Open-loop load on the public /version while `script` runs; the load goes on
- * for at least the phase length and until the script is done.
+ * for at least the phase length and until the script is done, at most
+ * MAX_PHASE_MS plus `waitsMs`.
  */
-async function underLoad<T>(ctx: DrillContext, script: (tally: Tally, end: AbortSignal, startedAt: number) => Promise<T>) {
+export async function underLoad<T>(
+  ctx: DrillContext,
+  script: (tally: Tally, end: AbortSignal, startedAt: number) => Promise<T>,
+  waitsMs = holdMs(ctx),
+) {
   const end = new AbortController();
   const stop = () => end.abort();
   ctx.interrupted.addEventListener('abort', stop, { once: true });
@@ -114,7 +125,7 @@ async function underLoad<T>(ctx: DrillContext, script: (tally: Tally, end: Abort
     origin: publicOrigin(ctx.settings),
     path: '/version',
     rate: ctx.rate,
-    durationMs: MAX_PHASE_MS + holdMs(ctx),
+    durationMs: MAX_PHASE_MS + waitsMs,
     timeoutMs: REQUEST_TIMEOUT_MS,
     until: end.signal,
     onSample: tally.add,
@@ -154,7 +165,7 @@ async function readAlerts(ctx: DrillContext, since: number): Promise<{ alerts: R
  * alert of that kind and message is there and, if it is being sent, its
  * delivery ended, or until `expect.deadline`.
  */
-async function alertsSince(
+export async function alertsSince(
   ctx: DrillContext,
   since: number,
   expect?: { kind: RecentAlert['kind']; message: RecentAlert['message']; deadline: number },

@@ -63,14 +63,6 @@ export function formatNumber(n: number): string {
   return n.toPrecision(3);
 }
 
-/** The p-th percentile (0..100) of `values`, nearest-rank; NaN when empty. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank] as number;
-}
-
 /** Peak resident set size of this process so far, in MB. */
 export function peakRssMB(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);

@@ -4,18 +4,17 @@ import {
   alertReport,
   coolingDown,
   describeAlert,
-  firstAnswerFrom,
   judgeDrill,
   judgePhase,
-  loadFigures,
   recoveryAlertMs,
   repeatsInCooldown,
-  shareFrom,
   type AlertSettings,
   type PhaseRecord,
 } from '../../bench/drill/judge.js';
-import type { Sample } from '../../bench/lib/load.js';
-import type { RecentAlert } from '../../bench/lib/stack.js';
+import { firstAnswerFrom, loadFigures, shareFrom } from '../../bench/drill/figures.js';
+import type { Sample } from '../../ops/stack/index.js';
+import type { RecentAlert } from '../../ops/stack/index.js';
+import type { ReleaseFigures } from '../../ops/release/release.js';
 
 const T0 = Date.UTC(2026, 10, 22, 1, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -293,5 +292,138 @@ describe('phases', () => {
     const metric = (records: PhaseRecord[]) => judgeDrill(records, SETTINGS).verdicts.find((v) => v.metric === 'failover messages inside the cooldown');
     expect(metric([opened, stop([alert('failover', 'resolved', 31_000, deferred)])])).toMatchObject({ value: 0, met: true });
     expect(metric([opened, stop([alert('failover', 'resolved', 31_000)])])).toMatchObject({ met: false });
+  });
+});
+
+describe('release phases', () => {
+  const OLD = 'v1';
+  const NEW = 'drill-20261122010000-ok';
+  /** `n` answers 50 ms apart from `start`, from `pool` as `release`. */
+  const from = (n: number, pool: string, release: string, start: number, status = 200): Sample[] =>
+    steady(n, pool, start, 2, status).map((s) => ({ ...s, release }));
+  const figures: ReleaseFigures = {
+    outcome: 'promoted',
+    pool: 'green',
+    fromPool: 'blue',
+    release: NEW,
+    fromRelease: OLD,
+    deployMs: 8_000,
+    pre: { requests: 300, p50Ms: 2, p99Ms: 9 },
+    switchMs: 700,
+    totalMs: 40_000,
+  };
+  // The new release first answers at +2 s; an old worker still answers a request sent 1.5 s later (within the grace).
+  const good: PhaseRecord = {
+    kind: 'release',
+    name: 'release',
+    active: 'blue',
+    expected: 'promoted',
+    figures,
+    samples: [...from(40, 'blue', OLD, T0), ...from(10, 'green', NEW, T0 + 2_000), ...from(1, 'blue', OLD, T0 + 3_500), ...from(60, 'green', NEW, T0 + 4_000)],
+    alerts: [alert('planned_switch', 'notice', 2_000), alert('release', 'notice', 40_000)],
+  };
+
+  it('a good release passes: promoted, all 200, answers from the new release from its first on, no failover', () => {
+    const judged = judgePhase(good, SETTINGS);
+    expect(judged.verdicts.filter((v) => !v.met)).toEqual([]);
+    expect(judged.figures).toMatchObject({
+      outcome: 'promoted',
+      deployMs: 8_000,
+      pre: { p50Ms: 2, p99Ms: 9 },
+      switchMs: 700,
+      totalMs: 40_000,
+      switchover: { from: OLD, to: NEW, firstMs: 2_000, flipsBack: 0 },
+      failoverOpenings: 0,
+    });
+    expect(judged.row.first).toBe('promoted: switch 700 ms');
+  });
+
+  it('an answer from the old release sent after the grace is a flip back; a release that never answered misses too', () => {
+    const flipped: PhaseRecord = { ...good, samples: [...good.samples, ...from(1, 'blue', OLD, T0 + 4_100)] };
+    expect(verdict(flipped, 'flip back')).toMatchObject({ value: 1, met: false });
+    const never: PhaseRecord = { ...good, samples: from(40, 'blue', OLD, T0) };
+    expect(verdict(never, 'flip back')).toMatchObject({ value: `${NEW} never answered`, met: false });
+  });
+
+  it('a non-200 or a failover opening (even a deferred one) misses', () => {
+    expect(verdict({ ...good, samples: [...good.samples, ...from(1, 'green', NEW, T0 + 5_000, 502)] }, 'non-200')).toMatchObject({ value: 1, met: false });
+    const paged: PhaseRecord = { ...good, alerts: [alert('failover', 'opened', 2_500, deferred)] };
+    expect(verdict(paged, 'failover alerts')).toMatchObject({ value: 1, met: false });
+  });
+
+  it('an outcome other than the expected one misses, with the reason', () => {
+    const blocked: PhaseRecord = { ...good, figures: { ...figures, outcome: 'blocked', reason: 'pre-promotion analysis: p99 latency 400 ms' } };
+    expect(verdict(blocked, 'outcome')).toMatchObject({ value: 'blocked: pre-promotion analysis: p99 latency 400 ms', target: 'promoted', met: false });
+  });
+
+  describe('bad release', () => {
+    const BAD = 'drill-20261122010000-bad';
+    const badFigures: ReleaseFigures = {
+      ...figures,
+      outcome: 'rolled_back',
+      reason: 'a client request was answered by release "drill-…-ok"',
+      pool: 'blue',
+      fromPool: 'green',
+      release: BAD,
+      fromRelease: NEW,
+      rollback: { detectMs: 500, switchMs: 800, totalMs: 1_300 },
+    };
+    // Blue answers as the bad release for a moment, then green (failover, then the rollback) again.
+    const bad: PhaseRecord = {
+      kind: 'release',
+      name: 'bad release',
+      active: 'blue',
+      expected: 'rolled_back',
+      figures: badFigures,
+      restored: { before: OLD, answered: OLD },
+      samples: [...from(40, 'green', NEW, T0), ...from(3, 'blue', BAD, T0 + 2_000), ...from(60, 'green', NEW, T0 + 2_150)],
+      alerts: [alert('failover', 'opened', 2_300)],
+    };
+
+    it('passes when rolled back within the bar, all 200, ending on the previous release with its pool restored', () => {
+      const judged = judgePhase(bad, SETTINGS);
+      expect(judged.verdicts.filter((v) => !v.met)).toEqual([]);
+      expect(judged.figures).toMatchObject({ outcome: 'rolled_back', rollback: { totalMs: 1_300 }, rollbackBarMs: 10_000, servingAtEnd: NEW });
+      expect(verdict(bad, 'first failure')).toMatchObject({ value: '1.30 s', target: '≤ 10 s' });
+    });
+
+    it('misses a rollback slower than the bar, or with no rollback time at all', () => {
+      const slow: PhaseRecord = { ...bad, figures: { ...badFigures, rollback: { detectMs: 9_000, switchMs: 2_000, totalMs: 11_000 } } };
+      expect(verdict(slow, 'first failure')).toMatchObject({ value: '11.00 s', met: false });
+      const { rollback: _none, ...unmeasured } = badFigures;
+      expect(verdict({ ...bad, figures: unmeasured }, 'first failure').met).toBe(false);
+    });
+
+    it('misses when promoted, still served at the end, or its pool not restored', () => {
+      const promoted: PhaseRecord = { ...bad, figures: { ...badFigures, outcome: 'promoted', reason: undefined, rollback: undefined } };
+      expect(verdict(promoted, 'outcome')).toMatchObject({ value: 'promoted', target: 'rolled_back', met: false });
+      const stuck: PhaseRecord = { ...bad, samples: [...bad.samples, ...from(1, 'blue', BAD, T0 + 9_000)] };
+      expect(verdict(stuck, 'serving at the end')).toMatchObject({ value: BAD, target: NEW, met: false });
+      expect(verdict({ ...bad, restored: { before: OLD, answered: undefined } }, 'blue restored')).toMatchObject({ value: 'no answer', met: false });
+    });
+  });
+
+  describe('rollback', () => {
+    const rollback: PhaseRecord = {
+      kind: 'rollback',
+      name: 'rollback',
+      active: 'blue',
+      figures: { pool: 'blue', fromPool: 'green', release: OLD, fromRelease: NEW, switchMs: 650 },
+      samples: [...from(20, 'green', NEW, T0), ...from(40, 'blue', OLD, T0 + 1_000)],
+      alerts: [],
+    };
+
+    it('passes when the answers move back to the starting release on the starting pool for good', () => {
+      const judged = judgePhase(rollback, SETTINGS);
+      expect(judged.verdicts.filter((v) => !v.met)).toEqual([]);
+      expect(judged.figures).toMatchObject({ switchMs: 650, switchover: { from: NEW, to: OLD, firstMs: 1_000, flipsBack: 0 } });
+      expect(judged.row.first).toBe('→blue 650 ms');
+    });
+
+    it('misses a flip back after the grace or another pool serving at the end', () => {
+      const flipped: PhaseRecord = { ...rollback, samples: [...rollback.samples, ...from(1, 'green', NEW, T0 + 3_500)] };
+      expect(verdict(flipped, 'flip back')).toMatchObject({ value: 1, met: false });
+      expect(verdict(flipped, 'serving at the end')).toMatchObject({ value: 'green', met: false });
+    });
   });
 });

@@ -1,16 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { parseDrillArgs } from '../../bench/drill/options.js';
+import { USAGE, parseDrillArgs } from '../../bench/drill/options.js';
 
 describe('drill options', () => {
-  it('defaults to 20 requests/s and 5 s per phase', () => {
-    expect(parseDrillArgs([])).toEqual({ ok: true, options: { rate: 20, seconds: 5 } });
+  it('defaults to 20 requests/s, 5 s per phase and the release phases on', () => {
+    expect(parseDrillArgs([])).toEqual({ ok: true, options: { rate: 20, seconds: 5, release: true } });
   });
 
   it('takes --rate, --seconds and --out', () => {
     expect(parseDrillArgs(['--rate', '50', '--seconds=8', '--out', '/tmp/d.json'])).toEqual({
       ok: true,
-      options: { rate: 50, seconds: 8, out: '/tmp/d.json' },
+      options: { rate: 50, seconds: 8, out: '/tmp/d.json', release: true },
     });
+  });
+
+  it('--no-release skips the release phases; --release is the default said out loud', () => {
+    expect(parseDrillArgs(['--no-release'])).toMatchObject({ ok: true, options: { release: false } });
+    expect(parseDrillArgs(['--release'])).toMatchObject({ ok: true, options: { release: true } });
+    expect(parseDrillArgs(['--release=no'])).toMatchObject({ ok: false, problems: [expect.stringContaining('--release')] });
+    expect(USAGE).toContain('--no-release');
   });
 
   it('reports each bad value on its own line, naming the option and the value', () => {

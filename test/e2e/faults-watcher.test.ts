@@ -3,7 +3,7 @@
 // the watcher container killed with SIGKILL mid-stream. Nothing read twice,
 // nothing lost that the log still holds, no alert repeated, none missed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLoop } from '../../bench/lib/load.js';
+import { openLoop } from '../../ops/stack/index.js';
 import { requireDockerOrSkip } from './support/docker.js';
 import { settleUnderTraffic } from './support/incidents.js';
 import {

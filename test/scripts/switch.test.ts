@@ -13,6 +13,9 @@ const READY_CHECK = /^exec -T app_green sh -c /;
 const ANNOUNCE = `${CTL} planned-switch green`;
 const SWITCH = 'exec -T nginx switch-pool green';
 const CANCEL = `${CTL} planned-switch --cancel`;
+// The audit trail's entry (make history), with the reason and who the caller gave.
+const RECORD = (outcome: string) =>
+  `${CTL} record --action switch --outcome ${outcome} --pool green --from-pool blue --reason rollback: bad release --who alice@host1`;
 
 // Logs its arguments, one call a line; `nginx switch-pool` waits SWITCH_SLEEP
 // seconds, then exits SWITCH_EXIT.
@@ -48,6 +51,8 @@ function switchTo(pool: string, fake: { exit?: number; sleepSec?: number } = {})
       ENV_FILE: envFile,
       FORCE: '0',
       FAKE_LOG: log,
+      SWITCH_REASON: 'rollback: bad release',
+      AUDIT_WHO: 'alice@host1',
       SWITCH_EXIT: String(fake.exit ?? 0),
       SWITCH_SLEEP: String(fake.sleepSec ?? 0),
     },
@@ -70,20 +75,20 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
 }
 
 describe('scripts/switch.sh', () => {
-  it('announces, switches and saves the pool; the marker stays', async () => {
+  it('announces, switches, saves the pool and records it in the history; the marker stays', async () => {
     const { code } = await switchTo('green').done;
     expect(code).toBe(0);
     const made = calls();
-    expect(made).toHaveLength(3);
+    expect(made).toHaveLength(4);
     expect(made[0]).toMatch(READY_CHECK);
-    expect(made.slice(1)).toEqual([ANNOUNCE, SWITCH]);
+    expect(made.slice(1)).toEqual([ANNOUNCE, SWITCH, RECORD('ok')]);
     expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=green\n');
   });
 
   it('withdraws the announcement when Nginx fails to switch, and exits non-zero', async () => {
     const { code, stderr } = await switchTo('green', { exit: 3 }).done;
     expect(code).toBe(3);
-    expect(calls().slice(1)).toEqual([ANNOUNCE, SWITCH, CANCEL]);
+    expect(calls().slice(1)).toEqual([ANNOUNCE, SWITCH, CANCEL, RECORD('failed')]);
     expect(stderr).toContain('withdrawing the planned-switch marker');
     expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=blue\n');
   });
@@ -94,7 +99,7 @@ describe('scripts/switch.sh', () => {
     child.kill('SIGTERM');
     const { code } = await done;
     expect(code).toBe(143);
-    expect(calls().slice(1)).toEqual([ANNOUNCE, SWITCH, CANCEL]);
+    expect(calls().slice(1)).toEqual([ANNOUNCE, SWITCH, CANCEL, RECORD('failed')]);
     expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=blue\n');
   });
 

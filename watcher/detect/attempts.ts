@@ -11,12 +11,19 @@ export interface PoolShare {
   attempts: number;
 }
 
-/** The last `size` attempts to one pool as a ring of failed flags with a running count. */
+/** The share, and every attempt since the watcher started: a caller compares two readings for a period's figures. */
+export interface PoolCounts extends PoolShare {
+  total: PoolShare;
+}
+
+/** The last `size` attempts to one pool as a ring of failed flags with a running count, and totals. */
 export class PoolWindow {
   private readonly ring: Uint8Array;
   private next = 0;
   private filled = 0;
   private failed = 0;
+  private totalAttempts = 0;
+  private totalFailed = 0;
 
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`pool window must be a positive integer, got ${size}`);
@@ -28,12 +35,20 @@ export class PoolWindow {
     if (this.filled === this.size) this.failed -= this.ring[slot] ?? 0;
     else this.filled++;
     this.ring[slot] = failed ? 1 : 0;
-    if (failed) this.failed++;
+    this.totalAttempts++;
+    if (failed) {
+      this.failed++;
+      this.totalFailed++;
+    }
     this.next = slot + 1 === this.size ? 0 : slot + 1;
   }
 
   share(): PoolShare {
     return { failed: this.failed, attempts: this.filled };
+  }
+
+  counts(): PoolCounts {
+    return { ...this.share(), total: { attempts: this.totalAttempts, failed: this.totalFailed } };
   }
 }
 

@@ -8,13 +8,14 @@
 //   error_rate          the window's error share over the threshold
 import { poolName } from '../../common/config.js';
 import type { AccessRecord, Clock, PlannedSwitch } from '../types.js';
-import { AttemptAttributor, PoolWindow, type PoolShare } from './attempts.js';
+import { AttemptAttributor, PoolWindow, type PoolCounts } from './attempts.js';
 import { FailoverCondition, HeldCondition, type FailoverState, type HeldState } from './conditions.js';
 import { ErrorRateState, type ErrorRateSnapshot } from './errorRate.js';
 import { ErrorWindow } from './errorWindow.js';
 import { PoolFlipTracker, type PoolFlip, type PoolFlipState } from './poolFlip.js';
 import { boundedRelease, sampleOf, type ConditionView, type RequestSample, type WindowStats } from './view.js';
 
+export type { PoolCounts } from './attempts.js';
 export type { ConditionView, RequestSample, WindowStats } from './view.js';
 export { conditionViewSchema, requestSampleSchema, windowStatsSchema } from './view.js';
 export { FLAP_FLIPS, FLAP_WINDOW_MS, FLIPS_KEPT } from './conditions.js';
@@ -32,6 +33,8 @@ export interface DetectorOptions {
   recoveryHoldMs: number;
   clock: Clock;
   plannedSwitch: () => PlannedSwitch | undefined;
+  /** Nginx's published primary: see PoolFlipOptions. */
+  publishedPrimary?: () => string | undefined;
   /** A previous run's state (watcher/state/checkpoint.ts); the windows start empty. */
   restore?: DetectorState;
 }
@@ -43,8 +46,10 @@ export interface DetectorState extends PoolFlipState {
   errorRate: ErrorRateSnapshot;
 }
 
-/** A planned switch seen in the log: a message, not an incident. */
+/** A planned switch seen in the log: a message, not an incident, so it comes as one the policy can pass on. */
 export interface PlannedSwitchNotice {
+  kind: 'planned_switch';
+  message: 'notice';
   at: number;
   from: Pool;
   to: Pool;
@@ -149,10 +154,10 @@ export class Detector {
     return { ...this.flips.state(), failover, outage: this.outage.snapshot(), errorRate: this.errorRate.snapshot() };
   }
 
-  /** Per pool: failed attempts among its last attempts. */
-  poolShares(): Record<string, PoolShare> {
-    const shares: Record<string, PoolShare> = {};
-    for (const [pool, window] of this.poolWindows) shares[pool] = window.share();
+  /** Per pool: failed attempts among its last attempts, and since the start. */
+  poolShares(): Record<string, PoolCounts> {
+    const shares: Record<string, PoolCounts> = {};
+    for (const [pool, window] of this.poolWindows) shares[pool] = window.counts();
     return shares;
   }
 
@@ -228,7 +233,13 @@ export class Detector {
       // The old primary's failover is moot: it is now the backup.
       const old = this.failover.get(primary);
       if (old?.active) old.resolve(now);
-      const notice: PlannedSwitchNotice = { at: now, from: flip.from as Pool, to: flip.to as Pool };
+      const notice: PlannedSwitchNotice = {
+        kind: 'planned_switch',
+        message: 'notice',
+        at: now,
+        from: flip.from as Pool,
+        to: flip.to as Pool,
+      };
       if (flip.fromRelease !== undefined) notice.fromRelease = flip.fromRelease;
       if (flip.toRelease !== undefined) notice.toRelease = flip.toRelease;
       this.notices.push(notice);

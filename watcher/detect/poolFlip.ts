@@ -19,6 +19,11 @@ export interface PoolFlipOptions {
   clock: Clock;
   /** Reads the marker file: call only when a flip is seen. */
   plannedSwitch: () => PlannedSwitch | undefined;
+  /**
+   * The primary Nginx last published, which it does only after a successful
+   * reload: read only while the backup serves, when no answer can show a switch.
+   */
+  publishedPrimary?: () => string | undefined;
   /** Where a previous run left off; wins over activePool. */
   restore?: PoolFlipState;
 }
@@ -53,6 +58,7 @@ export class PoolFlipTracker {
   private seenRelease: string | undefined;
   private readonly clock: Clock;
   private readonly plannedSwitch: () => PlannedSwitch | undefined;
+  private readonly publishedPrimary: () => string | undefined;
 
   constructor(opts: PoolFlipOptions) {
     this.serving = opts.restore?.servingPool ?? opts.activePool;
@@ -60,6 +66,7 @@ export class PoolFlipTracker {
     for (const id of opts.restore?.usedSwitchIds ?? []) this.usedSwitchIds.add(id);
     this.clock = opts.clock;
     this.plannedSwitch = opts.plannedSwitch;
+    this.publishedPrimary = opts.publishedPrimary ?? (() => undefined);
   }
 
   state(): PoolFlipState {
@@ -94,25 +101,33 @@ export class PoolFlipTracker {
     }
     // A 5xx reached the client: no pool served it, whatever header the last
     // failed attempt carried (see the outage condition).
-    if (to === this.serving || record.status >= 500) return undefined;
+    if (record.status >= 500) return undefined;
+    if (to === this.serving) {
+      // The common case, unless the backup serves (a failover) and an operator
+      // makes it the primary (a rollback): then no answer changes pool, and
+      // only Nginx's published primary says the switch happened. A marker
+      // alone would not do: it is announced before the reload, which can fail.
+      if (to === this.primary || record.upstreamStatuses.some(is5xx) || this.publishedPrimary() !== to) return undefined;
+      this.consumePlannedSwitch(to, record);
+      return this.plannedFlip(this.primary, to);
+    }
     // A switch straight back is announced too: the marker wins over the grace.
-    const planned = this.consumePlannedSwitch(to, record);
-    if (!planned && this.fromOldWorker(to, record)) return undefined;
-
+    if (this.consumePlannedSwitch(to, record)) return this.plannedFlip(this.serving, to);
+    if (this.fromOldWorker(to, record)) return undefined;
     const from = this.serving;
     this.serving = to;
-    const flip = {
-      from,
-      to,
-      fromRelease: this.lastRelease.get(from),
-      toRelease: this.lastRelease.get(to),
-    };
-    if (planned) {
-      this.switchedFrom = { pool: this.primary, at: this.clock() };
-      this.primary = to;
-      return { kind: 'planned_switch', ...flip };
-    }
-    return { kind: to === this.primary ? 'recovery' : 'failover', ...flip };
+    return { kind: to === this.primary ? 'recovery' : 'failover', ...this.releases(from, to) };
+  }
+
+  private plannedFlip(from: string, to: string): PoolFlip {
+    this.switchedFrom = { pool: this.primary, at: this.clock() };
+    this.primary = to;
+    this.serving = to;
+    return { kind: 'planned_switch', ...this.releases(from, to) };
+  }
+
+  private releases(from: string, to: string) {
+    return { from, to, fromRelease: this.lastRelease.get(from), toRelease: this.lastRelease.get(to) };
   }
 
   /** A clean answer from the pool just switched away from, by a request that began before the switch (give or take the grace). */

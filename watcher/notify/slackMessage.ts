@@ -6,8 +6,9 @@
 // page never arrives.
 import type { ConditionView, RequestSample } from '../detect/index.js';
 import type { IncidentNotification, Notification } from '../policy/index.js';
+import type { HistoryEntry } from '../state/history.js';
 import type { AlertKind } from '../vocabulary.js';
-import { duration, headline, percent, sinceLast, summaryLines } from './wording.js';
+import { duration, fromTo, headline, percent, sinceLast, summaryLines } from './wording.js';
 
 // https://docs.slack.dev/reference/block-kit/blocks/header-block
 const HEADER_MAX = 150;
@@ -21,6 +22,7 @@ const RUNBOOK_ANCHORS: Record<AlertKind, string> = {
   error_rate: 'high-error-rate',
   planned_switch: 'planned-switch',
   maintenance_ended: 'maintenance',
+  release: 'releases',
 };
 
 const UNKNOWN = '-';
@@ -42,6 +44,8 @@ export function formatSlackMessage(n: Notification, opts: { runbookUrl: string }
       ['To pool (release)', `${n.to} (${code(n.toRelease)})`],
       ['Time', iso(n.at)],
     ]);
+  } else if (n.kind === 'release') {
+    body = fieldsSection(releaseFields(n.entry));
   } else if (n.kind === 'maintenance_ended') {
     const lines = summaryLines(n);
     body = { type: 'section', text: mrkdwn(cut(escapeMrkdwn(lines.length === 0 ? 'No incident opened during maintenance.' : lines.join('\n')), SECTION_TEXT_MAX)) };
@@ -81,6 +85,19 @@ function incidentFields(n: IncidentNotification): Field[] {
   }
   fields.push(...requestFields(c.lastFailure));
   fields.push([n.message === 'resolved' ? 'Was open' : 'Open since', `${iso(n.openedAt)} (${duration(n.at - n.openedAt)})`]);
+  return fields;
+}
+
+/** The operator's reason is free text: shown as code, like a client's. */
+function releaseFields(e: HistoryEntry): Field[] {
+  const fields: Field[] = [];
+  const releases = fromTo(e.fromRelease && code(e.fromRelease), e.release && code(e.release));
+  if (releases !== undefined) fields.push(['Release', releases]);
+  const pools = fromTo(e.fromPool, e.pool);
+  if (pools !== undefined) fields.push(['Pools', pools]);
+  if (e.reason !== undefined) fields.push(['Reason', code(e.reason)]);
+  fields.push(['Who', code(e.who)]);
+  fields.push(['Time', `${e.time}${e.durationMs === undefined ? '' : ` (took ${duration(e.durationMs)})`}`]);
   return fields;
 }
 

@@ -1,8 +1,10 @@
 // What each message says, in words on-call reads at a glance. Headlines hold
-// only pool names (validated), numbers and durations: nothing a client wrote
-// reaches them, so they are safe as Slack's notification text.
+// only pool names and release ids (validated), numbers and durations: nothing
+// a client or an operator wrote reaches them, so they are safe as Slack's
+// notification text.
 import { FLAP_WINDOW_MS, type ConditionView } from '../detect/index.js';
 import type { IncidentNotification, MaintenanceNotification, Notification } from '../policy/index.js';
+import type { HistoryEntry } from '../state/history.js';
 import { LEVEL_RANK } from '../vocabulary.js';
 
 export function headline(n: Notification): string {
@@ -11,6 +13,8 @@ export function headline(n: Notification): string {
       return `Planned switch: pool changed ${n.from} → ${n.to}`;
     case 'maintenance_ended':
       return maintenanceHeadline(n);
+    case 'release':
+      return releaseHeadline(n.entry);
     default:
       return incidentHeadline(n);
   }
@@ -85,6 +89,58 @@ function direction(n: IncidentNotification): string {
 function maintenanceHeadline(n: MaintenanceNotification): string {
   const open = n.open.length;
   return open === 0 ? 'Maintenance ended: nothing is open' : `Maintenance ended: ${open} incident${open === 1 ? '' : 's'} open`;
+}
+
+// A release is news, not a page: nothing here may read like a failover.
+// Parts whose values the entry lacks are left out.
+function releaseHeadline(e: HistoryEntry): string {
+  if (e.action === 'rollback' && e.outcome === 'ok') {
+    const pools = when(e.pool, (to) => `: traffic ${e.fromPool === undefined ? 'on' : `moved ${e.fromPool} →`} ${to}`);
+    return `Rolled back${pools}${when(fromTo(e.fromRelease, e.release), (r) => ` (${r})`)}`;
+  }
+  if (e.action !== 'release') return `${sentence(e.action)}: ${e.outcome.replace(/_/g, ' ')}`;
+  const release = `Release${when(e.release, (r) => ` ${r}`)}`;
+  const from = e.fromPool;
+  switch (e.outcome) {
+    case 'started':
+      return (
+        `${release} started${when(e.pool, (p) => ` on ${p} (idle)`)}` +
+        when(from, (f) => `; ${f} keeps serving${when(e.fromRelease, (r) => ` ${r}`)}`)
+      );
+    case 'blocked':
+      return `${release} blocked before promotion${when(from, (f) => `: traffic stays on ${f}`)}`;
+    case 'promoted':
+      return (
+        `${release} promoted${when(e.pool, (p) => `: ${p} serves it`)}` +
+        when(from, (f) => `, ${f} keeps ${e.fromRelease ?? 'the previous release'} as warm backup`)
+      );
+    case 'rolled_back':
+      return `${release} rolled back automatically${when(from, (f) => `: traffic back on ${f}${when(e.fromRelease, (r) => ` (${r})`)}`)}`;
+    case 'interrupted':
+      return `${release} interrupted${when(from, (f) => `: traffic on ${f}`)}`;
+    case 'ok':
+      return `${release} finished${when(e.pool, (p) => `: ${p} serves it`)}`;
+    case 'failed':
+      return `${release} failed${when(e.pool, (p) => ` on ${p}`)}`;
+    case 'refused':
+      return `${release} refused: nothing changed`;
+  }
+}
+
+function when(value: string | undefined, phrase: (value: string) => string): string {
+  return value === undefined ? '' : phrase(value);
+}
+
+/** "blue → green"; only the target when where it came from is not known. */
+export function fromTo(from: string | undefined, to: string | undefined): string | undefined {
+  if (from === undefined) return to;
+  return `${from} → ${to ?? '?'}`;
+}
+
+/** chaos_start → Chaos start */
+function sentence(word: string): string {
+  const words = word.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** One line per incident for the maintenance summary. */

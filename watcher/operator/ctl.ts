@@ -1,7 +1,10 @@
-// Operator CLI, run inside the alert_watcher container (see the Makefile):
-//   node dist/watcher/operator/ctl.js maintenance on|off
+// Operator CLI, run inside the alert_watcher container (see the Makefile; the
+// release CLI runs it through `docker compose exec`):
+//   node dist/watcher/operator/ctl.js maintenance on|off [--who WHO]
 //   node dist/watcher/operator/ctl.js planned-switch <blue|green> [--from <pool>] [--ttl-sec N]
 //   node dist/watcher/operator/ctl.js planned-switch --cancel
+//   node dist/watcher/operator/ctl.js record --action A --outcome O [--pool P] ...
+//   node dist/watcher/operator/ctl.js history [--json]
 //   node dist/watcher/operator/ctl.js stats
 // It reads CONTROL_DIR and WATCHER_PORT like the daemon. Exit 2 on bad usage,
 // 1 when the action fails.
@@ -10,14 +13,21 @@ import dotenv from 'dotenv';
 import { parseConfig, poolName } from '../../common/config.js';
 import { watcherConfigSchema } from '../config.js';
 import { announcePlannedSwitch, withdrawPlannedSwitch, writeMaintenance } from '../state/control.js';
+import { appendHistory } from '../state/history.js';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../vocabulary.js';
+import { auditEntry, history, record } from './historyCommands.js';
+import { BadValueError, UsageError } from './usageError.js';
 
 const USAGE = `usage:
-  ctl maintenance on|off
+  ctl maintenance on|off [--who WHO]
   ctl planned-switch <blue|green> [--from <blue|green>] [--ttl-sec N]
   ctl planned-switch --cancel
+  ctl record --action ACTION --outcome OUTCOME [--pool <blue|green>] [--from-pool <blue|green>]
+             [--release ID] [--from-release ID] [--reason TEXT] [--who WHO] [--duration-ms N]
+      ACTION:  ${AUDIT_ACTIONS.join(' ')}
+      OUTCOME: ${AUDIT_OUTCOMES.join(' ')}
+  ctl history [--json]
   ctl stats`;
-
-class UsageError extends Error {}
 
 const POOLS: readonly string[] = poolName.options;
 const STATS_TIMEOUT_MS = 3000;
@@ -37,7 +47,7 @@ try {
   await run(process.argv.slice(2));
 } catch (err) {
   const usage = err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
-  process.stderr.write(`ctl: ${(err as Error).message}\n${usage ? `${USAGE}\n` : ''}`);
+  process.stderr.write(`ctl: ${(err as Error).message}\n${usage && !(err instanceof BadValueError) ? `${USAGE}\n` : ''}`);
   process.exit(usage ? 2 : 1);
 }
 
@@ -48,6 +58,10 @@ async function run(argv: string[]): Promise<void> {
       return maintenance(rest);
     case 'planned-switch':
       return plannedSwitch(rest);
+    case 'record':
+      return record(rest, CONTROL_DIR);
+    case 'history':
+      return history(rest, CONTROL_DIR);
     case 'stats':
       return printStats(rest);
     default:
@@ -56,10 +70,12 @@ async function run(argv: string[]): Promise<void> {
 }
 
 function maintenance(args: string[]): void {
-  const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, strict: true, options: { who: { type: 'string' } } });
   const [mode, extra] = positionals;
   if ((mode !== 'on' && mode !== 'off') || extra !== undefined) throw new UsageError('maintenance takes exactly "on" or "off"');
+  const entry = auditEntry({ who: values.who }, { action: mode === 'on' ? 'maintenance_on' : 'maintenance_off', outcome: 'ok' });
   const file = writeMaintenance(CONTROL_DIR, mode === 'on');
+  appendHistory(CONTROL_DIR, entry);
   process.stdout.write(`maintenance ${mode} (${file}); the watcher applies it to the next alert\n`);
 }
 

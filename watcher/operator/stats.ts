@@ -1,5 +1,5 @@
 // What the watcher has seen and done, for GET /stats and `make status`.
-import type { WindowStats } from '../detect/index.js';
+import type { PoolCounts, WindowStats } from '../detect/index.js';
 import type { Incident } from '../policy/index.js';
 import type { SourceStatus } from '../source/index.js';
 import type { Clock } from '../types.js';
@@ -26,8 +26,8 @@ export interface PipelineView {
   /** Effective maintenance mode: the control file, else MAINTENANCE_MODE. */
   maintenance: boolean;
   window: WindowStats;
-  /** Per pool: failed attempts among its last attempts. */
-  pools: Record<string, { failed: number; attempts: number }>;
+  /** Per pool: failed attempts among its last attempts; `total` counts since the watcher started. */
+  pools: Record<string, PoolCounts>;
   /** Incidents Slack has heard of (or will), with what it was last told. */
   incidents: Incident[];
   queued: number;

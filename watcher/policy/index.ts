@@ -13,9 +13,9 @@
 //     announced again.
 //   - Maintenance holds every message; when it ends, one summary says what is
 //     open and what resolved meanwhile.
-import type { ConditionView, PlannedSwitchNotice } from '../detect/index.js';
+import type { ConditionView } from '../detect/index.js';
 import type { Decision, IncidentKind, Level, Outcome } from '../vocabulary.js';
-import type { IncidentNotification, Notification, PlannedSwitchNotification, Told } from './notification.js';
+import type { IncidentNotification, NoticeNotification, Notification, Told } from './notification.js';
 
 export * from './notification.js';
 
@@ -80,15 +80,15 @@ export class NotifyPolicy {
     return results;
   }
 
-  /** A planned switch is news once, at once; maintenance holds it like everything else. */
-  notice(n: PlannedSwitchNotice, maintenance: boolean): PolicyResult {
-    const notification: PlannedSwitchNotification = { kind: 'planned_switch', message: 'notice', ...n };
+  /** A planned switch or a release step is news once, at once; maintenance holds it like everything else. */
+  notice(notification: NoticeNotification, maintenance: boolean): PolicyResult {
     return { decision: maintenance ? 'suppress' : 'send', notification };
   }
 
   /** A sent message's delivery ended. */
   settled(notification: Notification, outcome: Outcome): void {
-    if (notification.kind === 'planned_switch' || notification.kind === 'maintenance_ended') return;
+    // Only incidents have a state for the outcome to update.
+    if (notification.message === 'notice') return;
     const incident = this.incidents.get(notification.condition.key);
     if (incident === undefined || incident.id !== notification.incidentId || incident.told === undefined) return;
     if (outcome !== 'delivered') {

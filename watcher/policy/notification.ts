@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { poolName } from '../../common/config.js';
 import { conditionViewSchema } from '../detect/index.js';
+import { historyEntrySchema } from '../state/history.js';
 import { INCIDENT_KINDS, level } from '../vocabulary.js';
 
 const count = z.number().int().nonnegative();
@@ -62,9 +63,22 @@ export const maintenanceNotificationSchema = z.object({
 });
 export type MaintenanceNotification = z.output<typeof maintenanceNotificationSchema>;
 
+/** A step of a release, or a rollback, as `ctl record` wrote it to the history (state/outbox.ts). */
+export const releaseNotificationSchema = z.object({
+  kind: z.literal('release'),
+  message: z.literal('notice'),
+  at: epochMs,
+  entry: historyEntrySchema,
+});
+export type ReleaseNotification = z.output<typeof releaseNotificationSchema>;
+
 export const notificationSchema = z.union([
   incidentNotificationSchema,
   plannedSwitchNotificationSchema,
   maintenanceNotificationSchema,
+  releaseNotificationSchema,
 ]);
 export type Notification = z.output<typeof notificationSchema>;
+
+/** One-off news, not about an incident: sent once, at once. */
+export type NoticeNotification = PlannedSwitchNotification | ReleaseNotification;

@@ -2,6 +2,8 @@
 // changes behaviour without a restart:
 //   maintenance            "on" | "off": overrides MAINTENANCE_MODE
 //   planned-switch.json    a PlannedSwitch announced before `make switch`
+// (The same directory holds the audit trail and the release outbox: see
+// history.ts and outbox.ts.)
 // The daemon checks them synchronously when an alert is decided: one stat,
 // and a read only when the file changed, so there is no cache that can go
 // stale and no file watcher to go wrong. Reads are bounded (readFile.ts): a
@@ -36,6 +38,8 @@ export interface ControlOptions {
   defaultMaintenance: boolean;
   clock: Clock;
   logger: Logger;
+  /** Where Nginx publishes its primary (ACTIVE_POOL_FILE); without it, publishedPool() is always undefined. */
+  publishedPoolFile?: string;
 }
 
 export interface Control {
@@ -43,12 +47,16 @@ export interface Control {
   maintenance(): boolean;
   /** The announced switch, unless missing, expired or corrupt. */
   plannedSwitch(): PlannedSwitch | undefined;
+  /** The primary Nginx last published (see readPublishedPool). */
+  publishedPool(): string | undefined;
 }
 
 export function createControl(opts: ControlOptions): Control {
   const log = opts.logger.child({ component: 'control' });
   const maintenanceFile = cachedReader(join(opts.dir, MAINTENANCE_FILE), log, (raw) => parseMaintenance(raw, log));
   const plannedSwitchFile = cachedReader(join(opts.dir, PLANNED_SWITCH_FILE), log, (raw) => parsePlannedSwitch(raw, log));
+  const file = opts.publishedPoolFile;
+  const publishedFile = file === undefined ? () => undefined : cachedReader(file, log, (raw) => parsePublishedPool(raw, file, log));
   let last: boolean | undefined;
   return {
     maintenance() {
@@ -67,6 +75,7 @@ export function createControl(opts: ControlOptions): Control {
       const marker = plannedSwitchFile();
       return marker !== undefined && marker.expiresAt > opts.clock() ? marker : undefined;
     },
+    publishedPool: publishedFile,
   };
 }
 
@@ -120,10 +129,14 @@ function parsePlannedSwitch(raw: string | undefined, log: Logger): PlannedSwitch
  * log volume at start and on every switch. A watcher restarted after a
  * `make switch` starts from it, not from a stale ACTIVE_POOL.
  */
-export function readPublishedPool(file: string, pools: readonly string[], log: Logger): string | undefined {
-  const raw = readIfExists(file, log);
+export function readPublishedPool(file: string, log: Logger): string | undefined {
+  return parsePublishedPool(readIfExists(file, log), file, log);
+}
+
+function parsePublishedPool(raw: string | undefined, file: string, log: Logger): string | undefined {
   if (raw === undefined) return undefined;
   const pool = raw.trim();
+  const pools: readonly string[] = poolName.options;
   if (pools.includes(pool)) return pool;
   log.warn({ file, content: pool.slice(0, 40) }, `ignoring the published pool: expected one of ${pools.join(', ')}`);
   return undefined;

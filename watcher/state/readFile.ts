@@ -1,6 +1,7 @@
 // Reads for files the watcher does not own (control files, the published pool,
-// its checkpoint): anyone who can write CONTROL_DIR can put a FIFO there, which
-// blocks a plain read forever, or a symlink to /dev/zero, which never ends.
+// its checkpoint, the history, the outbox): anyone who can write CONTROL_DIR
+// can put a FIFO there, which blocks a plain read forever, or a symlink to
+// /dev/zero, which never ends.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 export type BoundedRead =
@@ -14,6 +15,32 @@ export type BoundedRead =
  * for one warning. Never blocks and never reads more than `maxBytes + 1` bytes.
  */
 export function readBoundedFile(path: string, maxBytes: number): BoundedRead {
+  return readRegularFile(path, (fd, size) => (size > maxBytes ? tooLarge(maxBytes) : readAtMost(fd, maxBytes)));
+}
+
+export type TailRead = Exclude<BoundedRead, { kind: 'ok' }> | { kind: 'ok'; text: string; cut: boolean };
+
+/**
+ * The last `maxBytes` of a file that only grows (an append-only log): `cut`
+ * says earlier bytes were left out, so the text may start mid-line, even
+ * mid-character. Same guards as readBoundedFile.
+ */
+export function readFileTail(path: string, maxBytes: number): TailRead {
+  return readRegularFile(path, (fd, size): TailRead => {
+    const start = Math.max(0, size - maxBytes);
+    const buffer = Buffer.alloc(Math.min(size, maxBytes));
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, start + length);
+      if (n === 0) break;
+      length += n;
+    }
+    return { kind: 'ok', text: buffer.toString('utf8', 0, length), cut: start > 0 };
+  });
+}
+
+/** Runs `read` on `path` only if it is a regular file; the descriptor is closed after. */
+function readRegularFile<T>(path: string, read: (fd: number, size: number) => T): T | Exclude<BoundedRead, { kind: 'ok' }> {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
@@ -25,8 +52,7 @@ export function readBoundedFile(path: string, maxBytes: number): BoundedRead {
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) return { kind: 'rejected', reason: `not a regular file but a ${fileType(stats)}` };
-    if (stats.size > maxBytes) return tooLarge(maxBytes);
-    return readAtMost(fd, maxBytes);
+    return read(fd, stats.size);
   } catch (err) {
     return { kind: 'rejected', reason: `cannot read it (${(err as NodeJS.ErrnoException).code})` };
   } finally {
@@ -51,7 +77,7 @@ function tooLarge(maxBytes: number): BoundedRead {
   return { kind: 'rejected', reason: `larger than ${maxBytes} bytes` };
 }
 
-function fileType(stats: Stats): string {
+export function fileType(stats: Stats): string {
   if (stats.isDirectory()) return 'directory';
   if (stats.isFIFO()) return 'FIFO';
   if (stats.isCharacterDevice()) return 'character device';

@@ -1,12 +1,14 @@
 // Brings the real docker-compose.yml up with testcontainers (plus a local
 // webhook receiver standing in for Slack), and drives it the way an operator
-// does: plain HTTP on the published 127.0.0.1 ports and the Makefile targets.
+// does: plain HTTP on the published 127.0.0.1 ports and the Makefile targets,
+// through the host-side tools' own module (ops/stack).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
+import { loadStackSettings, runMake, type MakeOptions, type MakeRun, type StackSettings } from '../../../ops/stack/index.js';
 
 const execFileAsync = promisify(execFile);
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -21,8 +23,12 @@ export interface Stack {
   env: StartedDockerComposeEnvironment;
   projectName: string;
   envFile: string;
-  /** Runs `make <args>` against this stack; resolves with stdout, rejects on a non-zero exit. */
-  make(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The stack's settings as the host-side tools read them. */
+  settings: StackSettings;
+  /** Runs `make <args>` against this stack (60 s at most); resolves with its exit code and output. */
+  make(...args: string[]): Promise<MakeRun>;
+  /** The same with options: a longer timeout, a callback on each chunk of output. */
+  makeWith(opts: MakeOptions, ...args: string[]): Promise<MakeRun>;
   compose(...args: string[]): Promise<string>;
   down(): Promise<void>;
 }
@@ -67,24 +73,17 @@ export async function startStack(name: string, settings: Record<string, string> 
         { cwd: ROOT, env: childEnv },
       )
     ).stdout;
-  const make = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await execFileAsync('make', ['-s', ...args, `ENV_FILE=${envFile}`], {
-        cwd: ROOT,
-        env: childEnv,
-        timeout: 60_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  };
+  const loaded = loadStackSettings({ ENV_FILE: envFile });
+  if (!loaded.ok) throw new Error(`test env file rejected: ${loaded.problems.join('; ')}`);
+  const makeWith = (opts: MakeOptions, ...args: string[]) =>
+    runMake(loaded.config, args, { timeoutMs: 60_000, ...opts, env: { COMPOSE_PROJECT_NAME: projectName, ...opts.env } });
   return {
     env,
     projectName,
     envFile,
-    make,
+    settings: loaded.config,
+    make: (...args) => makeWith({}, ...args),
+    makeWith,
     compose,
     down: async () => {
       await env.down({ removeVolumes: true, timeout: 10_000 });

@@ -35,7 +35,7 @@ describe('PoolWindow', () => {
     expect(w.share()).toEqual({ failed: 0, attempts: 1 });
   });
 
-  it('keeps its running count equal to a recount over a random stream', () => {
+  it('keeps its running count equal to a recount over a random stream, and totals of every attempt', () => {
     const random = rng(7);
     for (const size of [1, 5, 64]) {
       const w = new PoolWindow(size);
@@ -47,6 +47,8 @@ describe('PoolWindow', () => {
         const last = seen.slice(-size);
         expect(w.share()).toEqual({ failed: last.filter(Boolean).length, attempts: last.length });
       }
+      // The totals never forget.
+      expect(w.counts().total).toEqual({ attempts: seen.length, failed: seen.filter(Boolean).length });
     }
   });
 

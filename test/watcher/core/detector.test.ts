@@ -349,7 +349,9 @@ describe('Detector: planned switches', () => {
     const { d, at, active, view } = setup({ plannedSwitch: () => marker() });
     at(0, served('blue'));
     expect(at(1_000, served('green'))).toBe(true);
-    expect(d.takeNotices()).toEqual([{ at: T + 1_000, from: 'blue', to: 'green', fromRelease: 'blue-v1', toRelease: 'green-v1' }]);
+    expect(d.takeNotices()).toEqual([
+      { kind: 'planned_switch', message: 'notice', at: T + 1_000, from: 'blue', to: 'green', fromRelease: 'blue-v1', toRelease: 'green-v1' },
+    ]);
     expect(d.takeNotices()).toEqual([]);
     expect([d.servingPool, d.primaryPool]).toEqual(['green', 'green']);
     expect(active()).toEqual([]);
@@ -364,7 +366,7 @@ describe('Detector: planned switches', () => {
     const { d, at } = setup({ plannedSwitch: () => marker() });
     at(0, record({ pool: 'green', release: undefined }));
     const [notice] = d.takeNotices();
-    expect(notice).toEqual({ at: T, from: 'blue', to: 'green' });
+    expect(notice).toEqual({ kind: 'planned_switch', message: 'notice', at: T, from: 'blue', to: 'green' });
   });
 
   it("close the old primary's failover at once: it is now the backup", () => {
@@ -407,15 +409,27 @@ describe('Detector: serving pool and shares', () => {
     expect(Object.keys(d.poolShares()).sort()).toEqual(['blue', 'green']);
     // The retried line's failure is still blue's, by Nginx's order.
     expect(active()).toEqual(['failover:blue']);
-    expect(d.poolShares()).toEqual({ blue: { failed: 1, attempts: 1 }, green: { failed: 0, attempts: 1 } });
+    expect(d.poolShares()).toMatchObject({ blue: { failed: 1, attempts: 1 }, green: { failed: 0, attempts: 1 } });
   });
 
   it('keeps each pool its own share of failed attempts, over its last poolWindowSize attempts', () => {
     const { d } = setup({ poolWindowSize: 4 });
     feed(d, [served('blue'), failedOver(), served('green'), served('green'), failedOver()]);
-    expect(d.poolShares()).toEqual({ blue: { failed: 2, attempts: 3 }, green: { failed: 0, attempts: 4 } });
+    expect(d.poolShares()).toMatchObject({ blue: { failed: 2, attempts: 3 }, green: { failed: 0, attempts: 4 } });
     feed(d, times(3, () => served('green')));
-    expect(d.poolShares().green).toEqual({ failed: 0, attempts: 4 });
+    expect(d.poolShares().green).toMatchObject({ failed: 0, attempts: 4 });
+  });
+
+  it('counts every attempt and failure since the start in the totals, past the window', () => {
+    const { d } = setup({ poolWindowSize: 4 });
+    feed(d, times(3, failedOver));
+    feed(d, times(10, () => served('blue')));
+    feed(d, [noPool()]);
+    expect(d.poolShares()).toEqual({
+      // noPool: blue failed, then green.
+      blue: { failed: 1, attempts: 4, total: { attempts: 14, failed: 4 } },
+      green: { failed: 1, attempts: 4, total: { attempts: 4, failed: 1 } },
+    });
   });
 
   it('reads the clock only when something happens', () => {

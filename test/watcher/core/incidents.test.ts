@@ -220,6 +220,23 @@ describe('incidents: planned switches', () => {
     ]);
   });
 
+  it('a switch to the backup while it serves (a release rolled back during its failover) closes the failover', async () => {
+    const sim = new Sim();
+    await sim.run(5, RATE, healthy);
+    await sim.run(8, RATE, blueDown());
+    // make switch POOL=green: the marker, then Nginx publishes green once it reloaded.
+    sim.marker = marker('green');
+    sim.published = 'green';
+    await sim.run(70, RATE, () => served('green'));
+    expect(sim.messages()).toEqual([
+      [5, 'Failover detected: pool changed blue → green'],
+      [8, 'Planned switch: pool changed blue → green'],
+      // The failover's next word waits out its cooldown (60 s), like any other change.
+      [65, 'Failover closed: blue is no longer the primary (planned switch to green) (open 1 min)'],
+    ]);
+    expect(sim.pipeline.view()).toMatchObject({ primaryPool: 'green', servingPool: 'green', incidents: [] });
+  });
+
   it('a switch whose first request saw a failed attempt is a failover, whatever was announced', async () => {
     const sim = new Sim();
     await sim.run(5, RATE, healthy);

@@ -71,7 +71,7 @@ const brief = (results: PolicyResult[]) => results.map((r) => [r.decision, r.not
 
 function incident(result: PolicyResult | undefined): IncidentNotification {
   const n = result?.notification;
-  if (n === undefined || n.kind === 'planned_switch' || n.kind === 'maintenance_ended') throw new Error('expected an incident notification');
+  if (n === undefined || n.message === 'notice') throw new Error('expected an incident notification');
   return n;
 }
 
@@ -285,12 +285,17 @@ describe('NotifyPolicy: maintenance', () => {
   });
 
   it('holds planned switches too', () => {
-    const notice: PlannedSwitchNotice = { at: T, from: 'blue', to: 'green', fromRelease: 'blue-v1', toRelease: 'green-v2' };
+    const notice: PlannedSwitchNotice = {
+      kind: 'planned_switch',
+      message: 'notice',
+      at: T,
+      from: 'blue',
+      to: 'green',
+      fromRelease: 'blue-v1',
+      toRelease: 'green-v2',
+    };
     const p = policy();
-    expect(p.notice(notice, false)).toEqual({
-      decision: 'send',
-      notification: { kind: 'planned_switch', message: 'notice', at: T, from: 'blue', to: 'green', fromRelease: 'blue-v1', toRelease: 'green-v2' },
-    });
+    expect(p.notice(notice, false)).toEqual({ decision: 'send', notification: notice });
     expect(p.notice(notice, true).decision).toBe('suppress');
   });
 
@@ -401,7 +406,7 @@ describe('NotifyPolicy: failed deliveries', () => {
 
   it('ignores outcomes of notices and of messages about an incident that is gone', () => {
     const p = policy();
-    const notice = p.notice({ at: T, from: 'blue', to: 'green' }, false);
+    const notice = p.notice({ kind: 'planned_switch', message: 'notice', at: T, from: 'blue', to: 'green' }, false);
     p.settled(notice.notification, 'failed');
     const opened = at(p, 0, [failover()]);
     const stale: Notification = { ...incident(opened[0]), incidentId: 'failover:blue@1' };

@@ -96,6 +96,54 @@ describe('PoolFlipTracker', () => {
     expect(t.observe(ok('blue'))?.kind).toBe('failover');
   });
 
+  describe('a switch to the backup while it serves (a rollback during a failover)', () => {
+    // No answer changes pool: only Nginx's published primary can say the switch happened.
+    let published: string | undefined;
+    let announced: PlannedSwitch | undefined;
+    /** Blue failed over to green; then `make switch POOL=green` announces its marker. */
+    const during = () => {
+      published = 'blue';
+      announced = undefined;
+      const t = new PoolFlipTracker({ activePool: 'blue', clock: () => now, plannedSwitch: () => announced, publishedPrimary: () => published });
+      expect(t.observe(ok('green'))?.kind).toBe('failover');
+      expect(t.observe(ok('green'))).toBeUndefined();
+      announced = marker();
+      return t;
+    };
+
+    it('makes the serving backup the primary once Nginx publishes it, and uses up the marker', () => {
+      const t = during();
+      published = 'green';
+      expect(t.observe(ok('green'))).toMatchObject({ kind: 'planned_switch', from: 'blue', to: 'green' });
+      expect([t.servingPool, t.primaryPool]).toEqual(['green', 'green']);
+      expect(t.observe(ok('green'))).toBeUndefined();
+      pastTheGrace();
+      // The old primary answering later is a failover away from the new one.
+      expect(t.observe(ok('blue'))?.kind).toBe('failover');
+      expect(t.state().usedSwitchIds).toEqual(['switch-1']);
+    });
+
+    it('keeps the old primary while only a marker is announced: the reload may still fail', () => {
+      const t = during();
+      for (let i = 0; i < 5; i++) expect(t.observe(ok('green'))).toBeUndefined();
+      expect(t.primaryPool).toBe('blue');
+    });
+
+    it('never takes a line with a failed attempt as the switch', () => {
+      const t = during();
+      published = 'green';
+      expect(t.observe(record({ pool: 'green', upstreamStatuses: [500, 200] }))).toBeUndefined();
+      expect(t.primaryPool).toBe('blue');
+    });
+
+    it('does not read the published primary while the primary itself serves', () => {
+      const publishedPrimary = vi.fn(() => 'green');
+      const t = new PoolFlipTracker({ activePool: 'blue', clock: () => now, plannedSwitch: () => undefined, publishedPrimary });
+      for (let i = 0; i < 5; i++) expect(t.observe(ok('blue'))).toBeUndefined();
+      expect(publishedPrimary).not.toHaveBeenCalled();
+    });
+  });
+
   describe("Nginx's old workers finishing requests after a planned switch", () => {
     const switched = () => {
       const t = tracker(() => marker());

@@ -44,6 +44,8 @@ export class Sim {
   readonly pipeline: Pipeline;
   maintenanceOn = false;
   marker: PlannedSwitch | undefined;
+  /** The primary Nginx has published (after a successful reload). */
+  published: string | undefined;
 
   constructor(opts: SimOptions = {}) {
     this.now = T0 + (opts.startSec ?? 0) * 1000;
@@ -55,7 +57,7 @@ export class Sim {
       },
       close: async () => {},
     };
-    const control: Control = { maintenance: () => this.maintenanceOn, plannedSwitch: () => this.marker };
+    const control: Control = { maintenance: () => this.maintenanceOn, plannedSwitch: () => this.marker, publishedPool: () => this.published };
     this.stats = new WatcherStats(clock);
     this.pipeline = createPipeline({
       activePool: 'blue',

@@ -10,7 +10,10 @@ import type {
   MaintenanceNotification,
   Notification,
   PlannedSwitchNotification,
+  ReleaseNotification,
 } from '../../../watcher/policy/index.js';
+import type { HistoryEntry } from '../../../watcher/state/history.js';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../../../watcher/vocabulary.js';
 
 const RUNBOOK = 'https://git.example.com/ops/runbook.md';
 const AT = Date.UTC(2026, 10, 22, 0, 6, 32, 123);
@@ -116,6 +119,23 @@ const maintenance = (fields: Partial<MaintenanceNotification> = {}): Maintenance
   resolved: [],
   quiet: 0,
   ...fields,
+});
+
+const release = (fields: Partial<HistoryEntry> = {}): ReleaseNotification => ({
+  kind: 'release',
+  message: 'notice',
+  at: AT,
+  entry: {
+    time: new Date(AT).toISOString(),
+    action: 'release',
+    outcome: 'started',
+    pool: 'green',
+    fromPool: 'blue',
+    release: 'r2',
+    fromRelease: 'r1',
+    who: 'alice@host1',
+    ...fields,
+  },
 });
 
 function format(n: Notification, runbookUrl = RUNBOOK): Payload {
@@ -229,7 +249,7 @@ describe('formatSlackMessage headlines', () => {
     const p = format(n);
     expect(p.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: headline } });
     // The notification text is the headline; later messages say how long the incident has been open.
-    const open = n.kind !== 'planned_switch' && n.kind !== 'maintenance_ended' && n.message !== 'opened';
+    const open = n.message !== 'notice' && n.message !== 'opened';
     expect(p.text.startsWith(headline)).toBe(true);
     if (!open) expect(p.text).toBe(headline);
     expect(p.blocks[2].elements[0]).toEqual({ type: 'mrkdwn', text: `Runbook: ${RUNBOOK}#${anchor}` });
@@ -267,7 +287,7 @@ describe('formatSlackMessage: runbook links', () => {
       .split('\n')
       .filter((line) => line.startsWith('## '))
       .map((line) => line.slice(3).trim().toLowerCase().replace(/\s+/g, '-'));
-    const all: Notification[] = [incident(), incident({}, other('outage')), incident({}, other('error_rate')), planned(), maintenance()];
+    const all: Notification[] = [incident(), incident({}, other('outage')), incident({}, other('error_rate')), planned(), maintenance(), release()];
     for (const n of all) {
       const anchor = format(n).blocks[2].elements[0]?.text.split('#')[1];
       expect(headings).toContain(anchor);
@@ -372,6 +392,63 @@ describe('formatSlackMessage: fields and context', () => {
     const copy = structuredClone(n);
     expect(format(n)).toEqual(format(n));
     expect(n).toEqual(copy);
+  });
+});
+
+describe('formatSlackMessage: release notices', () => {
+  const none = { pool: undefined, fromPool: undefined, release: undefined, fromRelease: undefined };
+  it.each<[string, Partial<HistoryEntry>, string]>([
+    ['started', {}, 'Release r2 started on green (idle); blue keeps serving r1'],
+    ['blocked', { outcome: 'blocked' }, 'Release r2 blocked before promotion: traffic stays on blue'],
+    ['promoted', { outcome: 'promoted' }, 'Release r2 promoted: green serves it, blue keeps r1 as warm backup'],
+    ['rolled back', { outcome: 'rolled_back' }, 'Release r2 rolled back automatically: traffic back on blue (r1)'],
+    ['interrupted', { outcome: 'interrupted' }, 'Release r2 interrupted: traffic on blue'],
+    ['finished', { outcome: 'ok' }, 'Release r2 finished: green serves it'],
+    ['failed', { outcome: 'failed' }, 'Release r2 failed on green'],
+    ['refused', { outcome: 'refused' }, 'Release r2 refused: nothing changed'],
+    [
+      'a rollback',
+      { action: 'rollback', outcome: 'ok', pool: 'blue', fromPool: 'green', release: 'r1', fromRelease: 'r2' },
+      'Rolled back: traffic moved green → blue (r2 → r1)',
+    ],
+    ['started, nothing else known', none, 'Release started'],
+    ['started, no release before', { fromRelease: undefined }, 'Release r2 started on green (idle); blue keeps serving'],
+    ['promoted, no release before', { outcome: 'promoted', fromRelease: undefined }, 'Release r2 promoted: green serves it, blue keeps the previous release as warm backup'],
+    ['rolled back, no pools', { ...none, outcome: 'rolled_back', release: 'r2' }, 'Release r2 rolled back automatically'],
+    ['a rollback, target only', { ...none, action: 'rollback', outcome: 'ok', pool: 'blue', release: 'r1' }, 'Rolled back: traffic on blue (r1)'],
+    ['a rollback, nothing else known', { ...none, action: 'rollback', outcome: 'ok' }, 'Rolled back'],
+  ])('%s', (_, fields, headline) => {
+    const p = format(release(fields));
+    expect(p.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: headline } });
+    expect(p.text).toBe(headline);
+    expect(contextTexts(p)).toEqual([`Runbook: ${RUNBOOK}#releases`]);
+  });
+
+  it('no headline, for any action and outcome, reads like a failover page', () => {
+    for (const action of AUDIT_ACTIONS) {
+      for (const outcome of AUDIT_OUTCOMES) {
+        const text = format(release({ action, outcome })).text;
+        expect(text).not.toMatch(/failover|failing/i);
+        expect(text.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('shows the releases and pools, the reason in code, who and when', () => {
+    const p = format(release({ outcome: 'blocked', reason: 'canary <!channel> *5%* failed `x`', durationMs: 252_000 }));
+    expect(Object.fromEntries(fields(p).map((f) => f.text.split('\n')))).toEqual({
+      '*Release*': '`r1` → `r2`',
+      '*Pools*': 'blue → green',
+      '*Reason*': '`canary &lt;!channel&gt; *5%* failed ˋxˋ`',
+      '*Who*': '`alice@host1`',
+      '*Time*': '2026-11-22T00:06:32.123Z (took 4 min 12 s)',
+    });
+  });
+
+  it('leaves out what the entry does not say', () => {
+    const p = format(release({ pool: undefined, fromPool: undefined, release: undefined, fromRelease: undefined }));
+    expect(fields(p).map((f) => f.text.split('\n')[0])).toEqual(['*Who*', '*Time*']);
+    expect(field(format(release({ fromPool: undefined, fromRelease: undefined })), 'Pools')).toBe('green');
   });
 });
 

@@ -84,6 +84,12 @@ const STATE: SavedState = {
     },
     { kind: 'planned_switch', message: 'notice', at: NOW - 3_000, from: 'blue', to: 'green', toRelease: 'green-v2' },
     { kind: 'maintenance_ended', message: 'notice', at: NOW - 2_000, open: [CONDITION], resolved: [], quiet: 2 },
+    {
+      kind: 'release',
+      message: 'notice',
+      at: NOW - 1_000,
+      entry: { time: new Date(NOW - 1_500).toISOString(), action: 'release', outcome: 'blocked', release: 'r2', fromPool: 'blue', who: 'ci' },
+    },
   ],
 };
 
@@ -124,7 +130,7 @@ describe('checkpoint', () => {
     expect(checkpoint().load()).toEqual(roundTripped(STATE));
     expect(readdirSync(dir)).toEqual([STATE_FILE]);
     expect(JSON.parse(readFileSync(file(), 'utf8'))).toMatchObject({ version: 2, savedAt: new Date(NOW).toISOString() });
-    expect(logs.at(-1)).toMatchObject({ msg: 'resuming from saved state', offset: 4096, pending: 3 });
+    expect(logs.at(-1)).toMatchObject({ msg: 'resuming from saved state', offset: 4096, pending: 4 });
   });
 
   it('skips a state it already wrote, and writes again once the state changes', () => {
@@ -151,6 +157,7 @@ describe('checkpoint', () => {
     ['a planned switch to "purple"', saved((s) => (s.pending[1].to = 'purple')), INVALID],
     ['a pending condition with a negative count', saved((s) => (s.pending[0].condition.failures = -1)), INVALID],
     ['a maintenance summary listing a bad condition', saved((s) => (s.pending[2].open[0].level = 'on_fire')), INVALID],
+    ['a release notice with a bad release id', saved((s) => (s.pending[3].entry.release = 'r 2')), INVALID],
     ['a failover with too many flip times', saved((s) => (s.detector.failover.blue.recentFlips = Array(257).fill(NOW))), INVALID],
     ['an incident of an unknown kind', saved((s) => (s.policy.incidents[0].kind = 'meteor')), INVALID],
     ['a fractional time in what Slack heard', saved((s) => (s.policy.incidents[0].told.at = 1.5)), INVALID],

@@ -1,8 +1,7 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import {
@@ -14,6 +13,7 @@ import {
   withdrawPlannedSwitch,
   writeMaintenance,
 } from '../../../watcher/state/control.js';
+import { runCtl } from './runCtl.js';
 
 let dir: string;
 let now: number;
@@ -165,17 +165,7 @@ describe('untrusted control files', () => {
 });
 
 describe('ctl CLI (dist/watcher/operator/ctl.js)', () => {
-  const run = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/watcher/operator/ctl.js', ...args], {
-        env: { PATH: process.env.PATH, CONTROL_DIR: dir, WATCHER_PORT: '1' },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const run = (...args: string[]) => runCtl(dir, ...args);
 
   it('maintenance on|off writes the file the daemon reads', async () => {
     expect((await run('maintenance', 'on')).code).toBe(0);
@@ -237,7 +227,7 @@ describe('published pool', () => {
     const file = join(dir, 'active-pool');
     if (content !== undefined) writeFileSync(file, content);
     const logger = createLogger('test', 'debug', { write: (s: string) => void logs.push(JSON.parse(s)) });
-    return readPublishedPool(file, ['blue', 'green'], logger);
+    return readPublishedPool(file, logger);
   };
 
   it('reads the pool Nginx wrote, ignoring the newline', () => {
@@ -253,7 +243,7 @@ describe('published pool', () => {
     const file = join(dir, 'active-pool');
     symlinkSync('/dev/zero', file);
     const logger = createLogger('test', 'debug', { write: (s: string) => void logs.push(JSON.parse(s)) });
-    expect(readPublishedPool(file, ['blue', 'green'], logger)).toBeUndefined();
+    expect(readPublishedPool(file, logger)).toBeUndefined();
     expect(logs).toEqual([expect.objectContaining({ level: 'warn', msg: expect.stringContaining('character device') })]);
   });
 

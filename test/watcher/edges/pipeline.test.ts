@@ -2,13 +2,19 @@
 // clock and sink: bad lines are counted and logged at a bounded rate, never
 // fatal; every decision is logged and counted in /stats; a tick lets time pass
 // (holds, cooldowns); the state a checkpoint saves is reported when it changes.
-import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import type { DeliveryResult } from '../../../watcher/notify/index.js';
 import type { AlertSink, SlackMessage } from '../../../watcher/notify/slackClient.js';
 import { WatcherStats } from '../../../watcher/operator/stats.js';
 import { createPipeline, type PipelineOptions, type PipelineState } from '../../../watcher/pipeline.js';
+import { notificationSchema } from '../../../watcher/policy/index.js';
 import type { Control } from '../../../watcher/state/control.js';
+import type { HistoryEntry } from '../../../watcher/state/history.js';
+import { createOutbox, OUTBOX_DIR, postReleaseNotice } from '../../../watcher/state/outbox.js';
 import { failedOver, noPool, served, toLine } from '../core/sim.js';
 
 const line = (pool: 'blue' | 'green') => toLine(served(pool));
@@ -18,6 +24,8 @@ const START = 1_800_000_000_000;
 
 interface SetupOptions extends Partial<Pick<PipelineOptions, 'cooldownMs' | 'remindMs' | 'queueSize' | 'restore' | 'onStateChange'>> {
   maintenance?: boolean;
+  /** Release notices come from this CONTROL_DIR's outbox. */
+  controlDir?: string;
   answer?: (m: SlackMessage) => DeliveryResult | Promise<DeliveryResult>;
 }
 
@@ -32,7 +40,7 @@ function setup(opts: SetupOptions = {}) {
     },
     close: async () => {},
   };
-  const control: Control = { maintenance: () => opts.maintenance ?? false, plannedSwitch: () => undefined };
+  const control: Control = { maintenance: () => opts.maintenance ?? false, plannedSwitch: () => undefined, publishedPool: () => undefined };
   const logs: Array<Record<string, unknown>> = [];
   const logger = createLogger('test', 'info', { write: (s: string) => void logs.push(JSON.parse(s)) });
   const stats = new WatcherStats(clock);
@@ -48,6 +56,7 @@ function setup(opts: SetupOptions = {}) {
     runbookUrl: 'runbook.md',
     clock,
     control,
+    outbox: opts.controlDir === undefined ? undefined : createOutbox({ controlDir: opts.controlDir, logger }),
     sink,
     stats,
     logger,
@@ -214,7 +223,10 @@ describe('pipeline: decisions', () => {
       primaryPool: 'blue',
       maintenance: false,
       window: { count: 2, upstreamErrors: 1 },
-      pools: { blue: { failed: 1, attempts: 2 }, green: { failed: 0, attempts: 1 } },
+      pools: {
+        blue: { failed: 1, attempts: 2, total: { failed: 1, attempts: 2 } },
+        green: { failed: 0, attempts: 1, total: { failed: 0, attempts: 1 } },
+      },
       incidents: [{ key: 'failover:blue', told: { active: true, level: 'failing' } }],
       queued: 1,
     });
@@ -267,5 +279,86 @@ describe('pipeline: state', () => {
     expect(changes).toBe(before + 1);
     pipeline.tick();
     expect(changes).toBe(before + 1);
+  });
+});
+
+describe('pipeline: release notices', () => {
+  let controlDir: string;
+  const dirs: string[] = [];
+  const tempControlDir = () => {
+    controlDir = mkdtempSync(join(tmpdir(), 'pipeline-outbox-'));
+    dirs.push(controlDir);
+    return controlDir;
+  };
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  const outboxFiles = () => (existsSync(join(controlDir, OUTBOX_DIR)) ? readdirSync(join(controlDir, OUTBOX_DIR)) : []);
+  const promoted: HistoryEntry = {
+    time: '2026-11-22T00:06:32.123Z',
+    action: 'release',
+    outcome: 'promoted',
+    pool: 'green',
+    fromPool: 'blue',
+    release: 'r2',
+    fromRelease: 'r1',
+    who: 'alice@host1',
+  };
+  const HEADLINE = 'Release r2 promoted: green serves it, blue keeps r1 as warm backup';
+
+  it('sends a notice from the outbox once, and removes its file only after the state holding it was reported', async () => {
+    const seen: Array<{ files: string[]; pending: string[] }> = [];
+    let pipeline: ReturnType<typeof setup>['pipeline'];
+    const t = setup({
+      controlDir: tempControlDir(),
+      onStateChange: () => seen.push({ files: outboxFiles(), pending: pipeline.state().pending.map((n) => n.kind) }),
+    });
+    pipeline = t.pipeline;
+    postReleaseNotice(controlDir, promoted);
+    pipeline.tick();
+    expect(seen[0]).toEqual({ files: [expect.stringMatching(/\.json$/)], pending: ['release'] });
+    expect(outboxFiles()).toEqual([]);
+    pipeline.tick();
+    await pipeline.drain(1_000);
+    expect(t.texts()).toEqual([HEADLINE]);
+    expect(t.snapshot().recentAlerts).toMatchObject([
+      { kind: 'release', message: 'notice', text: HEADLINE, decision: 'send', outcome: 'delivered' },
+    ]);
+  });
+
+  it('suppresses them during maintenance, and still removes the file', async () => {
+    const t = setup({ controlDir: tempControlDir(), maintenance: true });
+    postReleaseNotice(controlDir, promoted);
+    t.pipeline.tick();
+    await t.pipeline.drain(1_000);
+    expect(t.sent).toEqual([]);
+    expect(t.logs.filter((l) => l.msg === 'alert: suppress')).toMatchObject([{ kind: 'release', message: 'notice' }]);
+    expect(outboxFiles()).toEqual([]);
+  });
+
+  it('sets aside an invalid file with a warning and sends nothing for it', async () => {
+    const t = setup({ controlDir: tempControlDir() });
+    postReleaseNotice(controlDir, promoted);
+    writeFileSync(join(controlDir, OUTBOX_DIR, '1000-x.json'), JSON.stringify({ ...promoted, release: '../etc' }));
+    t.pipeline.tick();
+    await t.pipeline.drain(1_000);
+    expect(t.texts()).toEqual([HEADLINE]);
+    expect(outboxFiles()).toEqual(['1000-x.json.rejected']);
+    expect(t.warnings('rejected a release notice file: renamed it *.rejected')).toMatchObject([{ reason: expect.stringMatching(/^release: /) }]);
+  });
+
+  it('a restart while one is undelivered sends it again, from the saved state alone', async () => {
+    const first = setup({ controlDir: tempControlDir(), answer: () => new Promise<DeliveryResult>(() => {}) });
+    postReleaseNotice(controlDir, promoted);
+    first.pipeline.tick();
+    expect(outboxFiles()).toEqual([]);
+    const saved = JSON.parse(JSON.stringify(first.pipeline.state())) as PipelineState;
+    // What the checkpoint's schema accepts: the release notice survives a restart as data.
+    const pending = notificationSchema.array().parse(saved.pending);
+    expect(pending).toEqual([{ kind: 'release', message: 'notice', at: START, entry: promoted }]);
+
+    const second = setup({ controlDir, restore: { ...saved, pending } });
+    second.pipeline.tick();
+    await second.pipeline.drain(1_000);
+    expect(second.texts()).toEqual([HEADLINE]);
   });
 });

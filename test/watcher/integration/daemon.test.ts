@@ -1,6 +1,6 @@
 // The real daemon against a temp log file, a temp control dir and a local
 // webhook receiver (harness.ts): the behaviour an operator relies on.
-import { appendFileSync, copyFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
@@ -50,7 +50,10 @@ describe('watcher daemon', () => {
       alerts: { send: 2, defer: 0, suppress: 0, delivered: 2, failed: 0, dropped: 0, queued: 0 },
       // Slack has heard the all-clear: nothing is open.
       incidents: [],
-      pools: { blue: { failed: 0, attempts: 5 }, green: { failed: 0, attempts: 3 } },
+      pools: {
+        blue: { failed: 0, attempts: 5, total: { attempts: 5, failed: 0 } },
+        green: { failed: 0, attempts: 3, total: { attempts: 3, failed: 0 } },
+      },
       source: { state: 'following' },
     });
     expect(stats.body.recentAlerts).toEqual([
@@ -144,6 +147,16 @@ describe('watcher daemon', () => {
     expect(text).toMatch(/^Planned switch: pool changed blue → green/);
     await quietPeriod();
     expect(postedTexts().some((t) => t.startsWith('Failover'))).toBe(false);
+  });
+
+  it('posts a release step recorded with ctl.js once, and leaves its outbox empty', async () => {
+    writeFileSync(h.logPath, lines('blue', 2));
+    await startDaemon();
+    await ctl(...['record', '--action', 'release', '--outcome', 'started', '--pool', 'green', '--from-pool', 'blue', '--release', 'r2']);
+    expect(await waitForPosts(1)).toEqual(['Release r2 started on green (idle); blue keeps serving']);
+    await quietPeriod();
+    expect(h.receiver.requests).toHaveLength(1);
+    expect(readdirSync(join(h.controlDir, 'outbox'))).toEqual([]);
   });
 
   it('posts nothing in maintenance mode set with ctl.js, logs the alert as suppressed, and sums up when it ends', async () => {

@@ -6,7 +6,6 @@
 // - closedLoop: N connections each sending the next request as soon as the
 //   last answered, for the most requests per second (the proxy benchmark).
 import { Pool } from 'undici';
-import { percentile } from './report.js';
 
 /** One request as the client saw it; `status` 0 means no HTTP answer (`error` says why). */
 export interface Sample {
@@ -16,6 +15,8 @@ export interface Sample {
   status: number;
   /** X-App-Pool of the answer, if any. */
   pool: string | undefined;
+  /** X-Release-Id of the answer, if any. */
+  release?: string | undefined;
   error?: string;
 }
 
@@ -39,13 +40,20 @@ async function send(pool: Pool, target: Target): Promise<Sample> {
   try {
     const res = await pool.request({ method: 'GET', path: target.path, headersTimeout: timeout, bodyTimeout: timeout });
     await res.body.dump();
-    const header = res.headers['x-app-pool'];
-    return { startedAt, latencyMs: now() - startedAt, status: res.statusCode, pool: Array.isArray(header) ? header[0] : header };
+    return {
+      startedAt,
+      latencyMs: now() - startedAt,
+      status: res.statusCode,
+      pool: header(res.headers['x-app-pool']),
+      release: header(res.headers['x-release-id']),
+    };
   } catch (err) {
     const e = err as Error & { code?: string };
     return { startedAt, latencyMs: now() - startedAt, status: 0, pool: undefined, error: e.code ?? e.message };
   }
 }
+
+const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -145,4 +153,12 @@ export function throughput(runs: readonly LoadRun[]): Throughput {
     p99Ms: percentile(latencies, 99),
     maxMs: percentile(latencies, 100),
   };
+}
+
+/** The p-th percentile (0..100) of `values`, nearest-rank; NaN when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
 }

@@ -1,67 +1,10 @@
-// The running Compose stack as the drill and the proxy benchmark see it: its
-// settings, starting it when it is down, chaos on a pool's direct port, the
-// watcher's /stats and the Makefile targets.
+// The running Compose stack as the release tool, the drill, the benchmarks and
+// the end-to-end tests drive it: starting it when it is down, the Makefile
+// targets, chaos on a pool's direct port and the watcher's /stats.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import dotenv from 'dotenv';
 import { z } from 'zod';
-import { envInt, parseConfig, poolName, type ConfigResult, type Env } from '../../common/config.js';
-import { watcherConfigSchema } from '../../watcher/config.js';
 import { alertKind, decision, messageKind, outcome } from '../../watcher/vocabulary.js';
-
-export type PoolName = z.output<typeof poolName>;
-
-const port = envInt(1, 65_535);
-const stackSettingsSchema = z.object({
-  ENV_FILE: z.string().default('.env'),
-  NGINX_PORT: port.default(8080),
-  BLUE_PORT: port.default(8081),
-  GREEN_PORT: port.default(8082),
-  WATCHER_HOST_PORT: port.default(9100),
-  ACTIVE_POOL: poolName.default('blue'),
-  CHAOS_TOKEN: z.string().optional(),
-  // The watcher's own rules, so the drill reads them exactly as it does.
-  ALERT_COOLDOWN_SEC: watcherConfigSchema.shape.ALERT_COOLDOWN_SEC,
-  RECOVERY_HOLD_SEC: watcherConfigSchema.shape.RECOVERY_HOLD_SEC,
-  MAINTENANCE_MODE: watcherConfigSchema.shape.MAINTENANCE_MODE,
-});
-
-export type StackSettings = z.output<typeof stackSettingsSchema>;
-
-const SECRETS = ['CHAOS_TOKEN'];
-
-/**
- * The Makefile's order: a non-empty environment variable wins, then
- * ENV_FILE (default .env), then the default. A missing env file is fine:
- * `make up` creates it from .env.example.
- */
-export function loadStackSettings(env: Env = process.env): ConfigResult<StackSettings> {
-  const envFile = env.ENV_FILE?.trim() || '.env';
-  let fromFile: Env = {};
-  try {
-    fromFile = dotenv.parse(readFileSync(envFile));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      return { ok: false, problems: [`ENV_FILE: cannot read ${envFile}: ${(err as Error).message}`] };
-    }
-  }
-  const merged: Env = { ...fromFile, ENV_FILE: envFile };
-  for (const [key, value] of Object.entries(env)) if (value !== undefined && value.trim() !== '') merged[key] = value;
-  return parseConfig(stackSettingsSchema, merged, SECRETS);
-}
-
-/** Settings or exit 2 with one line per problem (a usage error, like a bad option). */
-export function stackSettingsOrExit(program: string): StackSettings {
-  const result = loadStackSettings();
-  if (result.ok) return result.config;
-  for (const problem of result.problems) console.error(`${program}: config error: ${problem}`);
-  process.exit(2);
-}
-
-export const otherPool = (pool: PoolName): PoolName => (pool === 'blue' ? 'green' : 'blue');
-export const poolPort = (s: StackSettings, pool: PoolName): number => (pool === 'blue' ? s.BLUE_PORT : s.GREEN_PORT);
-export const publicOrigin = (s: StackSettings): string => `http://127.0.0.1:${s.NGINX_PORT}`;
-export const poolOrigin = (s: StackSettings, pool: PoolName): string => `http://127.0.0.1:${poolPort(s, pool)}`;
+import { poolOrigin, publicOrigin, REPO_ROOT, type PoolName, type StackSettings } from './settings.js';
 
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -87,35 +30,59 @@ export async function ensureStack(s: StackSettings): Promise<void> {
 
 export interface MakeRun {
   code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr as they interleaved. */
   output: string;
   ms: number;
 }
 
+export interface MakeOptions {
+  /** Stream the output as it comes (for `make up`) instead of only returning it. */
+  show?: boolean;
+  /** Each chunk of output as it arrives, e.g. to act on a progress line. */
+  onOutput?: (chunk: string) => void;
+  /** Extra environment, e.g. COMPOSE_PROJECT_NAME for a test stack. */
+  env?: Record<string, string>;
+  /** Kill make (SIGTERM) after this long; resolves with what it wrote. */
+  timeoutMs?: number;
+}
+
 /**
- * Runs `make -s <args> ENV_FILE=...` in the repository. `show` streams its
- * output as it comes (for `make up`); otherwise it is returned. ACTIVE_POOL
- * is left out of the child's environment: `make switch` rewrites it in
- * ENV_FILE, and a stale copy from our environment would win over the file.
+ * Runs `make -s <args> ENV_FILE=...` in the repository. ACTIVE_POOL is left
+ * out of the child's environment: `make switch` rewrites it in ENV_FILE, and a
+ * stale copy from our environment would win over the file.
  */
-export function runMake(s: StackSettings, args: string[], opts: { show?: boolean } = {}): Promise<MakeRun> {
-  const { ACTIVE_POOL: _stale, ...env } = process.env;
+export function runMake(s: Pick<StackSettings, 'ENV_FILE'>, args: string[], opts: MakeOptions = {}): Promise<MakeRun> {
+  const { ACTIVE_POOL: _stale, ...env } = { ...process.env, ...opts.env };
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn('make', ['-s', ...args, `ENV_FILE=${s.ENV_FILE}`], {
-      env,
-      stdio: ['ignore', opts.show ? 'inherit' : 'pipe', opts.show ? 'inherit' : 'pipe'],
-    });
+    const child = spawn('make', ['-s', ...args, `ENV_FILE=${s.ENV_FILE}`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs);
+    let stdout = '';
+    let stderr = '';
     let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', (err) => resolve({ code: 127, output: `${output}${err.message}\n`, ms: Date.now() - started }));
-    child.on('close', (code, signal) =>
-      resolve({ code: code ?? (signal ? 128 : 1), output, ms: Date.now() - started }),
-    );
+    const collect = (into: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (into === 'stdout') stdout += text;
+      else stderr += text;
+      output += text;
+      if (opts.show) (into === 'stdout' ? process.stdout : process.stderr).write(text);
+      opts.onOutput?.(text);
+    };
+    child.stdout.on('data', collect('stdout'));
+    child.stderr.on('data', collect('stderr'));
+    const done = (code: number) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, output, ms: Date.now() - started });
+    };
+    child.on('error', () => done(127));
+    child.on('close', (code, signal) => done(code ?? (signal ? 128 : 1)));
   });
 }
 
 export type ChaosMode = 'error' | 'timeout';
+
 
 /** POST /chaos/start or /chaos/stop on a pool's direct port; resolves once the pool acknowledged it. */
 export async function chaos(s: StackSettings, pool: PoolName, action: ChaosMode | 'stop'): Promise<void> {
@@ -147,12 +114,23 @@ const recentAlertSchema = z.object({
 // Of each incident, what the drill needs to know what Slack last heard.
 const incidentSchema = z.object({
   key: z.string(),
+  openedAt: z.number(),
   /** Slack's last word about it; absent until a message was sent. */
   told: z.object({ active: z.boolean() }).optional(),
   /** A change the cooldown is holding back (or maintenance suppressing), once reported. */
   reported: z.object({ active: z.boolean() }).optional(),
 });
+const count = z.number().int().nonnegative();
+const poolStatsSchema = z.object({
+  failed: count,
+  attempts: count,
+  /** Since the watcher started: what an analysis takes differences of. */
+  total: z.object({ attempts: count, failed: count }),
+});
 const statsSchema = z.object({
+  primaryPool: z.string(),
+  servingPool: z.string(),
+  pools: z.record(z.string(), poolStatsSchema),
   maintenance: z.boolean(),
   recentAlerts: z.array(recentAlertSchema),
   incidents: z.array(incidentSchema),
@@ -160,6 +138,7 @@ const statsSchema = z.object({
 
 export type RecentAlert = z.output<typeof recentAlertSchema>;
 export type Incident = z.output<typeof incidentSchema>;
+export type PoolStats = z.output<typeof poolStatsSchema>;
 export type WatcherStats = z.output<typeof statsSchema>;
 
 /** The part of the watcher's /stats the drill reads. */

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedLoop, openLoop, throughput } from '../../bench/lib/load.js';
+import { closedLoop, openLoop, throughput } from '../../ops/stack/index.js';
 
 // /slow answers after 200 ms, /hang never, /fail with 500; everything else at once. Every answer names its pool.
 let server: Server;

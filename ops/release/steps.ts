@@ -1,0 +1,147 @@
+// The release tool's actions on the stack, each one step an operator could
+// also run by hand: check the stack, read the primary, get an image, deploy a
+// pool, switch, record in the audit trail.
+import { userInfo, hostname } from 'node:os';
+import { poolName } from '../../common/config.js';
+import {
+  poolKeys,
+  poolOrigin,
+  stackAnswers,
+  watcherStats,
+  type PoolName,
+  type StackSettings,
+} from '../stack/index.js';
+import { setEnvValues } from './envFile.js';
+import { compose, lastLine, run } from './run.js';
+
+/** A reason to stop that is not a bug: printed as one line, exit 1. */
+export class Refusal extends Error {}
+
+export interface Context {
+  s: StackSettings;
+  /** Aborted by Ctrl-C. */
+  signal: AbortSignal;
+  who: string;
+  log(line: string): void;
+  /** Called as each analysis begins: where a drill or a test injects its fault. */
+  onStep?(step: 'pre-promotion' | 'post-promotion'): void;
+}
+
+/** Who is at the keyboard, for the audit trail: the sudo user if any, and the host. */
+export function whoAmI(): string {
+  let user = process.env.SUDO_USER || process.env.USER || '';
+  try {
+    user ||= userInfo().username;
+  } catch {
+    user ||= 'unknown';
+  }
+  return `${user}@${hostname()}`.replace(/[^\x21-\x7e]/g, '?').slice(0, 100);
+}
+
+export async function requireStack(s: StackSettings): Promise<void> {
+  if (!(await stackAnswers(s))) {
+    throw new Refusal(`the stack is not running (http://127.0.0.1:${s.NGINX_PORT}/nginx-health does not answer): start it with make up`);
+  }
+  try {
+    await watcherStats(s);
+  } catch (err) {
+    throw new Refusal(`the alert watcher does not answer (${(err as Error).message}); a release needs it to judge the new pool`);
+  }
+}
+
+/** The primary pool Nginx is configured with now (it publishes it on the log volume), not what .env says. */
+export async function primaryPool(ctx: Context): Promise<PoolName> {
+  const r = await compose(ctx.s.ENV_FILE, ['exec', '-T', 'nginx', 'cat', '/var/log/bluegreen/active-pool']);
+  const pool = poolName.safeParse(r.output.trim());
+  if (r.code !== 0 || !pool.success) throw new Refusal(`cannot read Nginx's primary pool: ${lastLine(r.output)}`);
+  return pool.data;
+}
+
+export async function ready(s: StackSettings, pool: PoolName): Promise<boolean> {
+  try {
+    const res = await fetch(`${poolOrigin(s, pool)}/readyz`, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** An image given by reference: present locally, or pulled. */
+export async function ensureImage(ctx: Context, ref: string): Promise<void> {
+  if ((await run('docker', ['image', 'inspect', '--format', '{{.Id}}', ref])).code === 0) return;
+  ctx.log(`image ${ref} is not here: pulling it`);
+  const pull = await run('docker', ['pull', ref], { show: true });
+  if (pull.code !== 0) throw new Refusal(`image ${ref} does not exist here and could not be pulled: ${lastLine(pull.output)}`);
+}
+
+/** The working tree built into bluegreen-node:<release>, the image `make up` builds, under the release's tag. */
+export async function buildImage(ctx: Context, release: string): Promise<string> {
+  const ref = `bluegreen-node:${release}`;
+  ctx.log(`building ${ref} from the working tree`);
+  const build = await run('docker', ['build', '--build-arg', `NODE_IMAGE=${ctx.s.NODE_IMAGE}`, '-t', ref, '.'], { show: true });
+  if (build.code !== 0) throw new Refusal(`docker build failed: ${lastLine(build.output)}`);
+  return ref;
+}
+
+export interface Version {
+  image: string;
+  release: string;
+}
+
+/**
+ * (Re)creates one pool's container with `version` and waits until Docker
+ * reports it healthy. The env file is written first, so what it says is what
+ * runs; the other services are not touched (--no-deps).
+ */
+export async function deploy(ctx: Context, pool: PoolName, version: Version, waitSec = 120): Promise<void> {
+  const keys = poolKeys(pool);
+  setEnvValues(ctx.s.ENV_FILE, { [keys.image]: version.image, [keys.release]: version.release });
+  const up = await compose(
+    ctx.s.ENV_FILE,
+    ['up', '-d', '--no-deps', '--wait', '--wait-timeout', String(waitSec), `app_${pool}`],
+    { show: true },
+  );
+  if (up.code !== 0) throw new Refusal(`app_${pool} did not become healthy with ${version.image} (${version.release}): ${lastLine(up.output)}`);
+}
+
+/** The planned switch of `make switch`: tells the watcher, `nginx -t`, graceful reload, records ACTIVE_POOL. */
+export async function switchTo(ctx: Context, pool: PoolName, reason: string): Promise<void> {
+  const r = await run('scripts/switch.sh', [pool], {
+    show: true,
+    // Readiness was checked from here just before: no second check inside the container.
+    env: { ENV_FILE: ctx.s.ENV_FILE, FORCE: '1', SWITCH_REASON: reason, AUDIT_WHO: ctx.who },
+  });
+  if (r.code !== 0) throw new Refusal(`the switch to ${pool} failed: ${lastLine(r.output)}`);
+}
+
+export interface Entry {
+  action: 'release' | 'rollback';
+  outcome: string;
+  pool?: PoolName;
+  fromPool?: PoolName;
+  release?: string;
+  fromRelease?: string;
+  reason?: string;
+  durationMs?: number;
+}
+
+/**
+ * Appends to the audit trail (and, for releases and rollbacks, tells Slack
+ * through the watcher). A failure to record is a warning: the release itself
+ * must not stop for its paperwork.
+ */
+export async function record(ctx: Context, entry: Entry): Promise<void> {
+  const args = ['exec', '-T', 'alert_watcher', 'node', 'dist/watcher/operator/ctl.js', 'record', '--who', ctx.who];
+  for (const [key, value] of Object.entries(entry)) {
+    if (value !== undefined) args.push(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(value));
+  }
+  const r = await compose(ctx.s.ENV_FILE, args);
+  if (r.code !== 0) ctx.log(`WARNING: could not record "${entry.action} ${entry.outcome}" in the history: ${lastLine(r.output)}`);
+}
+
+/** The last lines a failed pool logged, shown before it is replaced, so the evidence is not lost with it. */
+export async function showLogs(ctx: Context, pool: PoolName): Promise<void> {
+  ctx.log(`last log lines of app_${pool}:`);
+  await compose(ctx.s.ENV_FILE, ['logs', '--no-color', '--tail', '15', `app_${pool}`], { show: true });
+}
