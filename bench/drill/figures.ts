@@ -29,6 +29,8 @@ export function loadFigures(samples: readonly Sample[]) {
     requests: samples.length,
     non200: samples.filter((s) => !ok(s)).length,
     failures,
+    // Closed keep-alive connections retried once, as any HTTP/1.1 client does: not failures, but shown.
+    retried: samples.filter((s) => s.retried === true).length,
     byPool,
     p50Ms: round(percentile(latencies, 50)),
     p99Ms: round(percentile(latencies, 99)),

@@ -120,13 +120,13 @@ export async function release(ctx: Context, req: ReleaseRequest): Promise<Releas
   // 4: promotion, the planned switch.
   ctx.log(`promoting: switching traffic ${serving} → ${idle}`);
   const switchStart = Date.now();
+  let promotedAt: number;
   try {
-    await switchTo(ctx, idle, `promotion of release ${req.release}`);
+    promotedAt = await switchTo(ctx, idle, `promotion of release ${req.release}`);
   } catch (err) {
     await restoreIdle();
     return finish('blocked', (err as Error).message);
   }
-  const promotedAt = Date.now();
   figures.switchMs = promotedAt - switchStart;
   ctx.log(`switched in ${secs(figures.switchMs)}; ${idle} serves ${req.release}`);
 
@@ -141,13 +141,13 @@ export async function release(ctx: Context, req: ReleaseRequest): Promise<Releas
   const reason = post.verdict.ok ? 'interrupted' : post.verdict.reason;
   ctx.log(`${interrupted() ? 'INTERRUPTED' : 'ROLLING BACK'}: ${reason}; switching back to ${serving} (${fromRelease})`);
   const backStart = Date.now();
+  let backAt: number;
   try {
-    await switchTo(ctx, serving, `automatic rollback of release ${req.release}: ${reason}`);
+    backAt = await switchTo(ctx, serving, `automatic rollback of release ${req.release}: ${reason}`);
   } catch (err) {
     ctx.log(`ERROR: ${(err as Error).message}. Traffic may still be on ${idle}: run make rollback`);
     return finish(interrupted() ? 'interrupted' : 'rolled_back', `${reason}; the switch back failed`);
   }
-  const backAt = Date.now();
   const firstFailureAt = post.firstFailureAt ?? backStart;
   figures.rollback = { detectMs: (post.decidedAt ?? backStart) - firstFailureAt, switchMs: backAt - backStart, totalMs: backAt - firstFailureAt };
   ctx.log(
@@ -191,8 +191,7 @@ export async function rollback(ctx: Context, req: RollbackRequest): Promise<Roll
   const reason = req.reason ?? 'manual rollback';
   ctx.log(`rolling back: ${from} (${figures.fromRelease}) → ${to} (${figures.release})`);
   const start = Date.now();
-  await switchTo(ctx, to, `rollback: ${reason}`);
-  figures.switchMs = Date.now() - start;
+  figures.switchMs = (await switchTo(ctx, to, `rollback: ${reason}`)) - start;
   ctx.log(`rolled back in ${secs(figures.switchMs)}: ${to} serves ${figures.release}`);
   await record(ctx, { action: 'rollback', outcome: 'ok', ...strip(figures), reason, durationMs: figures.switchMs });
   return figures;

@@ -12,6 +12,8 @@ export interface RunOptions {
   /** Show the output, each line indented under the step that runs it. */
   show?: boolean;
   env?: Record<string, string>;
+  /** Each complete line of output, as it arrives. */
+  onLine?: (line: string) => void;
 }
 
 export function run(command: string, args: readonly string[], opts: RunOptions = {}): Promise<Run> {
@@ -24,15 +26,18 @@ export function run(command: string, args: readonly string[], opts: RunOptions =
     const collect = (chunk: Buffer) => {
       const text = chunk.toString();
       output += text;
-      if (!opts.show) return;
       const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) show(line);
+      for (const line of lines) {
+        opts.onLine?.(line);
+        if (opts.show) show(line);
+      }
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     child.on('error', (err) => resolve({ code: 127, output: `${output}${err.message}\n` }));
     child.on('close', (code, signal) => {
+      if (partial !== '') opts.onLine?.(partial);
       if (opts.show) show(partial);
       resolve({ code: code ?? (signal ? 128 : 1), output });
     });

@@ -105,14 +105,23 @@ export async function deploy(ctx: Context, pool: PoolName, version: Version, wai
   if (up.code !== 0) throw new Refusal(`app_${pool} did not become healthy with ${version.image} (${version.release}): ${lastLine(up.output)}`);
 }
 
-/** The planned switch of `make switch`: tells the watcher, `nginx -t`, graceful reload, records ACTIVE_POOL. */
-export async function switchTo(ctx: Context, pool: PoolName, reason: string): Promise<void> {
+/**
+ * The planned switch of `make switch`: tells the watcher, `nginx -t`, graceful
+ * reload, records ACTIVE_POOL and the history. Resolves with when Nginx
+ * reloaded (epoch ms): traffic moved then, before the script's bookkeeping.
+ */
+export async function switchTo(ctx: Context, pool: PoolName, reason: string): Promise<number> {
+  let reloadedAt: number | undefined;
   const r = await run('scripts/switch.sh', [pool], {
     show: true,
     // Readiness was checked from here just before: no second check inside the container.
     env: { ENV_FILE: ctx.s.ENV_FILE, FORCE: '1', SWITCH_REASON: reason, AUDIT_WHO: ctx.who },
+    onLine: (line) => {
+      if (line.startsWith('switch-pool: now serving from')) reloadedAt ??= Date.now();
+    },
   });
   if (r.code !== 0) throw new Refusal(`the switch to ${pool} failed: ${lastLine(r.output)}`);
+  return reloadedAt ?? Date.now();
 }
 
 export interface Entry {

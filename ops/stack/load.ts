@@ -17,6 +17,8 @@ export interface Sample {
   pool: string | undefined;
   /** X-Release-Id of the answer, if any. */
   release?: string | undefined;
+  /** Sent again once: its keep-alive connection was closed under it (see send()). */
+  retried?: boolean;
   error?: string;
 }
 
@@ -34,22 +36,38 @@ export const now = (): number => performance.timeOrigin + performance.now();
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+/**
+ * A keep-alive connection the server closed as this request went out (Nginx's
+ * old workers close their idle ones at every reload): the request never
+ * reached anyone, and an HTTP/1.1 client retries such an idempotent request
+ * on a new connection (RFC 9112 §9.3.1), as browsers do. Once, and counted.
+ */
+const CLOSED_UNDER_US = new Set(['UND_ERR_SOCKET', 'ECONNRESET']);
+
 async function send(pool: Pool, target: Target): Promise<Sample> {
   const startedAt = now();
   const timeout = target.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  try {
-    const res = await pool.request({ method: 'GET', path: target.path, headersTimeout: timeout, bodyTimeout: timeout });
-    await res.body.dump();
-    return {
-      startedAt,
-      latencyMs: now() - startedAt,
-      status: res.statusCode,
-      pool: header(res.headers['x-app-pool']),
-      release: header(res.headers['x-release-id']),
-    };
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    return { startedAt, latencyMs: now() - startedAt, status: 0, pool: undefined, error: e.code ?? e.message };
+  let retried = false;
+  for (;;) {
+    try {
+      const res = await pool.request({ method: 'GET', path: target.path, headersTimeout: timeout, bodyTimeout: timeout });
+      await res.body.dump();
+      return {
+        startedAt,
+        latencyMs: now() - startedAt,
+        status: res.statusCode,
+        pool: header(res.headers['x-app-pool']),
+        release: header(res.headers['x-release-id']),
+        ...(retried ? { retried } : {}),
+      };
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      if (!retried && e.code !== undefined && CLOSED_UNDER_US.has(e.code)) {
+        retried = true;
+        continue;
+      }
+      return { startedAt, latencyMs: now() - startedAt, status: 0, pool: undefined, error: e.code ?? e.message, ...(retried ? { retried } : {}) };
+    }
   }
 }
 

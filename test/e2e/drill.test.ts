@@ -102,7 +102,8 @@ describe.skipIf(!enabled)('make drill on the Compose stack', () => {
       expect(results.phases.find((p) => p.name === name)?.alert, name).toMatchObject({ decision: 'send', outcome: 'delivered' });
     }
     const texts = (await receivedAlerts()).filter((m) => m.receivedAt >= since).map((m) => m.body.text);
-    expect(texts.filter((t) => t.includes('Failover detected'))).toHaveLength(2);
+    // Error chaos, timeout chaos, and the bad release failing once promoted (a real failover, then rolled back).
+    expect(texts.filter((t) => t.includes('Failover detected'))).toHaveLength(3);
     expect(texts.filter((t) => t.includes('Recovered'))).toHaveLength(2);
 
     expect(texts.filter((t) => /^Release drill-\d+-ok promoted/.test(t))).toHaveLength(1);

@@ -3,9 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedLoop, openLoop, throughput } from '../../ops/stack/index.js';
 
-// /slow answers after 200 ms, /hang never, /fail with 500; everything else at once. Every answer names its pool.
+// /slow answers after 200 ms, /hang never, /fail with 500; /drop-once closes
+// the connection under the first request it gets, then answers; /drop always
+// does. Everything else at once. Every answer names its pool.
 let server: Server;
 let origin: string;
+let dropped = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -14,6 +17,11 @@ beforeAll(async () => {
       res.end('ok');
     };
     if (req.url === '/hang') return;
+    if (req.url === '/drop' || (req.url === '/drop-once' && dropped === 0)) {
+      dropped++;
+      req.socket.destroy();
+      return;
+    }
     if (req.url === '/slow') setTimeout(() => answer(200), 200);
     else answer(req.url === '/fail' ? 500 : 200);
   });
@@ -24,6 +32,23 @@ beforeAll(async () => {
 afterAll(async () => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
+});
+
+describe('a keep-alive connection closed under a request', () => {
+  it('is retried once on a new connection, as an HTTP/1.1 client does, and the sample says so', async () => {
+    dropped = 0;
+    const [sample] = await openLoop({ origin, path: '/drop-once', rate: 10, durationMs: 100 });
+    expect(sample).toMatchObject({ status: 200, retried: true });
+    expect(dropped).toBe(1);
+  });
+
+  it('fails when it happens again: one retry, never a loop', async () => {
+    dropped = 0;
+    const [sample] = await openLoop({ origin, path: '/drop', rate: 10, durationMs: 100 });
+    expect(sample).toMatchObject({ status: 0, retried: true });
+    expect(sample?.error).toMatch(/UND_ERR_SOCKET|ECONNRESET/);
+    expect(dropped).toBe(2);
+  });
 });
 
 describe('open loop', () => {
