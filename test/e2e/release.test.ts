@@ -4,6 +4,7 @@
 //   good release → green (r2); blocked → blue restored; rolled back → back on
 //   green; make rollback → blue; then bad input, which must change nothing.
 // Each asserts what clients saw, what Slack got and what the history says.
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { requireDockerOrSkip } from './support/docker.js';
 import {
   PORTS,
   RELEASES,
+  ROOT,
   chaos,
   failures,
   receivedAlerts,
@@ -187,6 +189,67 @@ describe.skipIf(!enabled)('releases (real stack, 25 requests/s through Nginx)', 
     const slack = await slackWithin(since, /^Rolled back/);
     expect(slack.filter((t) => /^Rolled back: traffic moved green → blue/.test(t))).toHaveLength(1);
     expect(await history()).toMatch(/rollback\s+ok.*green → blue.*e2e drill/);
+  });
+
+  it('Ctrl-C during the post-promotion analysis leaves traffic on the pool that served before: 0 failed requests', async () => {
+    const since = Date.now();
+    const load = startLoad(LOAD_PER_SECOND);
+    // As a terminal does: SIGINT to make and the tool together (their process group).
+    const child = spawn('make', ['-s', 'release', 'RELEASE=r6', `IMAGE=${IMAGE}`, `ENV_FILE=${stack.envFile}`], {
+      cwd: ROOT,
+      env: { ...process.env, COMPOSE_PROJECT_NAME: stack.projectName },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let sent = false;
+    const interrupted = new Promise<void>((resolve) => {
+      const watch = (chunk: Buffer) => {
+        output += chunk.toString();
+        // Once: a second Ctrl-C means "leave at once".
+        if (!sent && output.includes('post-promotion analysis:') && child.pid !== undefined) {
+          sent = true;
+          process.kill(-child.pid, 'SIGINT');
+          resolve();
+        }
+      };
+      child.stdout.on('data', watch);
+      child.stderr.on('data', watch);
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await interrupted;
+    const code = await exited;
+    await new Promise((r) => setTimeout(r, 1500));
+    const samples = await load.stop();
+    console.log(`[release] Ctrl-C: exit ${code}\n${output}`);
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/INTERRUPTED: interrupted; switching back to blue \(blue-e2e-1\)/);
+    expect(failures(samples), JSON.stringify(failures(samples).slice(0, 5))).toEqual([]);
+    expect(samples.at(-1)).toMatchObject({ pool: 'blue', release: RELEASES.blue });
+    expect(await directRelease('green')).toBe('r2');
+    const slack = await slackWithin(since, /Release r6 interrupted/);
+    expect(slack.filter((t) => /^Release r6 interrupted/.test(t))).toHaveLength(1);
+    expect(await history()).toMatch(/release\s+interrupted.*r6/);
+  });
+
+  it('records chaos and maintenance in the history with who ran them, and skips a torn last line with a warning', async () => {
+    for (const target of [['chaos', 'POOL=green', 'MODE=error'], ['chaos-stop'], ['maintenance-on'], ['maintenance-off']]) {
+      const out = await stack.make(...target);
+      expect(out.code, out.output).toBe(0);
+    }
+    const log = await history();
+    expect(log).toMatch(/chaos_start\s+ok\s+green\s.*@.*mode=error rate=1/);
+    expect(log).toMatch(/chaos_stop\s+ok/);
+    expect(log).toMatch(/maintenance_on\s+ok[\s\S]*maintenance_off\s+ok/);
+    // A crash mid-write leaves half a line; the next entry still starts on its own.
+    await stack.compose('exec', '-T', 'alert_watcher', 'sh', '-c', `printf '{"time":"2026-' >> /var/lib/watcher/history.jsonl`);
+    const torn = await stack.make('history');
+    expect(torn.code, torn.output).toBe(0);
+    expect(torn.stderr).toMatch(/history: skipped line \d+/);
+    expect(torn.stdout).toMatch(/maintenance_off/);
+    expect((await stack.make('chaos-stop')).code).toBe(0);
+    const after = await stack.make('history');
+    expect(after.stdout.trim().split('\n').at(-1)).toMatch(/chaos_stop\s+ok/);
   });
 
   describe('bad input: one clear line, exit non-zero, nothing changed', () => {
