@@ -118,7 +118,7 @@ bench: node_modules ## Run the benchmarks (core, source, latency, proxy): tables
 # The drill gets the stack's settings in its environment, resolved like the other
 # targets'; the recipe is not echoed so CHAOS_TOKEN never shows. ARGS comes from
 # the command line only, like MODE and POOL.
-drill: $(ENV_FILE) node_modules ## Failover drill under load (starts the stack if down): ARGS="--rate 20 --seconds 5"
+drill: $(ENV_FILE) node_modules ## Failover and release drill under load (starts the stack if down): ARGS="--rate 20 --seconds 5 --no-release"
 	@ENV_FILE="$(ENV_FILE)" NGINX_PORT="$(NGINX_PORT)" BLUE_PORT="$(BLUE_PORT)" GREEN_PORT="$(GREEN_PORT)" \
 	  WATCHER_HOST_PORT="$(WATCHER_HOST_PORT)" ACTIVE_POOL="$(ACTIVE_POOL)" CHAOS_TOKEN="$(CHAOS_TOKEN)" \
 	  npm run -s drill -- $(if $(filter command line,$(origin ARGS)),$(ARGS))

@@ -26,6 +26,7 @@ export const CHECK_MS = 500;
  */
 export const SWITCH_GRACE_MS = 2000;
 const PATH = '/version';
+const PROBE_TIMEOUT_MS = 5000;
 
 export interface Gate {
   pool: PoolName;
@@ -139,30 +140,32 @@ export interface PreResult {
   figures: PreFigures;
 }
 
+/** Steady requests for the analysis' length, until `stop` or a Ctrl-C. */
+function probe(origin: string, opts: AnalysisSettings, stop: AbortSignal, onSample: (sample: Sample) => void): Promise<Sample[]> {
+  return openLoop({
+    origin,
+    path: PATH,
+    rate: opts.rps,
+    durationMs: opts.seconds * 1000,
+    timeoutMs: PROBE_TIMEOUT_MS,
+    until: AbortSignal.any([stop, opts.signal]),
+    onSample,
+  });
+}
+
 /** Steady requests to the idle pool's own port; stops at the first bad answer. */
 export async function runPreAnalysis(s: StackSettings, gate: Gate, opts: AnalysisSettings): Promise<PreResult> {
   const stop = new AbortController();
-  const abort = () => stop.abort();
-  opts.signal.addEventListener('abort', abort, { once: true });
   let firstBad: string | undefined;
   const ticker = progressTicker(opts, () => `${firstBad === undefined ? 'all good so far' : firstBad}`);
   try {
-    const samples = await openLoop({
-      origin: poolOrigin(s, gate.pool),
-      path: PATH,
-      rate: opts.rps,
-      durationMs: opts.seconds * 1000,
-      timeoutMs: 5000,
-      until: stop.signal,
-      onSample: (sample) => {
-        firstBad ??= judgePreSample(sample, gate);
-        if (firstBad !== undefined) stop.abort();
-      },
+    const samples = await probe(poolOrigin(s, gate.pool), opts, stop.signal, (sample) => {
+      firstBad ??= judgePreSample(sample, gate);
+      if (firstBad !== undefined) stop.abort();
     });
     return { verdict: judgePre(samples, gate, s.ANALYSIS_P99_MS), figures: preFigures(samples) };
   } finally {
     clearInterval(ticker);
-    opts.signal.removeEventListener('abort', abort);
   }
 }
 
@@ -178,30 +181,23 @@ export interface PostResult {
 /** Checks every CHECK_MS until ANALYSIS_SEC pass or ANALYSIS_MAX_FAILED_CHECKS checks fail. */
 export async function runPostAnalysis(s: StackSettings, gate: Gate, promotedAt: number, opts: AnalysisSettings): Promise<PostResult> {
   const stop = new AbortController();
-  const abort = () => stop.abort();
-  opts.signal.addEventListener('abort', abort, { once: true });
   const base = await watcherStats(s);
   let pending: Sample[] = [];
   let requests = 0;
   let failedChecks = 0;
   let firstFailureAt: number | undefined;
-  const load = openLoop({
-    origin: publicOrigin(s),
-    path: PATH,
-    rate: opts.rps,
-    durationMs: opts.seconds * 1000,
-    timeoutMs: 5000,
-    until: stop.signal,
-    onSample: (sample) => {
-      pending.push(sample);
-      requests++;
-    },
+  const load = probe(publicOrigin(s), opts, stop.signal, (sample) => {
+    pending.push(sample);
+    requests++;
   });
   const ticker = progressTicker(opts, () => `${requests} requests, ${failedChecks} failed check(s)`);
   const end = now() + opts.seconds * 1000;
+  let lastCheckAt = now();
   try {
-    while (now() < end && !stop.signal.aborted) {
+    while (now() < end && !opts.signal.aborted) {
       await sleep(Math.min(CHECK_MS, end - now()));
+      const checkedSince = lastCheckAt;
+      lastCheckAt = now();
       let current: WatcherStats;
       try {
         current = await watcherStats(s);
@@ -213,7 +209,9 @@ export async function runPostAnalysis(s: StackSettings, gate: Gate, promotedAt: 
       pending = [];
       const verdict = judgePostCheck({ gate, promotedAt, base, current, samples, maxFailedPct: s.ANALYSIS_MAX_FAILED_PCT });
       if (verdict.ok) continue;
-      firstFailureAt ??= Math.min(verdict.at ?? Infinity, now());
+      // Without a time of its own (a count of failed attempts), the failure is
+      // dated to the previous check: the rollback time is never flattered.
+      firstFailureAt ??= verdict.at ?? checkedSince;
       failedChecks++;
       if (failedChecks >= s.ANALYSIS_MAX_FAILED_CHECKS) {
         return { verdict, requests, firstFailureAt, decidedAt: now() };
@@ -225,7 +223,6 @@ export async function runPostAnalysis(s: StackSettings, gate: Gate, promotedAt: 
     clearInterval(ticker);
     stop.abort();
     await load;
-    opts.signal.removeEventListener('abort', abort);
   }
 }
 

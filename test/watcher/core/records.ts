@@ -1,4 +1,5 @@
 // Record builders shared by the core tests.
+import type { HistoryEntry } from '../../../watcher/state/history.js';
 import type { AccessRecord } from '../../../watcher/types.js';
 
 export { rng } from '../../support/rng.js';
@@ -35,3 +36,16 @@ export const retried = (): AccessRecord =>
 export const noUpstream = (): AccessRecord =>
   record({ status: 502, pool: undefined, release: undefined, upstreamStatuses: [502], upstreamAddrs: ['app_pools'] });
 
+
+/** An audit-trail entry: a release of r2 to green while blue served r1. */
+export const historyEntry = (fields: Partial<HistoryEntry> = {}): HistoryEntry => ({
+  time: '2026-11-22T00:06:32.123Z',
+  action: 'release',
+  outcome: 'started',
+  pool: 'green',
+  fromPool: 'blue',
+  release: 'r2',
+  fromRelease: 'r1',
+  who: 'alice@host1',
+  ...fields,
+});

@@ -13,6 +13,7 @@ import type {
   ReleaseNotification,
 } from '../../../watcher/policy/index.js';
 import type { HistoryEntry } from '../../../watcher/state/history.js';
+import { historyEntry } from './records.js';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../../../watcher/vocabulary.js';
 
 const RUNBOOK = 'https://git.example.com/ops/runbook.md';
@@ -125,17 +126,7 @@ const release = (fields: Partial<HistoryEntry> = {}): ReleaseNotification => ({
   kind: 'release',
   message: 'notice',
   at: AT,
-  entry: {
-    time: new Date(AT).toISOString(),
-    action: 'release',
-    outcome: 'started',
-    pool: 'green',
-    fromPool: 'blue',
-    release: 'r2',
-    fromRelease: 'r1',
-    who: 'alice@host1',
-    ...fields,
-  },
+  entry: historyEntry({ time: new Date(AT).toISOString(), ...fields }),
 });
 
 function format(n: Notification, runbookUrl = RUNBOOK): Payload {

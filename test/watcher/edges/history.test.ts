@@ -14,6 +14,7 @@ import {
   releaseId,
   type HistoryEntry,
 } from '../../../watcher/state/history.js';
+import { historyEntry } from '../core/records.js';
 
 let dir: string;
 beforeEach(() => {
@@ -23,17 +24,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const file = () => join(dir, HISTORY_FILE);
 
-const entry = (fields: Partial<HistoryEntry> = {}): HistoryEntry => ({
-  time: '2026-11-22T00:06:32.123Z',
-  action: 'release',
-  outcome: 'started',
-  pool: 'green',
-  fromPool: 'blue',
-  release: 'r2',
-  fromRelease: 'r1',
-  who: 'alice@host1',
-  ...fields,
-});
+const entry = historyEntry;
 
 describe('appendHistory and readHistory', () => {
   it('round-trips entries, oldest first, one line each', () => {
