@@ -17,6 +17,7 @@ import {
   ROOT,
   chaos,
   failures,
+  getVersion,
   receivedAlerts,
   startLoad,
   startStack,
@@ -35,7 +36,8 @@ const IMAGE = `bluegreen-node:${TAG}`;
 // make exits 2 whenever a recipe fails, whatever the tool's own code (1 or 2),
 // and adds its own "make: *** [release] Error N" after the tool's line.
 const FAILED = 2;
-const toolSaid = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('make: ***'));
+// ("make[1]: ***" when the tests themselves run under make).
+const toolSaid = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !/^make(\[\d+\])?: \*\*\*/.test(l));
 
 interface Run {
   code: number;
@@ -189,6 +191,24 @@ describe.skipIf(!enabled)('releases (real stack, 25 requests/s through Nginx)', 
     const slack = await slackWithin(since, /^Rolled back/);
     expect(slack.filter((t) => /^Rolled back: traffic moved green → blue/.test(t))).toHaveLength(1);
     expect(await history()).toMatch(/rollback\s+ok.*green → blue.*e2e drill/);
+  });
+
+  it('make rollback refuses a previous pool that is not ready, and changes nothing', async () => {
+    const envBefore = readFileSync(stack.envFile, 'utf8');
+    // Chaos makes green's /readyz answer 503.
+    expect((await chaos('green', 'start?mode=error&rate=1')).status).toBe(200);
+    try {
+      const run = await stack.make('rollback');
+      expect(run.code, run.output).toBe(FAILED);
+      expect(toolSaid(run.stderr)).toEqual([
+        'rollback: green (r2) is not ready (its /readyz failed); refusing to roll back onto it. FORCE=1 overrides.',
+      ]);
+      expect(readFileSync(stack.envFile, 'utf8')).toBe(envBefore);
+      expect((await getVersion()).pool).toBe('blue');
+      expect(await history()).toMatch(/rollback\s+refused\s+blue → green.*green is not ready/);
+    } finally {
+      expect((await chaos('green', 'stop')).status).toBe(200);
+    }
   });
 
   it('Ctrl-C during the post-promotion analysis leaves traffic on the pool that served before: 0 failed requests', async () => {
