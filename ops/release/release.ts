@@ -61,8 +61,8 @@ export async function release(ctx: Context, req: ReleaseRequest): Promise<Releas
   const image = req.image ?? (await buildImage(ctx, req.release));
   if (req.image !== undefined) await ensureImage(ctx, req.image);
 
-  const figures: ReleaseFigures = { outcome: 'blocked', pool: idle, fromPool: serving, release: req.release, fromRelease, totalMs: 0 };
   const base = { pool: idle, fromPool: serving, release: req.release, fromRelease } as const;
+  const figures: ReleaseFigures = { outcome: 'blocked', ...base, totalMs: 0 };
   ctx.log(`release ${req.release}: to the idle pool ${idle} (was ${previous.release}); ${serving} keeps serving ${fromRelease}`);
   await record(ctx, { action: 'release', outcome: 'started', ...base, reason: `image ${image}` });
 

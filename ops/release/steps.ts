@@ -4,6 +4,7 @@
 import { userInfo, hostname } from 'node:os';
 import { poolName } from '../../common/config.js';
 import {
+  answersOk,
   poolKeys,
   poolOrigin,
   stackAnswers,
@@ -57,15 +58,7 @@ export async function primaryPool(ctx: Context): Promise<PoolName> {
   return pool.data;
 }
 
-export async function ready(s: StackSettings, pool: PoolName): Promise<boolean> {
-  try {
-    const res = await fetch(`${poolOrigin(s, pool)}/readyz`, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
+export const ready = (s: StackSettings, pool: PoolName): Promise<boolean> => answersOk(`${poolOrigin(s, pool)}/readyz`);
 
 /** An image given by reference: present locally, or pulled. */
 export async function ensureImage(ctx: Context, ref: string): Promise<void> {

@@ -8,16 +8,19 @@ import { poolOrigin, publicOrigin, REPO_ROOT, type PoolName, type StackSettings 
 
 const PROBE_TIMEOUT_MS = 2_000;
 
-/** True when Nginx's own health endpoint answers 200. */
-export async function stackAnswers(s: StackSettings): Promise<boolean> {
+/** True when `url` answers 2xx within the probe timeout; no answer is false, never an error. */
+export async function answersOk(url: string): Promise<boolean> {
   try {
-    const res = await fetch(`${publicOrigin(s)}/nginx-health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     await res.arrayBuffer();
     return res.ok;
   } catch {
     return false;
   }
 }
+
+/** True when Nginx's own health endpoint answers. */
+export const stackAnswers = (s: StackSettings): Promise<boolean> => answersOk(`${publicOrigin(s)}/nginx-health`);
 
 /** Starts the stack with `make up` (its output shown) unless Nginx already answers. */
 export async function ensureStack(s: StackSettings): Promise<void> {
