@@ -1,0 +1,57 @@
+// A fixed-bucket histogram counted in plain fields: observe() is a short
+// linear walk and one increment, cheap enough for every access-log line;
+// prom-client reads it only when scraped (exporter.ts), and the status page's
+// series take its differences over time (page/series.ts).
+
+/**
+ * Upper bounds of the duration buckets, in seconds: from the demo app's ~1 ms
+ * to Nginx's timeouts (a few seconds) and beyond. Fine at the low end, where
+ * this stack's requests are, so p50/p99 interpolated within a bucket stay close.
+ */
+export const DURATION_BUCKETS_SEC: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+export class Histogram {
+  /** counts[i]: observations in (bounds[i-1], bounds[i]]; the last slot is above every bound (+Inf). */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(readonly bounds: readonly number[] = DURATION_BUCKETS_SEC) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/**
+ * The q-quantile (0..1) of per-bucket counts, interpolated linearly within
+ * its bucket as PromQL's histogram_quantile does; a quantile in the +Inf
+ * bucket is the highest bound. Undefined when nothing was counted.
+ */
+export function quantile(bounds: readonly number[], counts: ArrayLike<number>, q: number): number | undefined {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i] as number;
+  if (total === 0) return undefined;
+  const rank = q * total;
+  let below = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const n = counts[i] as number;
+    if (n > 0 && below + n >= rank) {
+      if (i >= bounds.length) return bounds[bounds.length - 1];
+      const lower = i === 0 ? 0 : (bounds[i - 1] as number);
+      const upper = bounds[i] as number;
+      return lower + (upper - lower) * ((rank - below) / n);
+    }
+    below += n;
+  }
+  return bounds[bounds.length - 1];
+}
