@@ -2,7 +2,9 @@
 // generated access log held in memory, against two baselines over the same
 // lines: splitting only, and one anchored regex per line (what a parser written
 // as a single regex can hope for). Run: npm run bench core.
+import { poolName } from '../common/config.js';
 import { Detector } from '../watcher/detect/index.js';
+import { TrafficMetrics } from '../watcher/metrics/index.js';
 import { parseLine } from '../watcher/parse/index.js';
 import { NotifyPolicy, type PolicyResult } from '../watcher/policy/index.js';
 import type { AccessRecord } from '../watcher/types.js';
@@ -124,11 +126,16 @@ console.log(`\nphases (${PASSES} passes of ${LINES.toLocaleString('en-US')} line
 let counts: Record<string, number> = {};
 const rss = { after1M: 0, after5M: 0, heapAfter5MMB: 0 };
 const coreSpec: PhaseSpec = {
-  name: 'parse + detect + policy',
+  name: 'parse + detect + policy + metrics',
   makeOnLine: () => {
     let lines = 0;
     const clock = () => START + lines * MS_PER_LINE;
     const detector = new Detector({ activePool: 'blue', ...DEFAULT_SETTINGS, clock, plannedSwitch: () => undefined });
+    const traffic = new TrafficMetrics({
+      pools: poolName.options,
+      primaryPool: () => detector.primaryPool,
+      servingPool: () => detector.servingPool,
+    });
     const policy = new NotifyPolicy({ cooldownMs: DEFAULT_SETTINGS.cooldownMs, remindMs: DEFAULT_SETTINGS.remindMs });
     const seen: Record<string, number> = (counts = {});
     const handle = ({ decision, notification }: PolicyResult) => {
@@ -147,7 +154,9 @@ const coreSpec: PhaseSpec = {
         evaluate();
       }
       const parsed = parseLine(line);
-      if (parsed.ok && detector.observe(parsed.record)) evaluate();
+      if (!parsed.ok) return;
+      if (detector.observe(parsed.record)) evaluate();
+      traffic.observe(parsed.record);
     };
   },
   afterPass: (pass) => {

@@ -5,7 +5,8 @@ import { createCheckpoint } from './state/checkpoint.js';
 import { loadWatcherConfig, pipelineSettings } from './config.js';
 import { createControl, readPublishedPool } from './state/control.js';
 import { createOutbox } from './state/outbox.js';
-import { startHealthServer, type HealthServer } from './operator/health.js';
+import { createExporter, SlackRequests } from './metrics/index.js';
+import { json, startHttpServer, type HttpServer } from './operator/server.js';
 import { createDryRunSink } from './notify/dryRun.js';
 import { createSlackClient, type AlertSink } from './notify/slackClient.js';
 import { createPipeline } from './pipeline.js';
@@ -17,6 +18,7 @@ const clock = Date.now;
 
 let sink: AlertSink;
 let delivery: string;
+const slackRequests = new SlackRequests();
 if (config.SLACK_WEBHOOK_URL === undefined) {
   sink = createDryRunSink(logger);
   delivery = 'dry-run';
@@ -29,6 +31,7 @@ if (config.SLACK_WEBHOOK_URL === undefined) {
     timeoutMs: config.SLACK_TIMEOUT_MS,
     retryForMs: config.SLACK_RETRY_FOR_SEC * 1000,
     logger,
+    onAttempt: (durationMs, failure) => slackRequests.record(durationMs, failure),
   });
   delivery = webhook.host;
   if (webhook.protocol === 'http:') {
@@ -89,15 +92,28 @@ const ticker = setInterval(() => {
   saveState();
 }, TICK_MS);
 
-let health: HealthServer;
+const exporter = createExporter({
+  traffic: pipeline.traffic,
+  view: pipeline.view,
+  source: () => source!.status(),
+  lines: () => stats.lines,
+  alerts: () => stats.byKind,
+  slack: slackRequests,
+});
+
+let http: HttpServer;
 try {
-  health = await startHealthServer({
+  http = await startHttpServer({
     port: config.WATCHER_PORT,
-    stats: () => stats.snapshot(pipeline.view(), source!.status()),
+    routes: {
+      '/healthz': json(() => ({ status: 'ok' })),
+      '/stats': json(() => stats.snapshot(pipeline.view(), source!.status())),
+      '/metrics': exporter.handler,
+    },
     logger,
   });
 } catch (err) {
-  logger.fatal({ port: config.WATCHER_PORT, error: (err as Error).message }, 'cannot start the health server');
+  logger.fatal({ port: config.WATCHER_PORT, error: (err as Error).message }, 'cannot start the http server');
   process.exit(1);
 }
 
@@ -123,7 +139,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   // Unsent alerts stay in the saved state: the next start sends them.
   saveState();
   if (unsent > 0) logger.error({ unsent }, 'shutdown timeout: alerts left unsent; the next start sends them');
-  await Promise.all([health.close(), sink.close()]);
+  await Promise.all([http.close(), sink.close()]);
   logger.info('stopped');
   process.exit(0);
 }

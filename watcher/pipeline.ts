@@ -1,12 +1,15 @@
 // The watcher's stages, wired for one line at a time:
 //   source/ → parse/ → detect/ → policy/ → notify/ (queue → Slack | dry-run)
+//                            ↘ metrics/ (counted per line, exported on scrape)
 // Everything here is synchronous up to the queue, so a slow Slack never holds
 // up the log reader. Lines drive the detector; a tick (once a second) lets
 // time pass for what no line triggers: a recovery hold running out, a
 // cooldown ending, a reminder falling due, maintenance ending; it also brings
 // in the release notices `ctl record` left in the outbox.
 import type { Logger } from '../common/logger.js';
+import { poolName } from '../common/config.js';
 import { Detector, type DetectorState } from './detect/index.js';
+import { TrafficMetrics } from './metrics/index.js';
 import { DeliveryQueue, formatSlackMessage, type AlertSink, type QueuedAlert } from './notify/index.js';
 import type { PipelineView, RecentAlert, WatcherStats } from './operator/stats.js';
 import { parseLine } from './parse/index.js';
@@ -53,6 +56,8 @@ export interface PipelineState {
 }
 
 export interface Pipeline {
+  /** Requests and durations per pool, counted from every parsed line. */
+  readonly traffic: TrafficMetrics;
   onLine(line: string): void;
   onDroppedLine(dropped: DroppedLine): void;
   /** Lets time pass: call about once a second. */
@@ -76,6 +81,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     plannedSwitch: () => control.plannedSwitch(),
     publishedPrimary: () => control.publishedPool(),
     restore: opts.restore?.detector,
+  });
+  const traffic = new TrafficMetrics({
+    pools: poolName.options,
+    primaryPool: () => detector.primaryPool,
+    servingPool: () => detector.servingPool,
   });
   const policy = new NotifyPolicy({ cooldownMs: opts.cooldownMs, remindMs: opts.remindMs, restore: opts.restore?.policy });
   const stateChanged = opts.onStateChange ?? (() => {});
@@ -127,6 +137,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   }
 
   return {
+    traffic,
     onLine(line) {
       stats.lines.read++;
       const parsed = parseLine(line);
@@ -135,7 +146,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         reportMalformed({ reason: parsed.reason, sample: line.slice(0, SAMPLE_CHARS) });
         return;
       }
-      if (!detector.observe(parsed.record)) return;
+      const changed = detector.observe(parsed.record);
+      traffic.observe(parsed.record);
+      if (!changed) return;
       evaluate();
       // A condition that changed is worth a save even when nothing was sent.
       stateChanged();
@@ -161,6 +174,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       window: detector.windowStats(),
       pools: detector.poolShares(),
       incidents: policy.open(),
+      releases: detector.releases(),
       queued: queue.pending,
     }),
     drain: (timeoutMs) => queue.drain(timeoutMs),

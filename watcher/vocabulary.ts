@@ -98,3 +98,17 @@ export const auditAction = z.enum(AUDIT_ACTIONS, { message: `expected one of ${A
 export const AUDIT_OUTCOMES = ['started', 'ok', 'blocked', 'promoted', 'rolled_back', 'interrupted', 'failed', 'refused'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 export const auditOutcome = z.enum(AUDIT_OUTCOMES, { message: `expected one of ${AUDIT_OUTCOMES.join(', ')}` });
+
+/** Why a POST to the Slack webhook failed: the reasons /metrics counts. */
+export const SLACK_FAILURES = [
+  // No answer within SLACK_CONNECT_TIMEOUT_MS / SLACK_TIMEOUT_MS.
+  'timeout',
+  // Refused, reset, DNS: no HTTP answer at all.
+  'network',
+  // 429: retried after Retry-After.
+  'rate_limited',
+  // Any other answer but a 2xx or 5xx (a 4xx: a revoked webhook): not retried.
+  'http_4xx',
+  'http_5xx',
+] as const;
+export type SlackFailure = (typeof SLACK_FAILURES)[number];

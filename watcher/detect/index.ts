@@ -294,7 +294,8 @@ export class Detector {
     return view;
   }
 
-  private releases(): ConditionView['releases'] {
+  /** The release each pool last reported in X-Release-Id, cut to a bound. */
+  releases(): ConditionView['releases'] {
     const releases: ConditionView['releases'] = {};
     for (const pool of POOLS) {
       const release = this.flips.releaseOf(pool);

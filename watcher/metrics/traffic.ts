@@ -1,6 +1,13 @@
-// Traffic counted from the access log, per pool, in plain fields (see
-// histogram.ts for why). Work in progress: the types below are the contract.
+// Traffic counted from the access log, per pool, in plain fields: a few
+// increments per line, read by prom-client only when scraped (exporter.ts)
+// and differenced over time by the status page (page/series.ts).
+import { AttemptAttributor } from '../detect/attempts.js';
+import type { AccessRecord } from '../types.js';
 import { Histogram } from './histogram.js';
+
+/** `pool` label values: the pools, and `none` for a request no known pool answered (Nginx's own 503). */
+export const NO_POOL = 'none';
+export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** Per pool, since the watcher started: what /metrics exports and the page's series difference. */
 export interface PoolTotals {
@@ -11,4 +18,81 @@ export interface PoolTotals {
   failedAttempts: number;
   /** Nginx's request_time of this pool's requests, in seconds. */
   requestDuration: Histogram;
+}
+
+export class PoolTraffic {
+  /** Requests by status class, indexed as STATUS_CLASSES. */
+  readonly byClass = new Float64Array(STATUS_CLASSES.length);
+  readonly requestDuration = new Histogram();
+  /** Each upstream attempt's upstream_response_time. */
+  readonly upstreamDuration = new Histogram();
+
+  requests(): number {
+    let n = 0;
+    for (const count of this.byClass) n += count;
+    return n;
+  }
+}
+
+export interface TrafficOptions {
+  pools: readonly string[];
+  /** The detector's view, for attributing the attempts of a retried request. */
+  primaryPool(): string;
+  servingPool(): string;
+}
+
+export class TrafficMetrics {
+  readonly byPool = new Map<string, PoolTraffic>();
+  private readonly attributor: AttemptAttributor;
+  private readonly none = new PoolTraffic();
+  // As in the detector: nearly every line repeats the last pool, and comparing
+  // two short strings is cheaper than hashing the fresh one for a Map lookup.
+  private lastPool: string | undefined;
+  private lastTraffic: PoolTraffic;
+
+  constructor(private readonly opts: TrafficOptions) {
+    for (const pool of opts.pools) this.byPool.set(pool, new PoolTraffic());
+    this.byPool.set(NO_POOL, this.none);
+    this.attributor = new AttemptAttributor(opts.pools);
+    this.lastTraffic = this.none;
+  }
+
+  observe(record: AccessRecord): void {
+    const pool = record.pool;
+    const traffic = pool === this.lastPool ? this.lastTraffic : this.trafficOf(pool);
+    // The parser guarantees 100..599.
+    (traffic.byClass[((record.status / 100) | 0) - 1] as number)++;
+    const requestTime = record.requestTime;
+    if (requestTime !== undefined) traffic.requestDuration.observe(requestTime);
+    const attempts = record.upstreamStatuses.length;
+    if (attempts === 1 && traffic !== this.none) {
+      const time = record.upstreamResponseTimes[0];
+      if (time !== undefined) traffic.upstreamDuration.observe(time);
+    } else if (attempts > 0) {
+      this.attempts(record);
+    }
+  }
+
+  private trafficOf(pool: string | undefined): PoolTraffic {
+    const traffic = (pool === undefined || pool === NO_POOL ? undefined : this.byPool.get(pool)) ?? this.none;
+    // A stray pool name would map to `none` forever: remember only real pools.
+    if (traffic !== this.none) {
+      this.lastPool = pool;
+      this.lastTraffic = traffic;
+    }
+    return traffic;
+  }
+
+  // The rare line with several attempts, or none answered by a known pool:
+  // each attempt's time goes to the pool it went to, as the detector counts it.
+  private attempts(record: AccessRecord): void {
+    const primary = this.opts.primaryPool();
+    const backup = this.opts.pools.find((p) => p !== primary) ?? primary;
+    const times = record.upstreamResponseTimes;
+    const attributed = this.attributor.attribute(record, primary, backup, this.opts.servingPool() !== primary);
+    attributed.forEach((attempt, i) => {
+      const time = times[i];
+      if (time !== undefined) this.byPool.get(attempt.pool)?.upstreamDuration.observe(time);
+    });
+  }
 }

@@ -2,6 +2,7 @@
 // logs name the host only, and every error text is scrubbed of the URL.
 import { Agent, request } from 'undici';
 import type { Logger } from '../../common/logger.js';
+import type { SlackFailure } from '../vocabulary.js';
 import type { SlackMessage } from './slackMessage.js';
 
 export type { SlackMessage };
@@ -38,12 +39,14 @@ export interface SlackClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
+  /** After each POST: how long it took, and why it failed if it did (for /metrics). */
+  onAttempt?(durationMs: number, failure: SlackFailure | undefined): void;
 }
 
 type Attempt =
   | { outcome: 'delivered' }
-  | { outcome: 'retry'; reason: string; retryAfterMs?: number }
-  | { outcome: 'permanent'; reason: string };
+  | { outcome: 'retry'; reason: string; failure: SlackFailure; retryAfterMs?: number }
+  | { outcome: 'permanent'; reason: string; failure: SlackFailure };
 
 const RESPONSE_SAMPLE = 200;
 
@@ -69,6 +72,13 @@ export function createSlackClient(opts: SlackClientOptions): AlertSink {
   };
 
   async function attempt(body: string): Promise<Attempt> {
+    const started = performance.now();
+    const result = await post(body);
+    opts.onAttempt?.(performance.now() - started, result.outcome === 'delivered' ? undefined : result.failure);
+    return result;
+  }
+
+  async function post(body: string): Promise<Attempt> {
     try {
       const res = await request(url, {
         method: 'POST',
@@ -83,12 +93,13 @@ export function createSlackClient(opts: SlackClientOptions): AlertSink {
       const reason = `HTTP ${status}${answer ? `: ${answer}` : ''}`;
       if (status === 429) {
         const retryAfterMs = parseRetryAfter(res.headers['retry-after'], maxRetryAfterMs);
-        return retryAfterMs === undefined ? { outcome: 'retry', reason } : { outcome: 'retry', reason, retryAfterMs };
+        const failure = 'rate_limited';
+        return retryAfterMs === undefined ? { outcome: 'retry', reason, failure } : { outcome: 'retry', reason, failure, retryAfterMs };
       }
-      if (status >= 500) return { outcome: 'retry', reason };
-      return { outcome: 'permanent', reason };
+      if (status >= 500) return { outcome: 'retry', reason, failure: 'http_5xx' };
+      return { outcome: 'permanent', reason, failure: 'http_4xx' };
     } catch (err) {
-      return { outcome: 'retry', reason: scrub(describeError(err)) };
+      return { outcome: 'retry', reason: scrub(describeError(err)), failure: isTimeout(err) ? 'timeout' : 'network' };
     }
   }
 
@@ -139,6 +150,13 @@ function parseRetryAfter(header: string | string[] | undefined, maxMs: number): 
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
   if (Number.isNaN(ms)) return undefined;
   return Math.min(maxMs, Math.max(0, ms));
+}
+
+/** AbortSignal.timeout's TimeoutError, or undici's connect, headers and body timeouts. */
+function isTimeout(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+  return err.name === 'TimeoutError' || code.includes('TIMEOUT');
 }
 
 function describeError(err: unknown): string {

@@ -3,7 +3,7 @@ import type { PoolCounts, WindowStats } from '../detect/index.js';
 import type { Incident } from '../policy/index.js';
 import type { SourceStatus } from '../source/index.js';
 import type { Clock } from '../types.js';
-import { DECISIONS, OUTCOMES, type AlertKind, type Decision, type MessageKind, type Outcome } from '../vocabulary.js';
+import { ALERT_KINDS, DECISIONS, OUTCOMES, type AlertKind, type Decision, type MessageKind, type Outcome } from '../vocabulary.js';
 
 // Enough to read a drill back (failover, recovery, error rate, resolved) without unbounded growth.
 const RECENT_ALERTS = 20;
@@ -30,6 +30,8 @@ export interface PipelineView {
   pools: Record<string, PoolCounts>;
   /** Incidents Slack has heard of (or will), with what it was last told. */
   incidents: Incident[];
+  /** The release each pool last reported. */
+  releases: Partial<Record<string, string>>;
   queued: number;
 }
 
@@ -43,9 +45,13 @@ export interface StatsSnapshot extends Omit<PipelineView, 'queued'> {
   recentAlerts: RecentAlert[];
 }
 
+const zeroCounts = () => Object.fromEntries([...DECISIONS, ...OUTCOMES].map((k) => [k, 0])) as Record<Decision | Outcome, number>;
+
 export class WatcherStats {
   readonly lines = { read: 0, malformed: 0, droppedTooLong: 0 };
-  private readonly alerts = Object.fromEntries([...DECISIONS, ...OUTCOMES].map((k) => [k, 0])) as Record<Decision | Outcome, number>;
+  private readonly alerts = zeroCounts();
+  /** The same counts per alert kind, for /metrics. */
+  readonly byKind = Object.fromEntries(ALERT_KINDS.map((kind) => [kind, zeroCounts()])) as Record<AlertKind, Record<Decision | Outcome, number>>;
   private readonly recent: RecentAlert[] = [];
   private readonly startedAt: number;
 
@@ -59,6 +65,7 @@ export class WatcherStats {
     this.recent.push(entry);
     if (this.recent.length > RECENT_ALERTS) this.recent.shift();
     this.alerts[decision]++;
+    this.byKind[kind][decision]++;
     return entry;
   }
 
@@ -66,6 +73,7 @@ export class WatcherStats {
     entry.outcome = outcome;
     entry.settledAt = new Date(this.clock()).toISOString();
     this.alerts[outcome]++;
+    this.byKind[entry.kind][outcome]++;
   }
 
   snapshot(pipeline: PipelineView, source: SourceStatus): StatsSnapshot {

@@ -2,8 +2,9 @@
 // default.conf.template, `log_format bluegreen`): every key where the format
 // puts it, one space between pairs, no whitespace or quote inside an unquoted
 // value. One anchored regex checks all of that and captures only the status,
-// pool, release and upstream statuses, which the detector reads on every line;
-// the record scans for the rest if they are ever read. Pairs appended after
+// pool, release, upstream statuses and times, which the detector and the
+// metrics read on every line; the record scans for the rest if they are ever
+// read. Pairs appended after
 // `bytes` (a newer log_format) keep the fast path unless they repeat a known
 // key. Anything else is left to the general scanner (undefined). On a line this
 // accepts, the scanner would find the same values (parse.test.ts checks it on
@@ -25,7 +26,7 @@ const PLAIN = '[^"\\\\]*';
 const NGINX_LINE = new RegExp(
   `^time=${BARE} rid=${BARE} method=${BARE} path="${QUOTED}" status=([1-5]\\d\\d) ` +
     `pool="(${PLAIN})" release="(${PLAIN})" upstream_status="(?:\\1|(${PLAIN}))" upstream_addr="${QUOTED}" ` +
-    `request_time=${BARE} upstream_response_time="${QUOTED}" bytes=${BARE}( [^]*)?$`,
+    `request_time=(${BARE}) upstream_response_time="(${QUOTED})" bytes=${BARE}( [^]*)?$`,
 );
 
 /** The keys the fast reader expects, in order: read off its regex, so they cannot drift from it. */
@@ -36,7 +37,7 @@ export const LAYOUT_KEYS: readonly string[] = [...NGINX_LINE.source.matchAll(/(?
 export function parseNginxLine(line: string): ParseResult | undefined {
   const m = NGINX_LINE.exec(line);
   if (m === null) return undefined;
-  const appended = m[5];
+  const appended = m[7];
   if (appended !== undefined && !unknownKeysOnly(appended)) return undefined;
   const status = m[1] as string;
   const code = (status.charCodeAt(0) - ZERO) * 100 + (status.charCodeAt(1) - ZERO) * 10 + status.charCodeAt(2) - ZERO;
@@ -44,7 +45,8 @@ export function parseNginxLine(line: string): ParseResult | undefined {
   // backreference matches it without capturing (allocating) it again.
   const upstreamStatus = m[4];
   const attempts = upstreamStatus === undefined ? singleAttempt(code) : statusList(upstreamStatus);
-  return { ok: true, record: new LineRecord(line, code, present(m[2]), present(m[3]), attempts) };
+  const record = new LineRecord(line, code, present(m[2]), present(m[3]), attempts, undefined, m[5], m[6]);
+  return { ok: true, record };
 }
 
 /** Whether the scanner would find no known key in `text`, nor a quote left open. */

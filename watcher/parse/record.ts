@@ -1,7 +1,8 @@
-// The AccessRecord the parser returns. The fields the detector reads on every
-// line (status, pool, release, upstream statuses) are decoded up front; the
-// others only when read, by scanning the line the first time one of them is,
-// which only the rare line that raises an alert or blames an upstream needs.
+// The AccessRecord the parser returns. The fields the detector and the metrics
+// read on every line (status, pool, release, upstream statuses, the times) are
+// found up front; the others only when read, by scanning the line the first
+// time one of them is, which only the rare line that raises an alert or blames
+// an upstream needs.
 // Decoding every field of every line was most of the parser's cost.
 import type { AccessRecord } from '../types.js';
 import { scanSpans } from './scan.js';
@@ -17,6 +18,9 @@ export class LineRecord implements AccessRecord {
     readonly upstreamStatuses: readonly number[],
     /** Where every value is; found on first need unless the scanner read the line already. */
     private spans?: Spans,
+    /** The two times, as the fast reader captured them: the metrics read them on every line. */
+    private readonly rawRequestTime?: string,
+    private readonly rawUpstreamTimes?: string,
   ) {}
 
   get time(): string | undefined {
@@ -40,11 +44,11 @@ export class LineRecord implements AccessRecord {
   }
 
   get requestTime(): number | undefined {
-    return decimal(this.raw(REQUEST_TIME));
+    return decimal(this.rawRequestTime ?? this.raw(REQUEST_TIME));
   }
 
   get upstreamResponseTimes(): readonly number[] {
-    return decimalList(this.raw(UPSTREAM_RESPONSE_TIME));
+    return decimalList(this.rawUpstreamTimes ?? this.raw(UPSTREAM_RESPONSE_TIME));
   }
 
   private raw(field: number): string | undefined {

@@ -51,6 +51,10 @@ export interface SourceStatus {
   rotationPending: boolean;
   rotations: number;
   truncations: number;
+  /** The file's size at the last look, less what was read of it: how far behind the reader is. */
+  behindBytes: number;
+  /** Epoch ms of the last read that brought lines; 0 before the first. */
+  lastLineAt: number;
   /** Whether inotify can end a poll's sleep early; false: polling only. */
   changeHints: boolean;
 }

@@ -296,6 +296,8 @@ const source = {
   rotationPending: false,
   rotations: 0,
   truncations: 0,
+  behindBytes: 0,
+  lastLineAt: 0,
   changeHints: false,
 };
 

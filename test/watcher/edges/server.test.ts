@@ -1,18 +1,27 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
-import { startHealthServer, type HealthServer } from '../../../watcher/operator/health.js';
+import { json, startHttpServer, type HttpServer } from '../../../watcher/operator/server.js';
 import { rawHttp } from '../../support/rawHttp.js';
 
 const request = (method: string, target: string) =>
   `${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
 
-let server: HealthServer;
+let server: HttpServer;
 const logs: string[] = [];
 
 beforeEach(async () => {
-  server = await startHealthServer({
+  server = await startHttpServer({
     port: 0,
-    stats: () => ({ alerts: 0 }),
+    routes: {
+      '/healthz': json(() => ({ status: 'ok' })),
+      '/stats': json(() => ({ alerts: 0 })),
+      '/boom': () => {
+        throw new Error('handler bug');
+      },
+      '/reject': async () => {
+        throw new Error('async handler bug');
+      },
+    },
     logger: createLogger('test', 'debug', { write: (s: string) => void logs.push(s) }),
   });
 });
@@ -21,7 +30,7 @@ afterEach(async () => {
   await server.close();
 });
 
-describe('health server', () => {
+describe('http server', () => {
   it('answers 400 to a request target that cannot be parsed, and keeps serving', async () => {
     const bad = await rawHttp(server.port, request('GET', '//['));
     expect(bad.status).toBe(400);
@@ -46,11 +55,28 @@ describe('health server', () => {
     expect((await rawHttp(server.port, request('GET', '/constructor'))).status).toBe(404);
   });
 
-  it('answers 405 with Allow: GET to another method on a known path', async () => {
-    for (const path of ['/healthz', '/stats']) {
-      const reply = await rawHttp(server.port, request('POST', path));
+  it('answers 405 with Allow: GET, HEAD to another method on a known path', async () => {
+    for (const [method, path] of [['POST', '/healthz'], ['PUT', '/stats'], ['DELETE', '/healthz']] as const) {
+      const reply = await rawHttp(server.port, request(method, path));
       expect(reply.status).toBe(405);
-      expect(reply.headers['allow']).toBe('GET');
+      expect(reply.headers['allow']).toBe('GET, HEAD');
     }
+  });
+
+  it('answers HEAD with the headers of GET and no body', async () => {
+    const head = await rawHttp(server.port, request('HEAD', '/stats'));
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(String(JSON.stringify({ alerts: 0 }).length));
+    expect(head.body).toBe('');
+  });
+
+  it('answers 500 when a handler throws or rejects, logs it, and keeps serving', async () => {
+    for (const path of ['/boom', '/reject']) {
+      const reply = await rawHttp(server.port, request('GET', path));
+      expect(reply.status).toBe(500);
+      expect(JSON.parse(reply.body)).toEqual({ error: 'internal error' });
+    }
+    expect(logs.join('')).toContain('handler bug');
+    expect((await rawHttp(server.port, request('GET', '/healthz'))).status).toBe(200);
   });
 });
