@@ -4,6 +4,9 @@ SHELL := /bin/bash
 
 ENV_FILE ?= .env
 COMPOSE ?= docker compose --env-file $(ENV_FILE)
+# Also the optional profile's services (Prometheus): Compose leaves a running
+# container of an inactive profile alone, so down, clean and logs name it.
+COMPOSE_ALL = $(COMPOSE) --profile monitoring
 
 # Settings: the environment or the command line wins, then $(ENV_FILE), then
 # the default, which lives in .env.example only (the host-side tools read it too).
@@ -15,6 +18,7 @@ GREEN_PORT := $(or $(GREEN_PORT),$(call envget,GREEN_PORT))
 ACTIVE_POOL := $(or $(ACTIVE_POOL),$(call envget,ACTIVE_POOL))
 WATCHER_HOST_PORT := $(or $(WATCHER_HOST_PORT),$(call envget,WATCHER_HOST_PORT))
 CHAOS_TOKEN := $(or $(CHAOS_TOKEN),$(call envget,CHAOS_TOKEN))
+PROMETHEUS_PORT := $(or $(PROMETHEUS_PORT),$(call envget,PROMETHEUS_PORT))
 
 # Per-run arguments come from the command line only (`make chaos MODE=timeout`):
 # a MODE or POOL left in the shell's environment must not change a drill.
@@ -31,7 +35,7 @@ AUDIT_WHO := $(or $(SUDO_USER),$(shell id -un 2>/dev/null),unknown)@$(shell host
 export AUDIT_WHO
 ctl = $(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js
 
-.PHONY: help up down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test bench drill clean
+.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test bench drill clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,8 +48,12 @@ up: $(ENV_FILE) ## Build and start the stack, wait until every service is health
 	$(COMPOSE) up -d --build --wait --wait-timeout 180
 	@echo "Stack is up: http://localhost:$(NGINX_PORT)/version, serving pool: $$($(serving_pool))"
 
+up-monitoring: $(ENV_FILE) ## make up, plus Prometheus (profile monitoring) scraping the watcher, with monitoring/rules.yml
+	@COMPOSE_PROFILES=monitoring $(MAKE) --no-print-directory up
+	@echo "Prometheus: http://localhost:$(PROMETHEUS_PORT) (alerts: /alerts, targets: /targets)"
+
 down: $(ENV_FILE) ## Stop and remove the containers (volumes and logs stay)
-	$(COMPOSE) down
+	$(COMPOSE_ALL) down
 
 # CHAOS_TOKEN (optional) reaches curl through the environment and stdin, never
 # on a command line that `ps` would show.
@@ -97,7 +105,7 @@ status: $(ENV_FILE) ## Serving pool, health of each service, watcher stats
 	@$(ctl) stats || echo "Watcher stats unavailable"
 
 logs: $(ENV_FILE) ## Follow the logs of every service
-	$(COMPOSE) logs -f --tail=100
+	$(COMPOSE_ALL) logs -f --tail=100
 
 maintenance-on: $(ENV_FILE) ## Hold back every alert (planned work), without a restart
 	@$(ctl) maintenance on --who "$$AUDIT_WHO"
@@ -124,5 +132,5 @@ drill: $(ENV_FILE) node_modules ## Failover and release drill under load (starts
 	  npm run -s drill -- $(if $(filter command line,$(origin ARGS)),$(ARGS))
 
 clean: ## Remove containers, volumes (access log, control files) and build output
-	-[ -f $(ENV_FILE) ] && $(COMPOSE) down -v --remove-orphans
+	-[ -f $(ENV_FILE) ] && $(COMPOSE_ALL) down -v --remove-orphans
 	rm -rf dist bench/results coverage

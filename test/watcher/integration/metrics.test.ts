@@ -2,7 +2,13 @@
 // values the lines written imply, in Prometheus's text format.
 import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
+import { dockerAvailable } from '../../e2e/support/docker.js';
+import { promtoolCheckMetrics } from '../../monitoring/promtool.js';
 import { accessLine, h, lines, startDaemon, waitForPosts, type Daemon } from './harness.js';
+
+// promtool runs in the Prometheus image: test/monitoring/promtool.test.ts says
+// visibly when no engine answers, and fails then under REQUIRE_DOCKER=1.
+const docker = dockerAvailable();
 
 /** `name{labels} value` lines → value by `name{labels}`, labels as printed. */
 async function scrape(d: Daemon): Promise<{ contentType: string; text: string; values: Map<string, number> }> {
@@ -80,6 +86,10 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
     // Bounded labels: never a path, an address or a request id.
     expect(text).not.toMatch(/172\.18\.|\/version|rid=/);
+    if (docker) {
+      const lint = await promtoolCheckMetrics(text);
+      expect(lint.ok, lint.output).toBe(true);
+    }
   });
 
   it('counts a line too long, and a rotation of the log', async () => {
