@@ -23,6 +23,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules node_modules
 COPY --from=build /src/dist dist
+# The status page's static files, served by the watcher (dist/watcher/page/assets.js finds them here).
+COPY watcher/page/static watcher/page/static
 COPY package.json ./
 # A named volume mounted here for the first time takes this owner, so the
 # non-root watcher can write its control files.

@@ -41,8 +41,8 @@ interface Phase {
 }
 
 function readAll(r: AccessRecord): Record<keyof AccessRecord, unknown> {
-  const { time, requestId, method, path, status, pool, release, upstreamStatuses, upstreamAddrs, requestTime, upstreamResponseTimes } = r;
-  return { time, requestId, method, path, status, pool, release, upstreamStatuses, upstreamAddrs, requestTime, upstreamResponseTimes };
+  const { time, requestId, method, path, status, pool, release, upstreamStatuses, upstreamAddrs, requestTime, upstreamResponseTimes, upstreamResponseTime } = r;
+  return { time, requestId, method, path, status, pool, release, upstreamStatuses, upstreamAddrs, requestTime, upstreamResponseTimes, upstreamResponseTime };
 }
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);

@@ -7,6 +7,7 @@ import { createControl, readPublishedPool } from './state/control.js';
 import { createOutbox } from './state/outbox.js';
 import { createExporter, SlackRequests } from './metrics/index.js';
 import { json, startHttpServer, type HttpServer } from './operator/server.js';
+import { createHistoryReader, createStatusPage, pageStatus, SeriesRecorder } from './page/index.js';
 import { createDryRunSink } from './notify/dryRun.js';
 import { createSlackClient, type AlertSink } from './notify/slackClient.js';
 import { createPipeline } from './pipeline.js';
@@ -59,6 +60,18 @@ const activePool = (published as typeof config.ACTIVE_POOL | undefined) ?? saved
 const stats = new WatcherStats(clock);
 // Declared before the pipeline, whose state callbacks read its position.
 let source: Source | undefined;
+// The page reads the pipeline only when it pushes, which no line can ask for before both exist.
+const series = new SeriesRecorder();
+const history = createHistoryReader({ dir: config.CONTROL_DIR, clock, logger });
+const page = createStatusPage({
+  status: () => {
+    const view = pipeline.view();
+    return pageStatus({ view, releases: view.releases, recentAlerts: stats.recentAlerts(), history: history(), delivery, now: clock() });
+  },
+  series: () => series.series(),
+  logger,
+});
+
 const pipeline = createPipeline({
   ...pipelineSettings(config),
   activePool,
@@ -69,7 +82,10 @@ const pipeline = createPipeline({
   stats,
   logger,
   restore: saved && { ...saved, detector: { ...saved.detector, primaryPool: activePool } },
-  onStateChange: saveState,
+  onStateChange() {
+    saveState();
+    page.changed();
+  },
 });
 source = startSource({
   path: config.LOG_PATH,
@@ -90,6 +106,9 @@ function saveState(): void {
 const ticker = setInterval(() => {
   pipeline.tick();
   saveState();
+  if (series.sample(clock(), pipeline.traffic.totals(pipeline.view().pools))) page.seriesChanged();
+  // Maintenance switched, a history entry, a hold running out: things no line announces.
+  page.changed();
 }, TICK_MS);
 
 const exporter = createExporter({
@@ -109,6 +128,7 @@ try {
       '/healthz': json(() => ({ status: 'ok' })),
       '/stats': json(() => stats.snapshot(pipeline.view(), source!.status())),
       '/metrics': exporter.handler,
+      ...page.routes,
     },
     logger,
   });
@@ -134,6 +154,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   stopping = true;
   logger.info({ signal }, 'shutting down');
   clearInterval(ticker);
+  page.close();
   await source?.stop();
   const unsent = await pipeline.drain(config.SHUTDOWN_TIMEOUT_MS);
   // Unsent alerts stay in the saved state: the next start sends them.

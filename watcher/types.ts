@@ -25,6 +25,8 @@ export interface AccessRecord {
   readonly upstreamAddrs: readonly string[];
   readonly requestTime: number | undefined;
   readonly upstreamResponseTimes: readonly number[];
+  /** The last attempt's upstream_response_time: the only one on most lines, read without a list. */
+  readonly upstreamResponseTime: number | undefined;
 }
 
 export type ParseResult =

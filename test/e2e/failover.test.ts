@@ -1,7 +1,10 @@
 // The failover drill an operator (or a grader) runs, on the real Compose stack:
 // blue serves; blue breaks; clients keep getting 200s from green; Slack hears
-// about it within seconds; blue comes back after fail_timeout.
+// about it within seconds; blue comes back after fail_timeout. Then the same
+// drill as on-call watches it: the status page in a real browser, and
+// Prometheus (the monitoring profile, on this same stack).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPage } from './support/browser.js';
 import { requireDockerOrSkip } from './support/docker.js';
 import {
   PORTS,
@@ -9,6 +12,7 @@ import {
   chaos,
   getVersion,
   sampleTraffic,
+  startLoad,
   startStack,
   summarize,
   waitForAlert,
@@ -17,18 +21,17 @@ import {
 } from './support/stack.js';
 
 const enabled = requireDockerOrSkip('e2e failover');
+let stack: Stack;
+
+beforeAll(async () => {
+  if (enabled) stack = await startStack('failover', {}, { profiles: ['monitoring'] });
+});
+
+afterAll(async () => {
+  await stack?.down();
+});
 
 describe.skipIf(!enabled)('failover on the Compose stack', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await startStack('failover');
-  });
-
-  afterAll(async () => {
-    await stack?.down();
-  });
-
   it('serves 20 requests from blue with blue’s release id', async () => {
     const samples = await sampleTraffic(20, 2_000);
     expect(samples.map((s) => s.status)).toEqual(Array(20).fill(200));
@@ -95,5 +98,66 @@ describe.skipIf(!enabled)('failover on the Compose stack', () => {
     console.log(`[e2e] partial error mode: ${JSON.stringify(stats)}`);
     expect(stats.non200).toBe(0);
     expect((await chaos('blue', 'stop')).status).toBe(200);
+  });
+});
+
+/** An instant query of the stack's Prometheus: each series' labels and value. */
+async function promQuery(query: string): Promise<{ metric: Record<string, string>; value: number }[]> {
+  const res = await fetch(`http://127.0.0.1:${PORTS.prometheus}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  expect(body.status).toBe('success');
+  return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+}
+
+/** Polls until `query` returns a series whose value is `value`; how long it took. */
+async function waitForProm(query: string, value: number, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const result = await promQuery(query);
+    if (result.some((r) => r.value === value)) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`Prometheus: ${query} never gave ${value}; last ${JSON.stringify(result)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe.skipIf(!enabled)('what on-call sees during a failover: the status page and Prometheus', () => {
+  it('the page shows blue serving, then green and an open incident within 2 s of make chaos, then blue again; Prometheus has each step', async () => {
+    const view = await openPage(`http://127.0.0.1:${PORTS.watcher}/`);
+    // Requests keep flowing, as in production: a pool change shows with the next request.
+    const load = startLoad(10);
+    const servingText = () => view.page.getByTestId('serving-pool').textContent();
+    try {
+      await view.waitFor({ serving: 'blue', incidents: '0' }, 15_000);
+      expect(await servingText()).toMatch(/blue/i);
+      await view.screenshot('status-blue-serving');
+      // Prometheus scrapes every 5 s: the watcher's target is up and blue serves.
+      await waitForProm('up{job="bluegreen-watcher"}', 1, 30_000);
+      await waitForProm('bluegreen_serving_pool{pool="blue"}', 1, 15_000);
+
+      expect((await stack.make('chaos')).code).toBe(0);
+      const shownMs = await view.waitFor({ serving: 'green', incidents: '>0' }, 2_000);
+      console.log(`[e2e] status page: green serving with an open incident ${shownMs} ms after make chaos`);
+      expect(await servingText()).toMatch(/green/i);
+      expect(await view.page.getByTestId('incident').first().textContent()).toMatch(/failover/i);
+      await view.screenshot('status-failover');
+
+      const scrapedMs = await waitForProm('bluegreen_incidents_open{kind="failover"}', 1, 15_000);
+      await waitForProm('bluegreen_serving_pool{pool="green"}', 1, 15_000);
+      // increase() extrapolates: any positive value shows blue's failed attempts.
+      expect((await promQuery('increase(bluegreen_upstream_failed_attempts_total{pool="blue"}[1m])'))[0]?.value).toBeGreaterThan(0);
+      // The rules file's own failover alert, evaluated every 5 s.
+      await waitForProm('ALERTS{alertname="BlueGreenFailover",alertstate="firing",pool="blue"}', 1, 20_000);
+      console.log(`[e2e] Prometheus: the open failover scraped ${scrapedMs} ms after the page showed it`);
+
+      expect((await stack.make('chaos-stop')).code).toBe(0);
+      // Nginx's fail_timeout (5 s), then RECOVERY_HOLD_SEC (3 s here) before the incident closes.
+      await view.waitFor({ serving: 'blue', incidents: '0' }, 20_000);
+      await view.screenshot('status-recovered');
+      await waitForProm('bluegreen_incidents_open{kind="failover"}', 0, 15_000);
+      expect(view.errors).toEqual([]);
+    } finally {
+      await load.stop();
+      await view.close();
+    }
   });
 });

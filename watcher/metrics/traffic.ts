@@ -1,7 +1,7 @@
 // Traffic counted from the access log, per pool, in plain fields: a few
 // increments per line, read by prom-client only when scraped (exporter.ts)
 // and differenced over time by the status page (page/series.ts).
-import { AttemptAttributor } from '../detect/attempts.js';
+import { AttemptAttributor, type PoolCounts } from '../detect/attempts.js';
 import type { AccessRecord } from '../types.js';
 import { Histogram } from './histogram.js';
 
@@ -57,6 +57,22 @@ export class TrafficMetrics {
     this.lastTraffic = this.none;
   }
 
+  /** Each pool's totals, with its attempts as the detector counted them (`PipelineView.pools`). */
+  totals(attempts: Record<string, PoolCounts>): Record<string, PoolTotals> {
+    const totals: Record<string, PoolTotals> = {};
+    for (const pool of this.opts.pools) {
+      const traffic = this.byPool.get(pool) as PoolTraffic;
+      const counted = attempts[pool]?.total;
+      totals[pool] = {
+        requests: traffic.requests(),
+        attempts: counted?.attempts ?? 0,
+        failedAttempts: counted?.failed ?? 0,
+        requestDuration: traffic.requestDuration,
+      };
+    }
+    return totals;
+  }
+
   observe(record: AccessRecord): void {
     const pool = record.pool;
     const traffic = pool === this.lastPool ? this.lastTraffic : this.trafficOf(pool);
@@ -66,7 +82,7 @@ export class TrafficMetrics {
     if (requestTime !== undefined) traffic.requestDuration.observe(requestTime);
     const attempts = record.upstreamStatuses.length;
     if (attempts === 1 && traffic !== this.none) {
-      const time = record.upstreamResponseTimes[0];
+      const time = record.upstreamResponseTime;
       if (time !== undefined) traffic.upstreamDuration.observe(time);
     } else if (attempts > 0) {
       this.attempts(record);

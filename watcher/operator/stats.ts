@@ -76,6 +76,11 @@ export class WatcherStats {
     this.byKind[entry.kind][outcome]++;
   }
 
+  /** The last messages decided about, oldest first. */
+  recentAlerts(): RecentAlert[] {
+    return this.recent.map((entry) => ({ ...entry }));
+  }
+
   snapshot(pipeline: PipelineView, source: SourceStatus): StatsSnapshot {
     const { queued, ...rest } = pipeline;
     return {
@@ -85,7 +90,7 @@ export class WatcherStats {
       lines: { ...this.lines },
       ...rest,
       alerts: { ...this.alerts, queued },
-      recentAlerts: this.recent.map((entry) => ({ ...entry })),
+      recentAlerts: this.recentAlerts(),
     };
   }
 }

@@ -51,6 +51,14 @@ export class LineRecord implements AccessRecord {
     return decimalList(this.rawUpstreamTimes ?? this.raw(UPSTREAM_RESPONSE_TIME));
   }
 
+  get upstreamResponseTime(): number | undefined {
+    // One attempt: a plain number, decoded without building the list.
+    const single = this.rawUpstreamTimes === undefined ? undefined : decimal(this.rawUpstreamTimes);
+    if (single !== undefined) return single;
+    const times = this.upstreamResponseTimes;
+    return times[times.length - 1];
+  }
+
   private raw(field: number): string | undefined {
     const spans = (this.spans ??= scanSpans(this.line).spans);
     return rawValue(this.line, spans, field);

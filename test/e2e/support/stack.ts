@@ -16,7 +16,14 @@ export const ROOT = path.resolve(import.meta.dirname, '../../..');
 // E2E_PORT_BASE moves every published port, so two checkouts can run their
 // suites side by side.
 const BASE = Number(process.env.E2E_PORT_BASE ?? 18080);
-export const PORTS = { nginx: BASE, blue: BASE + 1, green: BASE + 2, receiver: BASE + 10, watcher: BASE + 20 } as const;
+export const PORTS = {
+  nginx: BASE,
+  blue: BASE + 1,
+  green: BASE + 2,
+  receiver: BASE + 10,
+  watcher: BASE + 20,
+  prometheus: BASE + 30,
+} as const;
 export const RELEASES = { blue: 'blue-e2e-1', green: 'green-e2e-2' } as const;
 
 export interface Stack {
@@ -33,7 +40,12 @@ export interface Stack {
   down(): Promise<void>;
 }
 
-export async function startStack(name: string, settings: Record<string, string> = {}): Promise<Stack> {
+/** `profiles`: Compose profiles to bring up with the stack (`monitoring` adds Prometheus). */
+export async function startStack(
+  name: string,
+  settings: Record<string, string> = {},
+  { profiles = [] }: { profiles?: string[] } = {},
+): Promise<Stack> {
   const projectName = `bg-e2e-${name}-${process.pid}`;
   const envFile = path.join(mkdtempSync(path.join(tmpdir(), 'bg-e2e-')), '.env');
   const values: Record<string, string> = {
@@ -43,6 +55,7 @@ export async function startStack(name: string, settings: Record<string, string> 
     GREEN_PORT: String(PORTS.green),
     RECEIVER_PORT: String(PORTS.receiver),
     WATCHER_HOST_PORT: String(PORTS.watcher),
+    PROMETHEUS_PORT: String(PORTS.prometheus),
     IMAGE_TAG: process.env.E2E_IMAGE_TAG ?? 'local',
     RELEASE_ID_BLUE: RELEASES.blue,
     RELEASE_ID_GREEN: RELEASES.green,
@@ -58,13 +71,14 @@ export async function startStack(name: string, settings: Record<string, string> 
   const env = await new DockerComposeEnvironment(ROOT, ['docker-compose.yml', 'test/e2e/receiver.compose.yml'])
     .withProjectName(projectName)
     .withEnvironmentFile(envFile)
+    .withProfiles(...profiles)
     .withBuild()
     .withDefaultWaitStrategy(Wait.forHealthCheck())
     .withStartupTimeout(240_000)
     .up();
   console.log(`[e2e] ${name}: stack healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-  const childEnv = { ...process.env, COMPOSE_PROJECT_NAME: projectName };
+  const childEnv = { ...process.env, COMPOSE_PROJECT_NAME: projectName, COMPOSE_PROFILES: profiles.join(',') };
   const compose = async (...args: string[]) =>
     (
       await execFileAsync(
@@ -76,7 +90,11 @@ export async function startStack(name: string, settings: Record<string, string> 
   const loaded = loadStackSettings({ ENV_FILE: envFile });
   if (!loaded.ok) throw new Error(`test env file rejected: ${loaded.problems.join('; ')}`);
   const makeWith = (opts: MakeOptions, ...args: string[]) =>
-    runMake(loaded.config, args, { timeoutMs: 60_000, ...opts, env: { COMPOSE_PROJECT_NAME: projectName, ...opts.env } });
+    runMake(loaded.config, args, {
+      timeoutMs: 60_000,
+      ...opts,
+      env: { COMPOSE_PROJECT_NAME: projectName, COMPOSE_PROFILES: profiles.join(','), ...opts.env },
+    });
   return {
     env,
     projectName,

@@ -65,7 +65,7 @@ describe('TrafficMetrics', () => {
   it('times each request by its pool, and each attempt of a retried one by the pool it went to', () => {
     const t = make();
     t.observe(record({ requestTime: 0.004, upstreamResponseTimes: [0.003] }));
-    t.observe({ ...retried(), requestTime: 0.5, upstreamResponseTimes: [0.45, 0.02] });
+    t.observe(record({ ...retried(), requestTime: 0.5, upstreamResponseTimes: [0.45, 0.02] }));
     const blue = t.byPool.get('blue');
     const green = t.byPool.get('green');
     expect(blue?.requestDuration.count).toBe(1);

@@ -29,6 +29,7 @@ function fields(r: AccessRecord): Record<keyof AccessRecord, unknown> {
     upstreamAddrs: [...r.upstreamAddrs],
     requestTime: r.requestTime,
     upstreamResponseTimes: [...r.upstreamResponseTimes],
+    upstreamResponseTime: r.upstreamResponseTime,
   };
 }
 
@@ -50,6 +51,7 @@ describe('parseLine on real lines', () => {
       upstreamAddrs: ['172.18.0.3:3000'],
       requestTime: 0.004,
       upstreamResponseTimes: [0.004],
+      upstreamResponseTime: 0.004,
     });
   });
 
@@ -66,6 +68,7 @@ describe('parseLine on real lines', () => {
       upstreamStatuses: [500, 200],
       upstreamAddrs: ['172.18.0.3:3000', '172.18.0.4:3000'],
       upstreamResponseTimes: [0.002, 0.003],
+      upstreamResponseTime: 0.003,
     });
   });
 

@@ -5,7 +5,9 @@ import type { AccessRecord } from '../../../watcher/types.js';
 export { rng } from '../../support/rng.js';
 
 export function record(fields: Partial<AccessRecord> = {}): AccessRecord {
+  const times = fields.upstreamResponseTimes ?? [0.004];
   return {
+    upstreamResponseTime: times[times.length - 1],
     time: '2026-11-22T00:06:32.123+00:00',
     requestId: 'rid',
     method: 'GET',
