@@ -23,10 +23,12 @@ export interface AccessRecord {
   /** Every upstream attempt, in order (`"500, 200"` → [500, 200]); empty for `-`. */
   readonly upstreamStatuses: readonly number[];
   readonly upstreamAddrs: readonly string[];
-  readonly requestTime: number | undefined;
-  readonly upstreamResponseTimes: readonly number[];
-  /** The last attempt's upstream_response_time: the only one on most lines, read without a list. */
-  readonly upstreamResponseTime: number | undefined;
+  /** `request_time`, in whole milliseconds (Nginx's precision): whole numbers cost no allocation. */
+  readonly requestMs: number | undefined;
+  /** Each attempt's `upstream_response_time`, in ms; attempts without one (`-`) are skipped. */
+  readonly upstreamResponseMs: readonly number[];
+  /** The last attempt's, in ms: the only one on most lines, read without building the list. */
+  readonly upstreamMs: number | undefined;
 }
 
 export type ParseResult =

@@ -4,7 +4,7 @@
 // drill as on-call watches it: the status page in a real browser, and
 // Prometheus (the monitoring profile, on this same stack).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage } from './support/browser.js';
+import { openPage, requireChromiumOrSkip } from './support/browser.js';
 import { requireDockerOrSkip } from './support/docker.js';
 import {
   PORTS,
@@ -120,7 +120,7 @@ async function waitForProm(query: string, value: number, timeoutMs: number): Pro
   }
 }
 
-describe.skipIf(!enabled)('what on-call sees during a failover: the status page and Prometheus', () => {
+describe.skipIf(!enabled || !requireChromiumOrSkip('e2e status page'))('what on-call sees during a failover: the status page and Prometheus', () => {
   it('the page shows blue serving, then green and an open incident within 2 s of make chaos, then blue again; Prometheus has each step', async () => {
     const view = await openPage(`http://127.0.0.1:${PORTS.watcher}/`);
     // Requests keep flowing, as in production: a pool change shows with the next request.
@@ -139,6 +139,9 @@ describe.skipIf(!enabled)('what on-call sees during a failover: the status page 
       console.log(`[e2e] status page: green serving with an open incident ${shownMs} ms after make chaos`);
       expect(await servingText()).toMatch(/green/i);
       expect(await view.page.getByTestId('incident').first().textContent()).toMatch(/failover/i);
+      // The audit trail has make chaos (read again at most once a second), and Slack confirmed the opening.
+      await view.page.getByTestId('history-row').filter({ hasText: 'chaos_start' }).first().waitFor({ timeout: 5_000 });
+      await view.page.getByTestId('alerts-row').filter({ hasText: 'delivered' }).first().waitFor({ timeout: 5_000 });
       await view.screenshot('status-failover');
 
       const scrapedMs = await waitForProm('bluegreen_incidents_open{kind="failover"}', 1, 15_000);

@@ -134,7 +134,7 @@ export class PoolFlipTracker {
   private fromOldWorker(to: string, record: AccessRecord): boolean {
     const switched = this.switchedFrom;
     if (switched === undefined || switched.pool !== to || record.upstreamStatuses.some(is5xx)) return false;
-    const tookMs = (record.requestTime ?? 0) * 1000;
+    const tookMs = record.requestMs ?? 0;
     return this.clock() - switched.at <= OLD_WORKER_GRACE_MS + tookMs;
   }
 

@@ -36,9 +36,9 @@ export interface ExporterSources {
 type Labels = Record<string, string>;
 
 /**
- * A histogram kept elsewhere in plain counts (histogram.ts), in the shape
- * prom-client's registry reads from its own histograms on a scrape: one
- * cumulative `_bucket` per bound, `_sum` and `_count`.
+ * A histogram kept elsewhere in plain counts of milliseconds (histogram.ts),
+ * in the shape prom-client's registry reads from its own histograms on a
+ * scrape, in seconds: one cumulative `_bucket` per bound, `_sum` and `_count`.
  */
 class CountedHistogram {
   readonly type = 'histogram';
@@ -56,10 +56,10 @@ class CountedHistogram {
       let cumulative = 0;
       histogram.bounds.forEach((bound, i) => {
         cumulative += histogram.counts[i] as number;
-        values.push({ labels: { ...labels, le: String(bound) }, value: cumulative, metricName: `${this.name}_bucket` });
+        values.push({ labels: { ...labels, le: String(bound / 1000) }, value: cumulative, metricName: `${this.name}_bucket` });
       });
       values.push({ labels: { ...labels, le: '+Inf' }, value: histogram.count, metricName: `${this.name}_bucket` });
-      values.push({ labels, value: histogram.sum, metricName: `${this.name}_sum` });
+      values.push({ labels, value: histogram.sum / 1000, metricName: `${this.name}_sum` });
       values.push({ labels, value: histogram.count, metricName: `${this.name}_count` });
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };

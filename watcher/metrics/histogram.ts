@@ -4,13 +4,12 @@
 // series take its differences over time (page/series.ts).
 
 /**
- * Upper bounds of the duration buckets, in seconds: from the demo app's ~1 ms
- * to Nginx's timeouts (a few seconds) and beyond. Fine at the low end, where
- * this stack's requests are, so p50/p99 interpolated within a bucket stay close.
+ * Upper bounds of the duration buckets, in milliseconds (the records' unit;
+ * /metrics says seconds): from the demo app's ~1 ms to Nginx's timeouts (a
+ * few seconds) and beyond. Fine at the low end, where this stack's requests
+ * are, so p50/p99 interpolated within a bucket stay close.
  */
-export const DURATION_BUCKETS_SEC: readonly number[] = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
+export const DURATION_BUCKETS_MS: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
 
 export class Histogram {
   /** counts[i]: observations in (bounds[i-1], bounds[i]]; the last slot is above every bound (+Inf). */
@@ -18,7 +17,7 @@ export class Histogram {
   sum = 0;
   count = 0;
 
-  constructor(readonly bounds: readonly number[] = DURATION_BUCKETS_SEC) {
+  constructor(readonly bounds: readonly number[] = DURATION_BUCKETS_MS) {
     this.counts = new Float64Array(bounds.length + 1);
   }
 

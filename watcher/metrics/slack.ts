@@ -3,16 +3,16 @@
 import { SLACK_FAILURES, type SlackFailure } from '../vocabulary.js';
 import { Histogram } from './histogram.js';
 
-// From a healthy webhook's tens of milliseconds to SLACK_TIMEOUT_MS's range.
-const SLACK_BUCKETS_SEC = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+// In ms, from a healthy webhook's tens of milliseconds to SLACK_TIMEOUT_MS's range.
+const SLACK_BUCKETS_MS = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000];
 
 export class SlackRequests {
-  readonly requests = new Histogram(SLACK_BUCKETS_SEC);
+  readonly requests = new Histogram(SLACK_BUCKETS_MS);
   readonly failures = Object.fromEntries(SLACK_FAILURES.map((f) => [f, 0])) as Record<SlackFailure, number>;
 
   /** One POST: how long it took, and why it failed if it did. */
   record(durationMs: number, failure: SlackFailure | undefined): void {
-    this.requests.observe(durationMs / 1000);
+    this.requests.observe(durationMs);
     if (failure !== undefined) this.failures[failure]++;
   }
 }

@@ -16,7 +16,7 @@ export interface PoolTotals {
   /** Upstream attempts attributed to this pool, and those that failed (5xx, timeout, refused). */
   attempts: number;
   failedAttempts: number;
-  /** Nginx's request_time of this pool's requests, in seconds. */
+  /** Nginx's request_time of this pool's requests, in ms. */
   requestDuration: Histogram;
 }
 
@@ -78,11 +78,11 @@ export class TrafficMetrics {
     const traffic = pool === this.lastPool ? this.lastTraffic : this.trafficOf(pool);
     // The parser guarantees 100..599.
     (traffic.byClass[((record.status / 100) | 0) - 1] as number)++;
-    const requestTime = record.requestTime;
-    if (requestTime !== undefined) traffic.requestDuration.observe(requestTime);
+    const requestMs = record.requestMs;
+    if (requestMs !== undefined) traffic.requestDuration.observe(requestMs);
     const attempts = record.upstreamStatuses.length;
     if (attempts === 1 && traffic !== this.none) {
-      const time = record.upstreamResponseTime;
+      const time = record.upstreamMs;
       if (time !== undefined) traffic.upstreamDuration.observe(time);
     } else if (attempts > 0) {
       this.attempts(record);
@@ -104,7 +104,7 @@ export class TrafficMetrics {
   private attempts(record: AccessRecord): void {
     const primary = this.opts.primaryPool();
     const backup = this.opts.pools.find((p) => p !== primary) ?? primary;
-    const times = record.upstreamResponseTimes;
+    const times = record.upstreamResponseMs;
     const attributed = this.attributor.attribute(record, primary, backup, this.opts.servingPool() !== primary);
     attributed.forEach((attempt, i) => {
       const time = times[i];

@@ -58,8 +58,8 @@ function difference(now: Reading, before: Reading | undefined): Reading {
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
 function quantileMs(diff: Reading, q: number): number | null {
-  const sec = quantile(diff.bounds, diff.buckets, q);
-  return sec === undefined ? null : round(sec * 1000, 2);
+  const ms = quantile(diff.bounds, diff.buckets, q);
+  return ms === undefined ? null : round(ms, 2);
 }
 
 /** `diff` spread evenly over `seconds`. */

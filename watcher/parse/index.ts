@@ -7,8 +7,8 @@
 import { parseNginxLine } from './layout.js';
 import { LineRecord, rawValue } from './record.js';
 import { scanSpans } from './scan.js';
-import { POOL, RELEASE, STATUS, UPSTREAM_STATUS } from './spans.js';
-import { echo, finalStatus, optional, statusList } from './values.js';
+import { POOL, RELEASE, REQUEST_TIME, STATUS, UPSTREAM_RESPONSE_TIME, UPSTREAM_STATUS } from './spans.js';
+import { echo, finalStatus, lastMillis, millis, optional, statusList } from './values.js';
 import type { ParseResult } from '../types.js';
 
 export function parseLine(line: string): ParseResult {
@@ -23,7 +23,16 @@ export function parseAnyLine(line: string): ParseResult {
   const status = finalStatus(rawValue(line, spans, STATUS));
   if (typeof status === 'string') return fail(status);
   const raw = (field: number) => rawValue(line, spans, field);
-  const record = new LineRecord(line, status, optional(raw(POOL)), optional(raw(RELEASE)), statusList(raw(UPSTREAM_STATUS)), spans);
+  const record = new LineRecord(
+    line,
+    status,
+    optional(raw(POOL)),
+    optional(raw(RELEASE)),
+    statusList(raw(UPSTREAM_STATUS)),
+    millis(raw(REQUEST_TIME)),
+    lastMillis(raw(UPSTREAM_RESPONSE_TIME)),
+    spans,
+  );
   return { ok: true, record };
 }
 

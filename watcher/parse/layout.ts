@@ -14,7 +14,7 @@
 import type { ParseResult } from '../types.js';
 import { LineRecord } from './record.js';
 import { scanSpans } from './scan.js';
-import { present, singleAttempt, statusList } from './values.js';
+import { lastMillis, millis, present, singleAttempt, statusList } from './values.js';
 
 const ZERO = 0x30;
 // What the scanner reads as one unquoted value: no whitespace, no leading
@@ -45,7 +45,8 @@ export function parseNginxLine(line: string): ParseResult | undefined {
   // backreference matches it without capturing (allocating) it again.
   const upstreamStatus = m[4];
   const attempts = upstreamStatus === undefined ? singleAttempt(code) : statusList(upstreamStatus);
-  const record = new LineRecord(line, code, present(m[2]), present(m[3]), attempts, undefined, m[5], m[6]);
+  const upstreamTimes = m[6];
+  const record = new LineRecord(line, code, present(m[2]), present(m[3]), attempts, millis(m[5]), lastMillis(upstreamTimes), undefined, upstreamTimes);
   return { ok: true, record };
 }
 

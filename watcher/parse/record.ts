@@ -6,8 +6,8 @@
 // Decoding every field of every line was most of the parser's cost.
 import type { AccessRecord } from '../types.js';
 import { scanSpans } from './scan.js';
-import { METHOD, PATH, REQUEST_TIME, RID, type Spans, TIME, UPSTREAM_ADDR, UPSTREAM_RESPONSE_TIME } from './spans.js';
-import { addrList, decimal, decimalList, optional } from './values.js';
+import { METHOD, PATH, RID, type Spans, TIME, UPSTREAM_ADDR, UPSTREAM_RESPONSE_TIME } from './spans.js';
+import { addrList, millisList, optional } from './values.js';
 
 export class LineRecord implements AccessRecord {
   constructor(
@@ -16,10 +16,12 @@ export class LineRecord implements AccessRecord {
     readonly pool: string | undefined,
     readonly release: string | undefined,
     readonly upstreamStatuses: readonly number[],
+    /** Decoded up front: the metrics read both on every line. */
+    readonly requestMs: number | undefined,
+    readonly upstreamMs: number | undefined,
     /** Where every value is; found on first need unless the scanner read the line already. */
     private spans?: Spans,
-    /** The two times, as the fast reader captured them: the metrics read them on every line. */
-    private readonly rawRequestTime?: string,
+    /** upstream_response_time as the fast reader captured it, for the rare line whose list is read. */
     private readonly rawUpstreamTimes?: string,
   ) {}
 
@@ -43,20 +45,8 @@ export class LineRecord implements AccessRecord {
     return addrList(this.raw(UPSTREAM_ADDR));
   }
 
-  get requestTime(): number | undefined {
-    return decimal(this.rawRequestTime ?? this.raw(REQUEST_TIME));
-  }
-
-  get upstreamResponseTimes(): readonly number[] {
-    return decimalList(this.rawUpstreamTimes ?? this.raw(UPSTREAM_RESPONSE_TIME));
-  }
-
-  get upstreamResponseTime(): number | undefined {
-    // One attempt: a plain number, decoded without building the list.
-    const single = this.rawUpstreamTimes === undefined ? undefined : decimal(this.rawUpstreamTimes);
-    if (single !== undefined) return single;
-    const times = this.upstreamResponseTimes;
-    return times[times.length - 1];
+  get upstreamResponseMs(): readonly number[] {
+    return millisList(this.rawUpstreamTimes ?? this.raw(UPSTREAM_RESPONSE_TIME));
   }
 
   private raw(field: number): string | undefined {

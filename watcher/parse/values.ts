@@ -26,39 +26,38 @@ export function present(raw: string | undefined): string | undefined {
   return raw === '-' || raw === '' ? undefined : raw;
 }
 
-export function decimal(raw: string | undefined): number | undefined {
-  const plain = raw === undefined ? -1 : plainDecimal(raw);
+/** Seconds as Nginx writes them (`request_time`), in whole milliseconds, its precision. */
+export function millis(raw: string | undefined): number | undefined {
+  const plain = raw === undefined ? -1 : nginxMs(raw);
   if (plain >= 0) return plain;
   const v = optional(raw);
-  return v !== undefined && DECIMAL.test(v) ? Number(v) : undefined;
+  return v !== undefined && DECIMAL.test(v) ? toMs(v) : undefined;
 }
 
-// Up to 15 digits: the integer (whole * 10^n + fraction) stays exact, so the
-// one division is correctly rounded and equals Number(text).
-const MAX_PLAIN_DIGITS = 15;
+const toMs = (seconds: string) => Math.round(Number(seconds) * 1000);
+
+const MS_DIGITS = 3;
+// A whole number of ms that is still a small integer (no heap number).
+const MAX_MS_CHARS = 10;
 
 /**
- * A time as Nginx writes it (`0.003`): its value, or -1 to let the general
- * rules decide. Every line carries two, so no regex and no allocation.
+ * A time as Nginx writes it, whole seconds and exactly three decimals
+ * (`0.003`), in whole milliseconds; -1 to let the general rules decide.
+ * Every line carries two: no regex, no allocation, and an integer result,
+ * where a fractional number of seconds would be a heap allocation each.
  */
-function plainDecimal(text: string): number {
+function nginxMs(text: string): number {
   const n = text.length;
-  if (n === 0 || n > MAX_PLAIN_DIGITS + 1) return -1;
-  let digits = 0;
-  let scale = 1;
-  let dot = false;
+  const dot = n - MS_DIGITS - 1;
+  if (dot < 1 || n > MAX_MS_CHARS || text.charCodeAt(dot) !== DOT) return -1;
+  let ms = 0;
   for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === DOT && !dot && i > 0 && i < n - 1) {
-      dot = true;
-      continue;
-    }
-    const d = c - ZERO;
+    if (i === dot) continue;
+    const d = text.charCodeAt(i) - ZERO;
     if (d < 0 || d > 9) return -1;
-    digits = digits * 10 + d;
-    if (dot) scale *= 10;
+    ms = ms * 10 + d;
   }
-  return digits / scale;
+  return ms;
 }
 
 /** A status as Nginx writes it (`200`, not `0200` or `\x32..`), or -1 to let the general rules decide. */
@@ -105,7 +104,16 @@ export function statusList(raw: string | undefined): readonly number[] {
   return single >= 0 ? singleAttempt(single) : numberList(raw, DIGITS);
 }
 
-export function decimalList(raw: string | undefined): number[] {
+/** The last attempt's time, in ms: one attempt's without building a list. */
+export function lastMillis(raw: string | undefined): number | undefined {
+  const single = millis(raw);
+  if (single !== undefined) return single;
+  const times = millisList(raw);
+  return times[times.length - 1];
+}
+
+/** `upstream_response_time`: each attempt's seconds, in whole milliseconds. */
+export function millisList(raw: string | undefined): number[] {
   return numberList(raw, DECIMAL);
 }
 
@@ -120,7 +128,7 @@ function numberList(raw: string | undefined, shape: RegExp): number[] {
   if (list === undefined) return out;
   // Most requests make one attempt: skip the split for them.
   if (shape === DECIMAL && list.indexOf(',') < 0 && list.indexOf(':') < 0) {
-    const plain = plainDecimal(list);
+    const plain = nginxMs(list);
     if (plain >= 0) {
       out.push(plain);
       return out;
@@ -129,7 +137,7 @@ function numberList(raw: string | undefined, shape: RegExp): number[] {
   const parts = list.indexOf(',') < 0 && list.indexOf(':') < 0 ? [list] : list.split(/[,:]/);
   for (const part of parts) {
     const entry = part.trim();
-    if (shape.test(entry)) out.push(Number(entry));
+    if (shape.test(entry)) out.push(shape === DECIMAL ? toMs(entry) : Number(entry));
   }
   return out;
 }

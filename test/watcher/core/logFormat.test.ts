@@ -45,8 +45,8 @@ function fields(r: ParseResult | undefined): object | undefined {
     release: record.release,
     upstreamStatuses: [...record.upstreamStatuses],
     upstreamAddrs: [...record.upstreamAddrs],
-    requestTime: record.requestTime,
-    upstreamResponseTimes: [...record.upstreamResponseTimes],
+    requestMs: record.requestMs,
+    upstreamResponseMs: [...record.upstreamResponseMs],
   };
 }
 

@@ -1,7 +1,7 @@
 // The metrics core: fixed-bucket histograms, their quantiles, and traffic
 // counted per pool from records.
 import { describe, expect, it } from 'vitest';
-import { DURATION_BUCKETS_SEC, Histogram, quantile, TrafficMetrics } from '../../../watcher/metrics/index.js';
+import { DURATION_BUCKETS_MS, Histogram, quantile, TrafficMetrics } from '../../../watcher/metrics/index.js';
 import { parseLine } from '../../../watcher/parse/index.js';
 import { noUpstream, ok, record, retried } from './records.js';
 
@@ -15,7 +15,7 @@ describe('Histogram', () => {
   });
 
   it('has the duration buckets in increasing order', () => {
-    expect([...DURATION_BUCKETS_SEC].sort((a, b) => a - b)).toEqual(DURATION_BUCKETS_SEC);
+    expect([...DURATION_BUCKETS_MS].sort((a, b) => a - b)).toEqual(DURATION_BUCKETS_MS);
   });
 });
 
@@ -64,17 +64,17 @@ describe('TrafficMetrics', () => {
 
   it('times each request by its pool, and each attempt of a retried one by the pool it went to', () => {
     const t = make();
-    t.observe(record({ requestTime: 0.004, upstreamResponseTimes: [0.003] }));
-    t.observe(record({ ...retried(), requestTime: 0.5, upstreamResponseTimes: [0.45, 0.02] }));
+    t.observe(record({ requestMs: 4, upstreamResponseMs: [3] }));
+    t.observe(record({ ...retried(), requestMs: 500, upstreamResponseMs: [450, 20] }));
     const blue = t.byPool.get('blue');
     const green = t.byPool.get('green');
     expect(blue?.requestDuration.count).toBe(1);
     expect(green?.requestDuration.count).toBe(1);
-    expect(green?.requestDuration.sum).toBe(0.5);
-    // The failed 0.45 s attempt is blue's, the 0.02 s one green's.
+    expect(green?.requestDuration.sum).toBe(500);
+    // The failed 450 ms attempt is blue's, the 20 ms one green's.
     expect(blue?.upstreamDuration.count).toBe(2);
-    expect(blue?.upstreamDuration.sum).toBeCloseTo(0.453, 9);
-    expect(green?.upstreamDuration.sum).toBe(0.02);
+    expect(blue?.upstreamDuration.sum).toBe(453);
+    expect(green?.upstreamDuration.sum).toBe(20);
   });
 
   it('reads the times of a line as Nginx writes it, through the fast reader', () => {
@@ -85,7 +85,7 @@ describe('TrafficMetrics', () => {
     const parsed = parseLine(line);
     if (!parsed.ok) throw new Error(parsed.reason);
     t.observe(parsed.record);
-    expect(t.byPool.get('blue')?.requestDuration.sum).toBe(0.03);
-    expect(t.byPool.get('blue')?.upstreamDuration.sum).toBe(0.009);
+    expect(t.byPool.get('blue')?.requestDuration.sum).toBe(30);
+    expect(t.byPool.get('blue')?.upstreamDuration.sum).toBe(9);
   });
 });

@@ -27,9 +27,9 @@ function fields(r: AccessRecord): Record<keyof AccessRecord, unknown> {
     release: r.release,
     upstreamStatuses: [...r.upstreamStatuses],
     upstreamAddrs: [...r.upstreamAddrs],
-    requestTime: r.requestTime,
-    upstreamResponseTimes: [...r.upstreamResponseTimes],
-    upstreamResponseTime: r.upstreamResponseTime,
+    requestMs: r.requestMs,
+    upstreamResponseMs: [...r.upstreamResponseMs],
+    upstreamMs: r.upstreamMs,
   };
 }
 
@@ -49,9 +49,9 @@ describe('parseLine on real lines', () => {
       release: 'blue-v1',
       upstreamStatuses: [200],
       upstreamAddrs: ['172.18.0.3:3000'],
-      requestTime: 0.004,
-      upstreamResponseTimes: [0.004],
-      upstreamResponseTime: 0.004,
+      requestMs: 4,
+      upstreamResponseMs: [4],
+      upstreamMs: 4,
     });
   });
 
@@ -67,8 +67,8 @@ describe('parseLine on real lines', () => {
       release: 'green-v1',
       upstreamStatuses: [500, 200],
       upstreamAddrs: ['172.18.0.3:3000', '172.18.0.4:3000'],
-      upstreamResponseTimes: [0.002, 0.003],
-      upstreamResponseTime: 0.003,
+      upstreamResponseMs: [2, 3],
+      upstreamMs: 3,
     });
   });
 
@@ -83,7 +83,7 @@ describe('parseLine on real lines', () => {
 
   it("parses Nginx's own 502 with no upstream at all", () => {
     const r = parsed('status=502 pool="-" release="-" upstream_status="-" upstream_addr="-" upstream_response_time="-"');
-    expect(r).toMatchObject({ status: 502, pool: undefined, upstreamStatuses: [], upstreamAddrs: [], upstreamResponseTimes: [] });
+    expect(r).toMatchObject({ status: 502, pool: undefined, upstreamStatuses: [], upstreamAddrs: [], upstreamResponseMs: [] });
   });
 
   it('splits attempts on ", " and upstream groups on " : ", keeping host:port whole', () => {
@@ -93,13 +93,13 @@ describe('parseLine on real lines', () => {
     );
     expect(r.upstreamStatuses).toEqual([502, 502, 200]);
     expect(r.upstreamAddrs).toEqual(['10.0.0.1:3000', '10.0.0.2:3000', 'unix:/run/app.sock']);
-    expect(r.upstreamResponseTimes).toEqual([0.001, 0.002, 0.003]);
+    expect(r.upstreamResponseMs).toEqual([1, 2, 3]);
   });
 
   it('skips non-numeric entries inside upstream lists', () => {
     const r = parsed('status=499 upstream_status="502, -, x2, 200" upstream_response_time="0.1, -"');
     expect(r.upstreamStatuses).toEqual([502, 200]);
-    expect(r.upstreamResponseTimes).toEqual([0.1]);
+    expect(r.upstreamResponseMs).toEqual([100]);
   });
 });
 
@@ -124,7 +124,7 @@ describe('parseLine values', () => {
       pool: undefined,
       release: undefined,
       path: undefined,
-      requestTime: undefined,
+      requestMs: undefined,
       upstreamStatuses: [],
       upstreamAddrs: [],
     });

@@ -163,8 +163,8 @@ describe('PoolFlipTracker', () => {
     it('extend the grace by the request’s own duration: it began before the switch', () => {
       const t = switched();
       now += OLD_WORKER_GRACE_MS + 9_000;
-      expect(t.observe(record({ requestTime: 10 }))).toBeUndefined();
-      expect(t.observe(record({ requestTime: 0.5 }))?.kind).toBe('failover');
+      expect(t.observe(record({ requestMs: 10_000 }))).toBeUndefined();
+      expect(t.observe(record({ requestMs: 500 }))?.kind).toBe('failover');
     });
 
     it('count a clean answer from the old pool past the grace as a failover', () => {

@@ -5,9 +5,9 @@ import type { AccessRecord } from '../../../watcher/types.js';
 export { rng } from '../../support/rng.js';
 
 export function record(fields: Partial<AccessRecord> = {}): AccessRecord {
-  const times = fields.upstreamResponseTimes ?? [0.004];
+  const times = fields.upstreamResponseMs ?? [4];
   return {
-    upstreamResponseTime: times[times.length - 1],
+    upstreamMs: times[times.length - 1],
     time: '2026-11-22T00:06:32.123+00:00',
     requestId: 'rid',
     method: 'GET',
@@ -17,8 +17,8 @@ export function record(fields: Partial<AccessRecord> = {}): AccessRecord {
     release: 'blue-v1',
     upstreamStatuses: [200],
     upstreamAddrs: ['172.18.0.3:3000'],
-    requestTime: 0.004,
-    upstreamResponseTimes: [0.004],
+    requestMs: 4,
+    upstreamResponseMs: [4],
     ...fields,
   };
 }

@@ -128,7 +128,12 @@ export function toLine(r: AccessRecord): string {
   return (
     `time=${r.time ?? '-'} rid=${r.requestId ?? '-'} method=${r.method ?? '-'} path=${q(r.path)} status=${r.status} ` +
     `pool=${q(r.pool)} release=${q(r.release)} upstream_status=${q(r.upstreamStatuses.join(', ') || undefined)} ` +
-    `upstream_addr=${q(r.upstreamAddrs.join(', ') || undefined)} request_time=${r.requestTime ?? '-'} ` +
-    `upstream_response_time=${q(r.upstreamResponseTimes.join(', ') || undefined)} bytes=98`
+    `upstream_addr=${q(r.upstreamAddrs.join(', ') || undefined)} request_time=${r.requestMs === undefined ? '-' : seconds(r.requestMs)} ` +
+    `upstream_response_time=${q(r.upstreamResponseMs.map(seconds).join(', ') || undefined)} bytes=98`
   );
+}
+
+/** ms as Nginx writes a time: seconds with three decimals. */
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
 }
