@@ -1,6 +1,5 @@
 // The alert_watcher daemon: wiring only. Stages live in pipeline.ts and the
 // files it names.
-import { poolName } from '../common/config.js';
 import { createCheckpoint } from './state/checkpoint.js';
 import { loadWatcherConfig, pipelineSettings } from './config.js';
 import { createControl, readPublishedPool } from './state/control.js';

@@ -24,7 +24,9 @@ export interface EventHubOptions {
   status: () => PageStatus;
   series: () => PageSeries;
   logger: Logger;
+  /** Concurrent event streams; more are answered 503. */
   maxStreams?: number;
+  /** Unread bytes after which a stream is cut off. */
   maxBufferedBytes?: number;
   heartbeatMs?: number;
   /** Headers every stream's answer carries (the page's security headers). */

@@ -2,26 +2,16 @@
 // the Server-Sent Events that keep it current. The caller owns the data:
 // `status()` and `series()` are read on each push, `changed()` and
 // `seriesChanged()` say when to push.
-import type { Logger } from '../../common/logger.js';
 import type { Handler } from '../operator/server.js';
 import { assetRoutes, SECURITY_HEADERS } from './assets.js';
-import { createEventHub } from './events.js';
-import type { PageSeries, PageStatus } from './model.js';
+import { createEventHub, type EventHubOptions } from './events.js';
 
 export type { OpenIncident, PageSeries, PageStatus, PoolSeries, PoolStatus } from './model.js';
 export { SeriesRecorder, STEP_SEC, STEPS } from './series.js';
 export { pageStatus, type PageStatusInput } from './status.js';
 export { createHistoryReader, HISTORY_SHOWN, type HistoryReaderOptions } from './history.js';
 
-export interface StatusPageOptions {
-  status: () => PageStatus;
-  series: () => PageSeries;
-  logger: Logger;
-  /** Concurrent event streams; more are answered 503. */
-  maxStreams?: number;
-  /** Unread bytes after which a stream is cut off. */
-  maxBufferedBytes?: number;
-  heartbeatMs?: number;
+export interface StatusPageOptions extends Omit<EventHubOptions, 'headers'> {
   /** Where index.html, page.js and page.css are (a directory URL, ending in `/`); see assets.ts. */
   staticDir?: URL;
 }
@@ -42,15 +32,8 @@ export interface StatusPage {
 /** Reads the page's files now: throws, naming the file, if one is missing. */
 export function createStatusPage(opts: StatusPageOptions): StatusPage {
   const routes = assetRoutes(opts.staticDir);
-  const hub = createEventHub({
-    status: opts.status,
-    series: opts.series,
-    logger: opts.logger,
-    maxStreams: opts.maxStreams,
-    maxBufferedBytes: opts.maxBufferedBytes,
-    heartbeatMs: opts.heartbeatMs,
-    headers: SECURITY_HEADERS,
-  });
+  const { staticDir: _, ...hubOptions } = opts;
+  const hub = createEventHub({ ...hubOptions, headers: SECURITY_HEADERS });
   return {
     routes: { ...routes, '/events': hub.handler },
     changed: hub.changed,
