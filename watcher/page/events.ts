@@ -106,7 +106,7 @@ export function createEventHub(opts: EventHubOptions): EventHub {
     // Built before the answer starts: a snapshot that throws is the server's 500.
     const first = `retry: ${RETRY_MS}\n\n${frame('status', opts.status())}${frame('series', opts.series())}`;
     // The server's requestTimeout ends once the request is received; a GET
-    // has no body, so an open stream is never timed out (test/watcher/page).
+    // has no body, so an open stream is never timed out by it.
     res.writeHead(200, headers);
     res.on('close', () => clients.delete(res));
     clients.add(res);
