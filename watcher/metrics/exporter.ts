@@ -82,29 +82,25 @@ export function createExporter(src: ExporterSources): Exporter {
   const register = [registry];
   const pools = () => [...src.traffic.byPool.keys()];
 
-  /** A counter whose value is read, not counted: reset and set on each scrape. */
-  const counter = <T extends string>(name: string, help: string, labelNames: readonly T[], values: () => [Labels, number][]) =>
-    new Counter<T>({
-      name,
-      help,
-      labelNames,
-      registers: register,
-      collect() {
-        this.reset();
-        for (const [labels, value] of values()) this.inc(labels as Partial<Record<T, string>>, value);
-      },
-    });
-  const gauge = <T extends string>(name: string, help: string, labelNames: readonly T[], values: () => [Labels, number][]) =>
-    new Gauge<T>({
-      name,
-      help,
-      labelNames,
-      registers: register,
-      collect() {
-        this.reset();
-        for (const [labels, value] of values()) this.set(labels as Partial<Record<T, string>>, value);
-      },
-    });
+  /**
+   * A metric whose values are read, not counted: reset and set on each scrape
+   * (inc from nothing is set, for a counter as for a gauge).
+   */
+  const reported =
+    (Metric: typeof Counter | typeof Gauge) =>
+    <T extends string>(name: string, help: string, labelNames: readonly T[], values: () => [Labels, number][]) =>
+      new Metric<T>({
+        name,
+        help,
+        labelNames,
+        registers: register,
+        collect() {
+          this.reset();
+          for (const [labels, value] of values()) this.inc(labels as Partial<Record<T, string>>, value);
+        },
+      });
+  const counter = reported(Counter);
+  const gauge = reported(Gauge);
   // The registry takes any object with prom-client's metric shape; its types name only its own classes.
   const histogram = (name: string, help: string, read: () => { labels: Labels; histogram: Histogram }[]) =>
     registry.registerMetric(new CountedHistogram(name, help, read) as unknown as Metric);

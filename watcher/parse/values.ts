@@ -101,7 +101,7 @@ export function singleAttempt(status: number): readonly number[] {
 
 export function statusList(raw: string | undefined): readonly number[] {
   const single = raw === undefined ? -1 : plainStatus(raw);
-  return single >= 0 ? singleAttempt(single) : numberList(raw, DIGITS);
+  return single >= 0 ? singleAttempt(single) : numberList(raw, DIGITS, Number);
 }
 
 /** The last attempt's time, in ms: one attempt's without building a list. */
@@ -114,7 +114,7 @@ export function lastMillis(raw: string | undefined): number | undefined {
 
 /** `upstream_response_time`: each attempt's seconds, in whole milliseconds. */
 export function millisList(raw: string | undefined): number[] {
-  return numberList(raw, DECIMAL);
+  return numberList(raw, DECIMAL, toMs);
 }
 
 /**
@@ -122,22 +122,15 @@ export function millisList(raw: string | undefined): number[] {
  * (internal redirects); both separate attempts here. Entries that are not
  * numbers (`-` for an attempt the client abandoned) are skipped.
  */
-function numberList(raw: string | undefined, shape: RegExp): number[] {
+function numberList(raw: string | undefined, shape: RegExp, toNumber: (entry: string) => number): number[] {
   const out: number[] = [];
   const list = optional(raw);
   if (list === undefined) return out;
   // Most requests make one attempt: skip the split for them.
-  if (shape === DECIMAL && list.indexOf(',') < 0 && list.indexOf(':') < 0) {
-    const plain = nginxMs(list);
-    if (plain >= 0) {
-      out.push(plain);
-      return out;
-    }
-  }
   const parts = list.indexOf(',') < 0 && list.indexOf(':') < 0 ? [list] : list.split(/[,:]/);
   for (const part of parts) {
     const entry = part.trim();
-    if (shape.test(entry)) out.push(shape === DECIMAL ? toMs(entry) : Number(entry));
+    if (shape.test(entry)) out.push(toNumber(entry));
   }
   return out;
 }
