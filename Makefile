@@ -35,7 +35,7 @@ AUDIT_WHO := $(or $(SUDO_USER),$(shell id -un 2>/dev/null),unknown)@$(shell host
 export AUDIT_WHO
 ctl = $(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js
 
-.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test bench drill clean
+.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert test bench drill clean purge
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -113,6 +113,9 @@ maintenance-on: $(ENV_FILE) ## Hold back every alert (planned work), without a r
 maintenance-off: $(ENV_FILE) ## Send alerts again
 	@$(ctl) maintenance off --who "$$AUDIT_WHO"
 
+test-alert: $(ENV_FILE) ## Post one marked test message to Slack the way alerts go, and print what Slack answered
+	@$(ctl) test-alert --who "$$AUDIT_WHO"
+
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
@@ -134,3 +137,9 @@ drill: $(ENV_FILE) node_modules ## Failover and release drill under load (starts
 clean: ## Remove containers, volumes (access log, control files) and build output
 	-[ -f $(ENV_FILE) ] && $(COMPOSE_ALL) down -v --remove-orphans
 	rm -rf dist bench/results coverage
+
+# Every tag of the two images this stack builds (IMAGE_TAG's, and make release's
+# bluegreen-node:<release>); base images (node, nginx, prometheus) stay, as
+# another project may use them.
+purge: clean ## make clean, plus every image the stack built (bluegreen-node:*, bluegreen-nginx:*)
+	docker image ls --format '{{.Repository}}:{{.Tag}}' --filter reference=bluegreen-node --filter reference=bluegreen-nginx | xargs -r docker image rm

@@ -1,6 +1,6 @@
-// The watcher's settings: one schema, validated once at start (see README
-// "Configuration"). Everything has a default except the webhook, whose absence
-// means dry-run.
+// The watcher's settings: one schema, validated once at start (see
+// docs/configuration.md). Everything has a default except the webhook, whose
+// absence means dry-run.
 import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { envBool, envInt, loadConfig, logLevel, poolName, type Env } from '../common/config.js';
@@ -8,7 +8,8 @@ import { assertWritable } from './state/atomicFile.js';
 
 const PERCENT = 'expected a percentage above 0, at most 100';
 
-export const WEBHOOK_SECRETS = ['SLACK_WEBHOOK_URL'] as const;
+// A heartbeat URL's path identifies the check (healthchecks.io's UUID): who has it can fake the heartbeat.
+export const WEBHOOK_SECRETS = ['SLACK_WEBHOOK_URL', 'HEARTBEAT_URL'] as const;
 
 // The paths are checked at start too: a watcher that cannot save its state
 // or reads a directory would fail later, quietly.
@@ -67,7 +68,11 @@ export const watcherConfigSchema = z.object({
   SLACK_RETRY_FOR_SEC: envInt(0, 86_400).default(900),
   SLACK_QUEUE_SIZE: envInt(1, 10_000).default(100),
   PLANNED_SWITCH_TTL_SEC: envInt(1, 86_400).default(120),
-  RUNBOOK_URL: z.string().regex(/^\S+$/, { message: 'expected a URL or path without spaces' }).default('runbook.md'),
+  // Anything but an http(s) URL gives no link (main.ts warns): Slack cannot open a relative path.
+  RUNBOOK_URL: z.string().regex(/^\S*$/, { message: 'expected a URL without spaces' }).default(''),
+  // A dead-man's switch (healthchecks.io's convention): pinged while healthy, <url>/fail when not; silence when dead.
+  HEARTBEAT_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+  HEARTBEAT_INTERVAL_SEC: envInt(1, 3_600).default(60),
   SHUTDOWN_TIMEOUT_MS: envInt(0, 60_000).default(5000),
   LOG_LEVEL: logLevel,
 });
@@ -88,7 +93,8 @@ export interface PipelineSettings {
   cooldownMs: number;
   remindMs: number;
   queueSize: number;
-  runbookUrl: string;
+  /** Undefined: alerts carry no runbook link. */
+  runbookUrl: string | undefined;
 }
 
 type SettingsConfig = Pick<
@@ -112,6 +118,11 @@ export function pipelineSettings(config: SettingsConfig): PipelineSettings {
     cooldownMs: config.ALERT_COOLDOWN_SEC * 1000,
     remindMs: config.ALERT_REMIND_SEC * 1000,
     queueSize: config.SLACK_QUEUE_SIZE,
-    runbookUrl: config.RUNBOOK_URL,
+    runbookUrl: runbookBase(config.RUNBOOK_URL),
   };
+}
+
+/** RUNBOOK_URL when Slack can open it: an absolute http(s) URL. */
+export function runbookBase(value: string): string | undefined {
+  return /^https?:\/\/[^/\s]/i.test(value) ? value : undefined;
 }

@@ -2,6 +2,8 @@
 // files it names.
 import { createCheckpoint } from './state/checkpoint.js';
 import { loadWatcherConfig, pipelineSettings } from './config.js';
+import { HEARTBEAT_OFF, HealthCheck, startHeartbeat, type Heartbeat } from './heartbeat/index.js';
+import { startRunMarker } from './state/runMarker.js';
 import { createControl, readPublishedPool } from './state/control.js';
 import { createOutbox } from './state/outbox.js';
 import { createExporter, SlackRequests } from './metrics/index.js';
@@ -39,6 +41,11 @@ if (config.SLACK_WEBHOOK_URL === undefined) {
   }
 }
 
+const settings = pipelineSettings(config);
+if (config.RUNBOOK_URL !== '' && settings.runbookUrl === undefined) {
+  logger.warn({ RUNBOOK_URL: config.RUNBOOK_URL }, 'RUNBOOK_URL is not an http(s) URL: alerts carry no runbook link');
+}
+
 const control = createControl({
   dir: config.CONTROL_DIR,
   defaultMaintenance: config.MAINTENANCE_MODE,
@@ -52,6 +59,10 @@ const TICK_MS = 1000;
 
 const checkpoint = createCheckpoint({ dir: config.CONTROL_DIR, clock, logger });
 const saved = checkpoint.load();
+const runMarker = startRunMarker({ dir: config.CONTROL_DIR, clock, logger });
+if (runMarker.uncleanSince !== undefined) {
+  logger.warn({ downSince: new Date(runMarker.uncleanSince).toISOString() }, 'the previous run ended without a clean stop');
+}
 // Nginx's published pool is the truth about the primary, even over saved state:
 // a switch may have happened while the watcher was down.
 const published = readPublishedPool(config.ACTIVE_POOL_FILE, logger);
@@ -72,7 +83,7 @@ const page = createStatusPage({
 });
 
 const pipeline = createPipeline({
-  ...pipelineSettings(config),
+  ...settings,
   activePool,
   clock,
   control,
@@ -81,6 +92,8 @@ const pipeline = createPipeline({
   stats,
   logger,
   restore: saved && { ...saved, detector: { ...saved.detector, primaryPool: activePool } },
+  startNotices:
+    runMarker.uncleanSince === undefined ? [] : [{ kind: 'watcher_restarted', message: 'notice', at: clock(), downSince: runMarker.uncleanSince }],
   onStateChange() {
     saveState();
     page.changed();
@@ -105,6 +118,7 @@ function saveState(): void {
 const ticker = setInterval(() => {
   pipeline.tick();
   saveState();
+  runMarker.touch();
   if (series.sample(clock(), pipeline.traffic.totals(pipeline.view().pools))) page.seriesChanged();
   // Maintenance switched, a history entry, a hold running out: things no line announces.
   page.changed();
@@ -119,13 +133,25 @@ const exporter = createExporter({
   slack: slackRequests,
 });
 
+const health = new HealthCheck(config.HEARTBEAT_INTERVAL_SEC * 1000);
+const heartbeat: Heartbeat =
+  config.HEARTBEAT_URL === undefined
+    ? HEARTBEAT_OFF
+    : startHeartbeat({
+        url: config.HEARTBEAT_URL,
+        intervalMs: config.HEARTBEAT_INTERVAL_SEC * 1000,
+        check: () => health.check({ now: clock(), source: source!.status(), delivery: pipeline.deliveryHealth() }),
+        logger,
+        clock,
+      });
+
 let http: HttpServer;
 try {
   http = await startHttpServer({
     port: config.WATCHER_PORT,
     routes: {
       '/healthz': json(() => ({ status: 'ok' })),
-      '/stats': json(() => stats.snapshot(pipeline.view(), source!.status())),
+      '/stats': json(() => stats.snapshot(pipeline.view(), source!.status(), { delivery, heartbeat: heartbeat.status() })),
       '/metrics': exporter.handler,
       ...page.routes,
     },
@@ -141,6 +167,7 @@ logger.info(
     servingPool: activePool,
     poolFrom: published === undefined ? 'ACTIVE_POOL' : config.ACTIVE_POOL_FILE,
     delivery,
+    heartbeat: heartbeat.status().url,
     maintenance: control.maintenance(),
     logPath: config.LOG_PATH,
   },
@@ -153,11 +180,14 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   stopping = true;
   logger.info({ signal }, 'shutting down');
   clearInterval(ticker);
+  // A stopped watcher watches nothing: the switch's silence is right.
+  await heartbeat.stop();
   page.close();
   await source?.stop();
   const unsent = await pipeline.drain(config.SHUTDOWN_TIMEOUT_MS);
   // Unsent alerts stay in the saved state: the next start sends them.
   saveState();
+  runMarker.remove();
   if (unsent > 0) logger.error({ unsent }, 'shutdown timeout: alerts left unsent; the next start sends them');
   await Promise.all([http.close(), sink.close()]);
   logger.info('stopped');

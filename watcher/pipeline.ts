@@ -9,6 +9,7 @@
 import type { Logger } from '../common/logger.js';
 import { poolName } from '../common/config.js';
 import { Detector, type DetectorState } from './detect/index.js';
+import type { DeliveryHealth } from './heartbeat/index.js';
 import { TrafficMetrics } from './metrics/index.js';
 import { DeliveryQueue, formatSlackMessage, type AlertSink, type QueuedAlert } from './notify/index.js';
 import type { PipelineView, RecentAlert, WatcherStats } from './operator/stats.js';
@@ -25,6 +26,7 @@ import type { PipelineSettings } from './config.js';
 import type { Control } from './state/control.js';
 import type { Outbox } from './state/outbox.js';
 import type { Clock } from './types.js';
+import { reachedItsSink } from './vocabulary.js';
 
 // A flood of bad lines must not become a flood of log lines.
 const BAD_LINE_LOG_EVERY_MS = 10_000;
@@ -41,6 +43,8 @@ export interface PipelineOptions extends PipelineSettings {
   logger: Logger;
   /** A previous run's state: the detector and policy carry on, undelivered messages are sent again. */
   restore?: PipelineState;
+  /** News from the start itself (the watcher was down): decided before anything else, so it is said first. */
+  startNotices?: NoticeNotification[];
   /**
    * Called, synchronously, after each decision and after each delivery ends:
    * the moment to checkpoint, while the source is still at the line that
@@ -63,6 +67,8 @@ export interface Pipeline {
   /** Lets time pass: call about once a second. */
   tick(): void;
   view(): PipelineView;
+  /** How delivery is going, for the heartbeat. */
+  deliveryHealth(): DeliveryHealth;
   /** Sends what is queued, for at most `timeoutMs`; returns how many messages are left unsent. */
   drain(timeoutMs: number): Promise<number>;
   state(): PipelineState;
@@ -91,18 +97,22 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const stateChanged = opts.onStateChange ?? (() => {});
   // Each queued message's /stats entry, settled when its delivery ends.
   const entries = new Map<QueuedAlert, RecentAlert>();
+  let deliveryFailedAt: number | undefined;
   const queue = new DeliveryQueue({
     capacity: opts.queueSize,
     sink: opts.sink,
     logger: opts.logger,
+    clock,
     onOutcome(item, outcome) {
       policy.settled(item.notification, outcome);
+      deliveryFailedAt = reachedItsSink(outcome) ? undefined : clock();
       const entry = entries.get(item);
       entries.delete(item);
       if (entry !== undefined) stats.settle(entry, outcome);
       stateChanged();
     },
   });
+  for (const notice of opts.startNotices ?? []) handle(policy.notice(notice, control.maintenance()));
   const resend = opts.restore?.pending ?? [];
   if (resend.length > 0) log.warn({ count: resend.length }, 'sending messages left undelivered by the previous run');
   for (const notification of resend) handle({ decision: 'send', notification });
@@ -177,6 +187,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       releases: detector.releases(),
       queued: queue.pending,
     }),
+    deliveryHealth: () => {
+      const waitingSince = queue.waitingSince();
+      return {
+        ...(waitingSince === undefined ? {} : { waitingSince }),
+        ...(deliveryFailedAt === undefined ? {} : { failedAt: deliveryFailedAt }),
+      };
+    },
     drain: (timeoutMs) => queue.drain(timeoutMs),
     state: () => ({
       detector: detector.state(),

@@ -5,7 +5,7 @@
 // and the words they use in vocabulary.ts.
 
 /**
- * One Nginx access-log line, parsed. See README "Access log format".
+ * One Nginx access-log line, parsed. See docs/access-log.md.
  * The parser's records decode a field each time it is read (the detector reads
  * few of them), so read a field once rather than in a loop.
  */

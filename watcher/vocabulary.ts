@@ -16,7 +16,13 @@ export const INCIDENT_KINDS = [
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
 /** One-off messages that are not incidents. */
-export const NOTICE_KINDS = ['planned_switch', 'maintenance_ended', 'release'] as const;
+export const NOTICE_KINDS = [
+  'planned_switch',
+  'maintenance_ended',
+  'release',
+  // The watcher started after an unclean stop (killed, crashed, host lost): how long it was blind.
+  'watcher_restarted',
+] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export const ALERT_KINDS = [...INCIDENT_KINDS, ...NOTICE_KINDS] as const;
@@ -73,9 +79,19 @@ export type Decision = (typeof DECISIONS)[number];
 export const decision = z.enum(DECISIONS);
 
 /** How a sent message's delivery ended. */
-export const OUTCOMES = ['delivered', 'failed', 'dropped'] as const;
+export const OUTCOMES = [
+  'delivered',
+  'failed',
+  // The queue was full (SLACK_QUEUE_SIZE): the oldest message gave way.
+  'dropped',
+  // No SLACK_WEBHOOK_URL: written to the watcher's log, never posted.
+  'dry_run',
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 export const outcome = z.enum(OUTCOMES);
+
+/** The message went where it was meant to go, so the policy may count it as told. */
+export const reachedItsSink = (o: Outcome): boolean => o === 'delivered' || o === 'dry_run';
 
 /**
  * What the audit trail (state/history.ts) records: the release CLI's steps
@@ -90,6 +106,8 @@ export const AUDIT_ACTIONS = [
   'chaos_stop',
   'maintenance_on',
   'maintenance_off',
+  // make test-alert: its outcome says whether Slack took the message.
+  'test_alert',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const auditAction = z.enum(AUDIT_ACTIONS, { message: `expected one of ${AUDIT_ACTIONS.join(', ')}` });

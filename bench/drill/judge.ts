@@ -15,6 +15,7 @@ import type { Row, Verdict } from '../lib/report.js';
 import { otherPool, type ChaosMode, type PoolName, type RecentAlert, type Sample } from '../../ops/stack/index.js';
 import { duration, firstAnswerFrom, loadFigures, non200Verdict, ok, pct, round, row, shareFrom } from './figures.js';
 import { judgeRelease, judgeRollback } from './judgeRelease.js';
+import { reachedItsSink } from '../../watcher/vocabulary.js';
 
 export const BARS = {
   /** Share of the requests sent after chaos began that the other pool must answer. */
@@ -144,6 +145,7 @@ export function describeAlert(label: string, report: AlertReport | undefined): s
       return `${label}: suppressed ${raised}, by maintenance`;
     case 'send':
       if (report.outcome === 'delivered') return `${label}: sent ${duration(report.settledMs)}`;
+      if (report.outcome === 'dry_run') return `${label}: logged ${duration(report.settledMs)} (dry-run, not posted)`;
       return `${label}: decided ${raised}, ${report.outcome === undefined ? 'not delivered yet' : `delivery ${report.outcome}`}`;
   }
 }
@@ -157,7 +159,8 @@ export function describeAlert(label: string, report: AlertReport | undefined): s
 export function alertMet(report: AlertReport | undefined, withinMs: number = BARS.alertMs): boolean {
   if (report === undefined) return false;
   if (report.decision !== 'send') return report.raisedMs <= withinMs;
-  return report.outcome === 'delivered' && report.settledMs !== undefined && report.settledMs <= withinMs;
+  // In dry-run the log is where alerts go: the bar is the same, and the value says dry-run.
+  return report.outcome !== undefined && reachedItsSink(report.outcome) && report.settledMs !== undefined && report.settledMs <= withinMs;
 }
 
 function alertVerdict(metric: string, label: string, report: AlertReport | undefined, withinMs: number): Verdict {

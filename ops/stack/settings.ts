@@ -46,7 +46,7 @@ const stackSettingsSchema = z.object({
   GREEN_IMAGE: imageRef.optional(),
   RELEASE_ID_BLUE: z.string().min(1),
   RELEASE_ID_GREEN: z.string().min(1),
-  // The release gates (README "Releases").
+  // The release gates (docs/releases.md).
   ANALYSIS_SEC: envInt(1, 3600),
   ANALYSIS_RPS: envInt(1, 1000),
   ANALYSIS_P99_MS: envInt(1, 60_000),

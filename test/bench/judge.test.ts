@@ -88,6 +88,13 @@ describe('alert bar', () => {
     expect(alertMet(undefined)).toBe(false);
   });
 
+  it('in dry-run, passes an alert logged in time, and says it was not posted', () => {
+    const logged = opening(800, { outcome: 'dry_run' });
+    expect(alertMet(logged)).toBe(true);
+    expect(describeAlert('failover opened', logged)).toBe('failover opened: logged 900 ms (dry-run, not posted)');
+    expect(alertMet(opening(6_000, { outcome: 'dry_run' }))).toBe(false);
+  });
+
   it('judges a deferred or suppressed message by when it was decided, and says so', () => {
     const held = alertReport([alert('failover', 'resolved', 1_700, deferred)], 'failover', 'resolved', T0);
     expect(alertMet(held)).toBe(true);

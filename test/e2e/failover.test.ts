@@ -39,6 +39,14 @@ describe.skipIf(!enabled)('failover on the Compose stack', () => {
     expect(new Set(samples.map((s) => s.release))).toEqual(new Set([RELEASES.blue]));
   });
 
+  it('make test-alert posts one marked message through the watcher and says Slack took it', async () => {
+    const since = Date.now();
+    const out = await stack.make('test-alert');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^test alert delivered to \S+ in \d+ ms/m);
+    await waitForAlert('Test alert from the bluegreen watcher: no action needed', since, 5_000);
+  });
+
   it('answers 404 to /chaos through the public port', async () => {
     const res = await fetch(`http://127.0.0.1:${PORTS.nginx}/chaos/start?mode=error`, { method: 'POST' });
     expect(res.status).toBe(404);

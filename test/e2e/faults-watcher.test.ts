@@ -63,7 +63,7 @@ describe.skipIf(!enabled)('the watcher under faults on the Compose stack', () =>
 
   beforeAll(async () => {
     // The pools' per-request log line through Docker is the stack's largest
-    // cost per request (README, Performance); this suite is about the watcher,
+    // cost per request (docs/performance.md); this suite is about the watcher,
     // so the pools log warnings only and the 2 cores keep headroom for 1,000
     // requests/s with the load generator on the same machine.
     stack = await startStack('watcher-faults', { LOG_LEVEL: 'warn' });
@@ -130,9 +130,10 @@ describe.skipIf(!enabled)('the watcher under faults on the Compose stack', () =>
     await waitForServing('blue', 15_000);
     await waitForAlert('pool changed green → blue', since, 10_000);
     await sleep(2_000);
-    // Exactly the two new alerts: nothing from before the kill was sent again.
+    // The restart first, then exactly the two new alerts: nothing from before the kill was sent again.
     const after = (await receivedAlerts()).filter((m) => m.receivedAt >= since).map((m) => m.body.text);
     expect(after).toEqual([
+      expect.stringMatching(/^Watcher restarted after an unclean stop: down \d+ s, from /),
       expect.stringMatching(/^Failover detected: pool changed blue → green/),
       expect.stringMatching(/^Recovered: pool changed green → blue/),
     ]);

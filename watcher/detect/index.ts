@@ -2,7 +2,7 @@
 // attempt windows, the serving pool and the conditions; the policy reads the
 // conditions as views (view.ts) and decides what Slack hears.
 //
-// Conditions, one incident each (see README "Alerts"):
+// Conditions, one incident each (see docs/watcher.md):
 //   failover:<primary>  the primary fails and the backup serves
 //   outage              no pool could answer: the backup failed too
 //   error_rate          the window's error share over the threshold

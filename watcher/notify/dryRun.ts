@@ -8,7 +8,7 @@ export function createDryRunSink(logger: Logger): AlertSink {
   return {
     async send(message) {
       log.info({ slack: message }, 'dry-run: alert not posted (no SLACK_WEBHOOK_URL)');
-      return 'delivered';
+      return 'dry_run';
     },
     async close() {},
   };

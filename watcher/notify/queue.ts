@@ -2,6 +2,7 @@
 // sends in order, and a Slack outage costs the oldest alerts, not memory.
 import type { Logger } from '../../common/logger.js';
 import type { Notification } from '../policy/index.js';
+import type { Clock } from '../types.js';
 import type { Outcome } from '../vocabulary.js';
 import type { AlertSink, SlackMessage } from './slackClient.js';
 
@@ -15,6 +16,7 @@ export interface DeliveryQueueOptions {
   capacity: number;
   sink: AlertSink;
   logger: Logger;
+  clock: Clock;
   onOutcome(item: QueuedAlert, outcome: Outcome): void;
 }
 
@@ -22,6 +24,8 @@ export class DeliveryQueue {
   private readonly waiting: QueuedAlert[] = [];
   private consumer: Promise<void> | undefined;
   private inFlight: QueuedAlert | undefined;
+  /** When each waiting or in-flight alert was queued. */
+  private readonly queuedAt = new Map<QueuedAlert, number>();
   private readonly log: Logger;
 
   constructor(private readonly opts: DeliveryQueueOptions) {
@@ -31,6 +35,12 @@ export class DeliveryQueue {
   /** Alerts not yet delivered or given up on, including the one being sent. */
   get pending(): number {
     return this.waiting.length + (this.inFlight === undefined ? 0 : 1);
+  }
+
+  /** When the oldest alert not yet delivered or given up on was queued: how long Slack has kept it waiting. */
+  waitingSince(): number | undefined {
+    const oldest = this.inFlight ?? this.waiting[0];
+    return oldest === undefined ? undefined : this.queuedAt.get(oldest);
   }
 
   /** The same alerts, oldest first: what a checkpoint must keep to resend after a crash. */
@@ -46,10 +56,12 @@ export class DeliveryQueue {
           { kind: dropped.notification.kind, text: dropped.message.text, capacity: this.opts.capacity },
           'alert queue full; dropped the oldest alert',
         );
+        this.queuedAt.delete(dropped);
         this.opts.onOutcome(dropped, 'dropped');
       }
     }
     this.waiting.push(item);
+    this.queuedAt.set(item, this.opts.clock());
     this.consumer ??= this.consume();
   }
 
@@ -71,6 +83,7 @@ export class DeliveryQueue {
       this.inFlight = item;
       const outcome = await this.opts.sink.send(item.message);
       this.inFlight = undefined;
+      this.queuedAt.delete(item);
       this.opts.onOutcome(item, outcome);
     }
     this.consumer = undefined;

@@ -7,7 +7,8 @@ import type { SlackMessage } from './slackMessage.js';
 
 export type { SlackMessage };
 
-export type DeliveryResult = 'delivered' | 'failed';
+/** `dry_run`: the dry-run sink's, for a message logged instead of posted. */
+export type DeliveryResult = 'delivered' | 'failed' | 'dry_run';
 
 /** Where alerts go: Slack, or the log in dry-run. `send` never rejects. */
 export interface AlertSink {
@@ -39,8 +40,8 @@ export interface SlackClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
-  /** After each POST: how long it took, and why it failed if it did (for /metrics). */
-  onAttempt?(durationMs: number, failure: SlackFailure | undefined): void;
+  /** After each POST: how long it took, and why it failed if it did (for /metrics and make test-alert). */
+  onAttempt?(durationMs: number, failure: SlackFailure | undefined, reason: string | undefined): void;
 }
 
 type Attempt =
@@ -74,7 +75,8 @@ export function createSlackClient(opts: SlackClientOptions): AlertSink {
   async function attempt(body: string): Promise<Attempt> {
     const started = performance.now();
     const result = await post(body);
-    opts.onAttempt?.(performance.now() - started, result.outcome === 'delivered' ? undefined : result.failure);
+    const failed = result.outcome === 'delivered' ? undefined : result;
+    opts.onAttempt?.(performance.now() - started, failed?.failure, failed?.reason);
     return result;
   }
 

@@ -23,6 +23,7 @@ const RUNBOOK_ANCHORS: Record<AlertKind, string> = {
   planned_switch: 'planned-switch',
   maintenance_ended: 'maintenance',
   release: 'releases',
+  watcher_restarted: 'watcher-restarted',
 };
 
 const UNKNOWN = '-';
@@ -33,12 +34,19 @@ export interface SlackMessage {
   blocks: object[];
 }
 
-export function formatSlackMessage(n: Notification, opts: { runbookUrl: string }): SlackMessage {
+/** `runbookUrl`: an http(s) URL (config.ts's runbookBase), or none for no link. */
+export function formatSlackMessage(n: Notification, opts: { runbookUrl: string | undefined }): SlackMessage {
   const title = headline(n);
-  const context = [mrkdwn(`Runbook: ${escapeMrkdwn(runbookLink(opts.runbookUrl, n.kind))}`)];
+  const context = opts.runbookUrl === undefined ? [] : [mrkdwn(`Runbook: ${escapeMrkdwn(runbookLink(opts.runbookUrl, n.kind))}`)];
   let text = title;
   let body: object;
-  if (n.kind === 'planned_switch') {
+  if (n.kind === 'watcher_restarted') {
+    body = fieldsSection([
+      ['Down since', `${iso(n.downSince)} (last sign of life)`],
+      ['Back at', iso(n.at)],
+      ['Meanwhile', 'Nothing was watched. The log written meanwhile is read from the saved position: alerts about that time follow.'],
+    ]);
+  } else if (n.kind === 'planned_switch') {
     body = fieldsSection([
       ['From pool (release)', `${n.from} (${code(n.fromRelease)})`],
       ['To pool (release)', `${n.to} (${code(n.toRelease)})`],
@@ -56,10 +64,28 @@ export function formatSlackMessage(n: Notification, opts: { runbookUrl: string }
     context.push(mrkdwn(escapeMrkdwn(`Incident ${n.incidentId}`)));
     if (n.message !== 'opened') text = `${title} (open ${duration(n.at - n.openedAt)})`;
   }
-  return {
-    text: escapeMrkdwn(text),
-    blocks: [{ type: 'header', text: { type: 'plain_text', text: cut(title, HEADER_MAX) } }, body, { type: 'context', elements: context }],
-  };
+  return message(title, text, body, context);
+}
+
+/**
+ * `make test-alert`: what an alert looks like, marked as a test in its first
+ * words so nobody in the channel acts on it.
+ */
+export function formatTestMessage(t: { at: number; who: string }): SlackMessage {
+  const title = 'Test alert from the bluegreen watcher: no action needed';
+  const body = fieldsSection([
+    ['Sent by', code(t.who)],
+    ['Time', iso(t.at)],
+    ['Means', 'Alerts from this stack reach this channel.'],
+  ]);
+  return message(title, title, body, []);
+}
+
+function message(title: string, text: string, body: object, context: object[]): SlackMessage {
+  const blocks = [{ type: 'header', text: { type: 'plain_text', text: cut(title, HEADER_MAX) } }, body];
+  // Slack rejects a context block without elements.
+  if (context.length > 0) blocks.push({ type: 'context', elements: context });
+  return { text: escapeMrkdwn(text), blocks };
 }
 
 type Field = [label: string, value: string];

@@ -15,6 +15,8 @@ export function headline(n: Notification): string {
       return maintenanceHeadline(n);
     case 'release':
       return releaseHeadline(n.entry);
+    case 'watcher_restarted':
+      return `Watcher restarted after an unclean stop: down ${duration(n.at - n.downSince)}, from ${clockTime(n.downSince)} to ${clockTime(n.at)} UTC`;
     default:
       return incidentHeadline(n);
   }
@@ -193,4 +195,9 @@ export function duration(ms: number): string {
   if (s < 3600) return s % 60 === 0 ? `${s / 60} min` : `${Math.floor(s / 60)} min ${s % 60} s`;
   const min = Math.floor((s % 3600) / 60);
   return `${Math.floor(s / 3600)} h${min === 0 ? '' : ` ${min} min`}`;
+}
+
+/** HH:MM:SS in UTC: the date is in the message's fields. */
+function clockTime(at: number): string {
+  return new Date(at).toISOString().slice(11, 19);
 }

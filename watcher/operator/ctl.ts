@@ -6,16 +6,18 @@
 //   node dist/watcher/operator/ctl.js record --action A --outcome O [--pool P] ...
 //   node dist/watcher/operator/ctl.js history [--json]
 //   node dist/watcher/operator/ctl.js stats
+//   node dist/watcher/operator/ctl.js test-alert [--who WHO]
 // It reads CONTROL_DIR and WATCHER_PORT like the daemon. Exit 2 on bad usage,
 // 1 when the action fails.
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
 import { parseConfig, poolName } from '../../common/config.js';
-import { watcherConfigSchema } from '../config.js';
+import { WEBHOOK_SECRETS, watcherConfigSchema } from '../config.js';
 import { announcePlannedSwitch, withdrawPlannedSwitch, writeMaintenance } from '../state/control.js';
 import { appendHistory } from '../state/history.js';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../vocabulary.js';
 import { auditEntry, history, record } from './historyCommands.js';
+import { testAlert } from './testAlert.js';
 import { BadValueError, UsageError } from './usageError.js';
 
 const USAGE = `usage:
@@ -27,21 +29,31 @@ const USAGE = `usage:
       ACTION:  ${AUDIT_ACTIONS.join(' ')}
       OUTCOME: ${AUDIT_OUTCOMES.join(' ')}
   ctl history [--json]
-  ctl stats`;
+  ctl stats
+  ctl test-alert [--who WHO]`;
 
 const POOLS: readonly string[] = poolName.options;
 const STATS_TIMEOUT_MS = 3000;
 
 dotenv.config({ quiet: true });
 const settings = parseConfig(
-  watcherConfigSchema.pick({ CONTROL_DIR: true, WATCHER_PORT: true, PLANNED_SWITCH_TTL_SEC: true }),
+  watcherConfigSchema.pick({
+    CONTROL_DIR: true,
+    WATCHER_PORT: true,
+    PLANNED_SWITCH_TTL_SEC: true,
+    SLACK_WEBHOOK_URL: true,
+    SLACK_CONNECT_TIMEOUT_MS: true,
+    SLACK_TIMEOUT_MS: true,
+  }),
   process.env,
+  WEBHOOK_SECRETS,
 );
 if (!settings.ok) {
   for (const problem of settings.problems) process.stderr.write(`ctl: config error: ${problem}\n`);
   process.exit(1);
 }
-const { CONTROL_DIR, WATCHER_PORT, PLANNED_SWITCH_TTL_SEC } = settings.config;
+const config = settings.config;
+const { CONTROL_DIR, WATCHER_PORT, PLANNED_SWITCH_TTL_SEC } = config;
 
 try {
   await run(process.argv.slice(2));
@@ -64,6 +76,11 @@ async function run(argv: string[]): Promise<void> {
       return history(rest, CONTROL_DIR);
     case 'stats':
       return printStats(rest);
+    case 'test-alert': {
+      const { values } = parseArgs({ args: rest, strict: true, options: { who: { type: 'string' } } });
+      process.exitCode = await testAlert(config, values.who, process.stdout);
+      return;
+    }
     default:
       throw new UsageError(command === undefined ? 'missing command' : `unknown command "${command}"`);
   }

@@ -1,5 +1,6 @@
 // What the watcher has seen and done, for GET /stats and `make status`.
 import type { PoolCounts, WindowStats } from '../detect/index.js';
+import type { HeartbeatStatus } from '../heartbeat/index.js';
 import type { Incident } from '../policy/index.js';
 import type { SourceStatus } from '../source/index.js';
 import type { Clock } from '../types.js';
@@ -35,7 +36,14 @@ export interface PipelineView {
   queued: number;
 }
 
-export interface StatsSnapshot extends Omit<PipelineView, 'queued'> {
+/** What /stats says about where things go, beside what the pipeline saw. */
+export interface Outlets {
+  /** The webhook's host, or `dry-run`: alerts are logged, not posted. */
+  delivery: string;
+  heartbeat: HeartbeatStatus;
+}
+
+export interface StatsSnapshot extends Omit<PipelineView, 'queued'>, Outlets {
   startedAt: string;
   uptimeSec: number;
   source: SourceStatus;
@@ -81,9 +89,10 @@ export class WatcherStats {
     return this.recent.map((entry) => ({ ...entry }));
   }
 
-  snapshot(pipeline: PipelineView, source: SourceStatus): StatsSnapshot {
+  snapshot(pipeline: PipelineView, source: SourceStatus, outlets: Outlets): StatsSnapshot {
     const { queued, ...rest } = pipeline;
     return {
+      ...outlets,
       startedAt: new Date(this.startedAt).toISOString(),
       uptimeSec: Math.round((this.clock() - this.startedAt) / 1000),
       source,

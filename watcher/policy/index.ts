@@ -14,7 +14,7 @@
 //   - Maintenance holds every message; when it ends, one summary says what is
 //     open and what resolved meanwhile.
 import type { ConditionView } from '../detect/index.js';
-import type { Decision, IncidentKind, Level, Outcome } from '../vocabulary.js';
+import { reachedItsSink, type Decision, type IncidentKind, type Level, type Outcome } from '../vocabulary.js';
 import type { IncidentNotification, NoticeNotification, Notification, Told } from './notification.js';
 
 export * from './notification.js';
@@ -91,7 +91,7 @@ export class NotifyPolicy {
     if (notification.message === 'notice') return;
     const incident = this.incidents.get(notification.condition.key);
     if (incident === undefined || incident.id !== notification.incidentId || incident.told === undefined) return;
-    if (outcome !== 'delivered') {
+    if (!reachedItsSink(outcome)) {
       // Only the latest word matters: an older message failing late (Slack
       // was retried meanwhile) says nothing about one decided after it.
       if (incident.told.at === notification.at) incident.told = { ...incident.told, lost: true };

@@ -72,13 +72,24 @@ export const releaseNotificationSchema = z.object({
 });
 export type ReleaseNotification = z.output<typeof releaseNotificationSchema>;
 
+/** The watcher found its run marker at start (state/runMarker.ts): it was down, and nobody was told. */
+export const watcherRestartedNotificationSchema = z.object({
+  kind: z.literal('watcher_restarted'),
+  message: z.literal('notice'),
+  at: epochMs,
+  /** The marker's last touch: the watcher was alive until then, give or take a second. */
+  downSince: epochMs,
+});
+export type WatcherRestartedNotification = z.output<typeof watcherRestartedNotificationSchema>;
+
 export const notificationSchema = z.union([
   incidentNotificationSchema,
   plannedSwitchNotificationSchema,
   maintenanceNotificationSchema,
   releaseNotificationSchema,
+  watcherRestartedNotificationSchema,
 ]);
 export type Notification = z.output<typeof notificationSchema>;
 
 /** One-off news, not about an incident: sent once, at once. */
-export type NoticeNotification = PlannedSwitchNotification | ReleaseNotification;
+export type NoticeNotification = PlannedSwitchNotification | ReleaseNotification | WatcherRestartedNotification;

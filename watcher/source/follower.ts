@@ -132,6 +132,7 @@ class LogFollower {
       behindBytes: this.file === undefined ? 0 : Math.max(0, this.size - this.offset),
       lastLineAt: this.lastLineAt,
       changeHints: this.hints.armed,
+      ...(this.lastError === undefined ? {} : { error: this.lastError }),
     };
   }
 

@@ -57,6 +57,8 @@ export interface SourceStatus {
   lastLineAt: number;
   /** Whether inotify can end a poll's sleep early; false: polling only. */
   changeHints: boolean;
+  /** Why the last look at the file failed (EACCES, EIO…); absent once one succeeds. */
+  error?: string;
 }
 
 export interface Source {

@@ -21,7 +21,7 @@ import { fileType, readFileTail } from './readFile.js';
 export const HISTORY_FILE = 'history.jsonl';
 /** The file only grows: readers look at its end, where the latest entries are. */
 export const HISTORY_READ_MAX_BYTES = 4 * 1024 * 1024;
-const REASON_MAX = 300;
+export const REASON_MAX = 300;
 const ISSUE_MAX = 200;
 
 const RELEASE_ID_RULE = 'expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit';

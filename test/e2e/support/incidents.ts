@@ -8,6 +8,7 @@
 //   - once everything is healthy, within ALERT_COOLDOWN_SEC +
 //     RECOVERY_HOLD_SEC (+ Nginx's fail_timeout and some slack) the latest
 //     message about each condition is an all-clear.
+import type { Decision, Outcome } from '../../../watcher/vocabulary.js';
 import { PORTS, receivedAlerts, sleep, startLoad, type SlackPost } from './stack.js';
 
 /** Headlines that tell Slack a condition is over (the maintenance one: that nothing is open). */
@@ -76,7 +77,7 @@ export interface StatsAlert {
   text: string;
   raisedAt: string;
   decision: 'send' | 'defer' | 'suppress';
-  outcome?: 'delivered' | 'failed' | 'dropped';
+  outcome?: Outcome;
   settledAt?: string;
 }
 
@@ -85,7 +86,7 @@ export interface WatcherStats {
   primaryPool: string;
   maintenance: boolean;
   incidents: StatsIncident[];
-  alerts: Record<'send' | 'defer' | 'suppress' | 'delivered' | 'failed' | 'dropped' | 'queued', number>;
+  alerts: Record<Decision | Outcome | 'queued', number>;
   recentAlerts: StatsAlert[];
 }
 

@@ -48,7 +48,7 @@ describe('incidents: a failure that comes back inside the cooldown', () => {
     await sim.run(100, RATE, blueDown()); // fails again and stays down past the cooldown's end (71 s)
     expect(sim.messages()).toEqual([[10, 'Failover detected: pool changed blue → green']]);
     // The all-clear at 30 s was held back, then found untrue when the cooldown ended.
-    expect(sim.stats.snapshot(sim.pipeline.view(), source).alerts.defer).toBe(1);
+    expect(sim.stats.snapshot(sim.pipeline.view(), source, { delivery: 'test', heartbeat: { url: 'off' } }).alerts.defer).toBe(1);
 
     await sim.run(130, RATE, healthy);
     expect(sim.messages().slice(1)).toEqual([[110, 'Recovered: pool changed green → blue, steady for 10 s (open 1 min 40 s)']]);

@@ -4,13 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ConditionView } from '../../../watcher/detect/index.js';
-import { formatSlackMessage } from '../../../watcher/notify/slackMessage.js';
+import { formatSlackMessage, formatTestMessage } from '../../../watcher/notify/slackMessage.js';
 import type {
   IncidentNotification,
   MaintenanceNotification,
   Notification,
   PlannedSwitchNotification,
   ReleaseNotification,
+  WatcherRestartedNotification,
 } from '../../../watcher/policy/index.js';
 import type { HistoryEntry } from '../../../watcher/state/history.js';
 import { historyEntry } from './records.js';
@@ -127,6 +128,13 @@ const release = (fields: Partial<HistoryEntry> = {}): ReleaseNotification => ({
   message: 'notice',
   at: AT,
   entry: historyEntry({ time: new Date(AT).toISOString(), ...fields }),
+});
+
+const restarted = (downMs = 157_000): WatcherRestartedNotification => ({
+  kind: 'watcher_restarted',
+  message: 'notice',
+  at: AT,
+  downSince: AT - downMs,
 });
 
 function format(n: Notification, runbookUrl = RUNBOOK): Payload {
@@ -274,11 +282,19 @@ describe('formatSlackMessage: runbook links', () => {
   });
 
   it('every anchor is a heading of runbook.md', () => {
-    const headings = readFileSync('runbook.md', 'utf8')
+    const headings = readFileSync('docs/runbook.md', 'utf8')
       .split('\n')
       .filter((line) => line.startsWith('## '))
       .map((line) => line.slice(3).trim().toLowerCase().replace(/\s+/g, '-'));
-    const all: Notification[] = [incident(), incident({}, other('outage')), incident({}, other('error_rate')), planned(), maintenance(), release()];
+    const all: Notification[] = [
+      incident(),
+      incident({}, other('outage')),
+      incident({}, other('error_rate')),
+      planned(),
+      maintenance(),
+      release(),
+      restarted(),
+    ];
     for (const n of all) {
       const anchor = format(n).blocks[2].elements[0]?.text.split('#')[1];
       expect(headings).toContain(anchor);
@@ -554,5 +570,43 @@ describe('formatSlackMessage: client-controlled text', () => {
     const p = format(incident({}, c));
     for (const f of fields(p)) expect(f.text.length).toBeLessThanOrEqual(2000);
     expectOnlyInCode(p);
+  });
+});
+
+describe('formatSlackMessage: without a runbook URL', () => {
+  it('has no runbook line at all, and no empty context block Slack would reject', () => {
+    const p = formatSlackMessage(planned(), { runbookUrl: undefined }) as unknown as Payload;
+    expect(p.blocks.map((b) => b.type)).toEqual(['header', 'section']);
+    expect(JSON.stringify(p)).not.toContain('Runbook');
+    // An incident keeps its other context: the incident id.
+    const i = formatSlackMessage(incident(), { runbookUrl: undefined }) as unknown as Payload;
+    expect(contextTexts(i).some((t) => t.startsWith('Runbook'))).toBe(false);
+    expect(contextTexts(i).some((t) => t.startsWith('Incident '))).toBe(true);
+  });
+});
+
+describe('formatSlackMessage: the watcher was down', () => {
+  it('says it was an unclean stop, for how long and from when to when', () => {
+    const p = format(restarted());
+    expect(p.text).toBe('Watcher restarted after an unclean stop: down 2 min 37 s, from 00:03:55 to 00:06:32 UTC');
+    expect(field(p, 'Down since')).toBe('2026-11-22T00:03:55.123Z (last sign of life)');
+    expect(field(p, 'Back at')).toBe('2026-11-22T00:06:32.123Z');
+    expect(field(p, 'Meanwhile')).toMatch(/alerts about that time follow/);
+    expect(contextTexts(p)).toEqual([`Runbook: ${RUNBOOK}#watcher-restarted`]);
+  });
+
+  it('is not worded like a failover or an outage', () => {
+    expect(format(restarted(3 * 3_600_000)).text).not.toMatch(/failover|outage|pool changed/i);
+  });
+});
+
+describe('formatTestMessage', () => {
+  it('is marked as a test in its first words, says who sent it, and links nothing', () => {
+    const p = formatTestMessage({ at: AT, who: 'alice@ops-1' }) as unknown as Payload;
+    expect(p.text).toMatch(/^Test alert\b.*no action needed/);
+    expect(p.blocks[0].text.text).toBe(p.text);
+    expect(field(p, 'Sent by')).toBe('`alice@ops-1`');
+    expect(field(p, 'Time')).toBe('2026-11-22T00:06:32.123Z');
+    expect(p.blocks).toHaveLength(2);
   });
 });

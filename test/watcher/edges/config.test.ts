@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../common/config.js';
-import { WEBHOOK_SECRETS, watcherConfigSchema } from '../../../watcher/config.js';
+import { parseConfig, redactConfig } from '../../../common/config.js';
+import { pipelineSettings, runbookBase, WEBHOOK_SECRETS, watcherConfigSchema } from '../../../watcher/config.js';
 
 const parse = (env: Record<string, string>) => parseConfig(watcherConfigSchema, env, WEBHOOK_SECRETS);
 
@@ -29,7 +29,8 @@ describe('watcher config', () => {
         SLACK_RETRY_FOR_SEC: 900,
         SLACK_QUEUE_SIZE: 100,
         PLANNED_SWITCH_TTL_SEC: 120,
-        RUNBOOK_URL: 'runbook.md',
+        RUNBOOK_URL: '',
+        HEARTBEAT_INTERVAL_SEC: 60,
         SHUTDOWN_TIMEOUT_MS: 5000,
         LOG_LEVEL: 'info',
       },
@@ -90,4 +91,36 @@ describe('watcher config', () => {
       expect(r.problems).toEqual(['SLACK_WEBHOOK_URL: expected an http(s) URL (got a value, hidden)']);
     },
   );
+
+  it('treats HEARTBEAT_URL as a secret: a bad one is not echoed, a good one is logged by host only', () => {
+    const r = parse({ HEARTBEAT_URL: 'hc-ping.com/0b7c9e2a-s3cret' });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual(['HEARTBEAT_URL: expected an http(s) URL (got a value, hidden)']);
+    const good = parse({ HEARTBEAT_URL: 'https://hc-ping.com/0b7c9e2a-s3cret', HEARTBEAT_INTERVAL_SEC: '30' });
+    expect(good.ok && redactConfig(good.config, WEBHOOK_SECRETS)).toMatchObject({
+      HEARTBEAT_URL: 'https://hc-ping.com/[redacted]',
+      HEARTBEAT_INTERVAL_SEC: 30,
+    });
+  });
 });
+
+describe('RUNBOOK_URL', () => {
+  it('links only to an absolute http(s) URL: Slack cannot open a relative path', () => {
+    expect(runbookBase('https://github.com/acme/bluegreen/blob/main/docs/runbook.md')).toBe(
+      'https://github.com/acme/bluegreen/blob/main/docs/runbook.md',
+    );
+    expect(runbookBase('http://wiki.internal/runbook#top')).toBe('http://wiki.internal/runbook#top');
+    for (const value of ['', 'runbook.md', 'docs/runbook.md', 'file:///srv/runbook.md', 'https://', 'wiki.internal/runbook']) {
+      expect(runbookBase(value), value).toBeUndefined();
+    }
+    expect(pipelineSettings(parseOk({ RUNBOOK_URL: 'runbook.md' })).runbookUrl).toBeUndefined();
+    expect(pipelineSettings(parseOk({})).runbookUrl).toBeUndefined();
+  });
+});
+
+function parseOk(env: Record<string, string>) {
+  const r = parse(env);
+  if (!r.ok) throw new Error(r.problems.join('; '));
+  return r.config;
+}

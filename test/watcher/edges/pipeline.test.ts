@@ -22,7 +22,8 @@ const HOLD = 10_000;
 const COOLDOWN = 60_000;
 const START = 1_800_000_000_000;
 
-interface SetupOptions extends Partial<Pick<PipelineOptions, 'cooldownMs' | 'remindMs' | 'queueSize' | 'restore' | 'onStateChange'>> {
+interface SetupOptions
+  extends Partial<Pick<PipelineOptions, 'cooldownMs' | 'remindMs' | 'queueSize' | 'restore' | 'onStateChange' | 'startNotices'>> {
   maintenance?: boolean;
   /** Release notices come from this CONTROL_DIR's outbox. */
   controlDir?: string;
@@ -53,7 +54,7 @@ function setup(opts: SetupOptions = {}) {
     cooldownMs: opts.cooldownMs ?? COOLDOWN,
     remindMs: opts.remindMs ?? 0,
     queueSize: opts.queueSize ?? 10,
-    runbookUrl: 'runbook.md',
+    runbookUrl: undefined,
     clock,
     control,
     outbox: opts.controlDir === undefined ? undefined : createOutbox({ controlDir: opts.controlDir, logger }),
@@ -61,15 +62,79 @@ function setup(opts: SetupOptions = {}) {
     stats,
     logger,
     restore: opts.restore,
+    startNotices: opts.startNotices,
     onStateChange: opts.onStateChange,
   });
   const advance = (ms: number) => {
     now += ms;
   };
   const warnings = (msg: string) => logs.filter((l) => l.level === 'warn' && l.msg === msg);
-  const snapshot = () => stats.snapshot(pipeline.view(), {} as never);
+  const snapshot = () => stats.snapshot(pipeline.view(), {} as never, { delivery: 'test', heartbeat: { url: 'off' } });
   return { pipeline, stats, sent, logs, advance, warnings, snapshot, texts: () => sent.map((m) => m.text) };
 }
+
+describe('pipeline: where messages went', () => {
+  it('in dry-run, counts and shows alerts as dry_run, never as delivered, and still treats them as told', async () => {
+    const { pipeline, snapshot, advance } = setup({ answer: () => 'dry_run', cooldownMs: 0 });
+    pipeline.onLine(line('blue'));
+    pipeline.onLine(toLine(failedOver()));
+    await pipeline.drain(1_000);
+    expect(snapshot().alerts).toMatchObject({ send: 1, delivered: 0, dry_run: 1, failed: 0 });
+    expect(snapshot().recentAlerts.map((a) => a.outcome)).toEqual(['dry_run']);
+    expect(pipeline.deliveryHealth()).toEqual({});
+    // Told: the all-clear follows the hold, and the incident closes as if Slack had heard it.
+    pipeline.onLine(line('blue'));
+    advance(HOLD);
+    pipeline.tick();
+    await pipeline.drain(1_000);
+    expect(snapshot().recentAlerts.map((a) => [a.message, a.outcome])).toEqual([
+      ['opened', 'dry_run'],
+      ['resolved', 'dry_run'],
+    ]);
+    expect(snapshot().incidents).toEqual([]);
+  });
+
+  it('says first that the watcher was down, before what the previous run left unsent', async () => {
+    const first = setup({ answer: () => 'failed' });
+    first.pipeline.onLine(line('blue'));
+    first.pipeline.onLine(toLine(failedOver()));
+    const restore = first.pipeline.state();
+    const { pipeline, texts } = setup({
+      restore,
+      startNotices: [{ kind: 'watcher_restarted', message: 'notice', at: START, downSince: START - 90_000 }],
+    });
+    await pipeline.drain(1_000);
+    expect(texts()).toEqual([
+      'Watcher restarted after an unclean stop: down 1 min 30 s, from 07:58:30 to 08:00:00 UTC',
+      'Failover detected: pool changed blue → green',
+    ]);
+  });
+
+  it('reports how delivery is going for the heartbeat: how long an alert has waited, and a failure until a delivery', async () => {
+    let answer: DeliveryResult | 'hang' = 'hang';
+    const hung: Array<(r: DeliveryResult) => void> = [];
+    const { pipeline, advance } = setup({
+      cooldownMs: 0,
+      answer: () => (answer === 'hang' ? new Promise((resolve) => hung.push(resolve)) : answer),
+    });
+    expect(pipeline.deliveryHealth()).toEqual({});
+    pipeline.onLine(line('blue'));
+    pipeline.onLine(toLine(failedOver()));
+    const queuedAt = START;
+    advance(5_000);
+    expect(pipeline.deliveryHealth()).toEqual({ waitingSince: queuedAt });
+    hung[0]?.('failed');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pipeline.deliveryHealth()).toEqual({ failedAt: START + 5_000 });
+    // The next message that Slack takes clears it.
+    answer = 'delivered';
+    pipeline.onLine(line('blue'));
+    advance(HOLD);
+    pipeline.tick();
+    await pipeline.drain(1_000);
+    expect(pipeline.deliveryHealth()).toEqual({});
+  });
+});
 
 const MALFORMED = 'skipped malformed access-log lines';
 
@@ -169,7 +234,7 @@ describe('pipeline: decisions', () => {
     });
     expect(s.recentAlerts[3]?.raisedAt).toBe(new Date(START + 1_000 + HOLD).toISOString());
     expect(s.recentAlerts[3]).not.toHaveProperty('settledAt');
-    expect(s.alerts).toEqual({ send: 2, defer: 3, suppress: 0, delivered: 1, failed: 1, dropped: 0, queued: 0 });
+    expect(s.alerts).toEqual({ send: 2, defer: 3, suppress: 0, delivered: 1, failed: 1, dropped: 0, dry_run: 0, queued: 0 });
     // What Slack heard of the outage is marked lost.
     expect(s.incidents.find((i) => i.key === 'outage')?.told).toMatchObject({ lost: true });
   });

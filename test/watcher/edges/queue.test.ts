@@ -15,7 +15,7 @@ function manualSink() {
   return { sink, calls };
 }
 
-function setup(capacity: number, sink: AlertSink) {
+function setup(capacity: number, sink: AlertSink, clock = () => 0) {
   const outcomes: Array<[string, Outcome]> = [];
   const settled: QueuedAlert[] = [];
   const logs: string[] = [];
@@ -23,6 +23,7 @@ function setup(capacity: number, sink: AlertSink) {
     capacity,
     sink,
     logger: createLogger('test', 'info', { write: (s: string) => void logs.push(s) }),
+    clock,
     onOutcome: (item, outcome) => {
       outcomes.push([item.message.text, outcome]);
       settled.push(item);
@@ -41,6 +42,32 @@ function item(text: string): QueuedAlert {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('delivery queue', () => {
+  it('says since when its oldest undelivered alert has waited, for the heartbeat', async () => {
+    const { sink, calls } = manualSink();
+    let now = 1_000;
+    const { queue, enqueue } = setup(1, sink, () => now);
+    expect(queue.waitingSince()).toBeUndefined();
+    enqueue('a');
+    now = 2_000;
+    enqueue('b');
+    await tick();
+    // 'a' is in flight: it is the oldest, however long its send takes.
+    now = 9_000;
+    expect(queue.waitingSince()).toBe(1_000);
+    calls[0]?.finish('failed');
+    await tick();
+    expect(queue.waitingSince()).toBe(2_000);
+    // 'b' is in flight, not waiting: 'c' fits behind it even at capacity 1.
+    now = 10_000;
+    enqueue('c');
+    calls[1]?.finish('delivered');
+    await tick();
+    expect(queue.waitingSince()).toBe(10_000);
+    calls[2]?.finish('delivered');
+    await tick();
+    expect(queue.waitingSince()).toBeUndefined();
+  });
+
   it('sends one at a time, in order', async () => {
     const { sink, calls } = manualSink();
     const { enqueue, outcomes } = setup(10, sink);

@@ -10,9 +10,14 @@ export interface CtlResult {
 }
 
 export async function runCtl(controlDir: string, ...args: string[]): Promise<CtlResult> {
+  return runCtlWith({}, controlDir, ...args);
+}
+
+/** The same, with more of the watcher's settings in its environment. */
+export async function runCtlWith(env: Record<string, string>, controlDir: string, ...args: string[]): Promise<CtlResult> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/watcher/operator/ctl.js', ...args], {
-      env: { PATH: process.env.PATH, CONTROL_DIR: controlDir, WATCHER_PORT: '1' },
+      env: { PATH: process.env.PATH, CONTROL_DIR: controlDir, WATCHER_PORT: '1', ...env },
     });
     return { code: 0, stdout, stderr };
   } catch (err) {

@@ -41,6 +41,8 @@ const BAD: Record<string, () => string> = {
   SLACK_QUEUE_SIZE: () => '0',
   PLANNED_SWITCH_TTL_SEC: () => '0',
   RUNBOOK_URL: () => 'see the wiki',
+  HEARTBEAT_URL: () => `ftp://hc-ping.example/${SECRET}`,
+  HEARTBEAT_INTERVAL_SEC: () => '0',
   SHUTDOWN_TIMEOUT_MS: () => '1e9',
   LOG_LEVEL: () => 'loud',
 };

@@ -158,11 +158,13 @@ describe('watcher under faults', () => {
     const second = await startDaemon({ ALERT_COOLDOWN_SEC: '0' });
     expect(second.logs().some((l) => l.msg === 'resuming the log file at the saved position')).toBe(true);
     expect(second.logs().some((l) => l.msg.startsWith('sending messages left undelivered') && l.count === 1)).toBe(true);
-    await vi.waitFor(() => expect(postedTexts()).toHaveLength(3), { timeout: 5_000 });
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(4), { timeout: 5_000 });
     await quietPeriod();
-    const recovered = postedTexts()[1];
+    const recovered = postedTexts()[2];
     expect(postedTexts()).toEqual([
       'Failover detected: pool changed blue → green',
+      // First after the restart: nobody was watching for a while.
+      expect.stringMatching(/^Watcher restarted after an unclean stop: down \d+ s, from /),
       expect.stringMatching(/^Recovered: pool changed green → blue, steady for 1 s/),
       'Failover detected: pool changed blue → green',
     ]);
@@ -191,20 +193,24 @@ describe('watcher under faults', () => {
     appendFileSync(h.logPath, lines('blue', 5));
     const restartedAt = Date.now();
     const second = await startDaemon(env);
-    await vi.waitFor(() => expect(postedTexts()).toHaveLength(2), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(postedTexts()).toHaveLength(3), { timeout: 10_000, interval: 50 });
     await quietPeriod();
     expect(postedTexts()).toEqual([
       'Failover detected: pool changed blue → green',
+      expect.stringMatching(/^Watcher restarted after an unclean stop/),
       expect.stringMatching(/^Recovered: pool changed green → blue, steady for 1 s \(open \d+ s\)$/),
     ]);
-    const allClear = h.receiver.delivered()[1]!;
+    const allClear = h.receiver.delivered()[2]!;
     // Sent by the restarted watcher, once the cooldown from the opening (not from the restart) ran out.
     expect(allClear.at).toBeGreaterThan(restartedAt);
     expect(allClear.at - openedAt).toBeGreaterThanOrEqual(6_000 - 100);
     expect(allClear.at - openedAt).toBeLessThan(6_000 + 2_500);
     await vi.waitFor(async () => expect((await getJson(second, '/stats')).body.incidents).toEqual([]));
     const { body } = await getJson(second, '/stats');
-    expect(body.recentAlerts).toEqual([expect.objectContaining({ kind: 'failover', message: 'resolved', decision: 'send', outcome: 'delivered' })]);
+    expect(body.recentAlerts).toEqual([
+      expect.objectContaining({ kind: 'watcher_restarted', message: 'notice', decision: 'send', outcome: 'delivered' }),
+      expect.objectContaining({ kind: 'failover', message: 'resolved', decision: 'send', outcome: 'delivered' }),
+    ]);
     expect(body.lines.read).toBe(5);
   });
 

@@ -1,4 +1,4 @@
-// GET /metrics on the real daemon: every family the README lists, with the
+// GET /metrics on the real daemon: every family docs/metrics.md lists, with the
 // values the lines written imply, in Prometheus's text format.
 import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';

@@ -128,6 +128,9 @@
     byId(`${id}-empty`).hidden = rows.length > 0;
   }
 
+  // Said plainly where it matters: a dry-run alert reached nobody.
+  const OUTCOME_WORDS = { dry_run: 'dry-run, not posted' };
+
   function renderStatus(s) {
     status = s;
     skewMs = s.at - Date.now();
@@ -140,7 +143,7 @@
     byId('updated').textContent = `updated ${clock(s.at)}`;
     byId('maintenance').hidden = !s.maintenance;
     renderTable('alerts', s.recentAlerts, (a) => [
-      isoClock(a.raisedAt), a.kind, a.message, a.text, a.decision, a.outcome, a.settledAt && isoClock(a.settledAt),
+      isoClock(a.raisedAt), a.kind, a.message, a.text, a.decision, OUTCOME_WORDS[a.outcome] ?? a.outcome, a.settledAt && isoClock(a.settledAt),
     ]);
     renderTable('history', s.history, (h) => [
       dateTime(Date.parse(h.time)), h.action, h.outcome, h.pool, h.release, h.who, h.reason,

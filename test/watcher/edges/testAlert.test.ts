@@ -1,0 +1,80 @@
+// `ctl test-alert` (make test-alert), the built CLI against a local webhook
+// receiver: one marked message through the real Slack client, Slack's answer
+// printed with what to do about it, the exit code scripts can use, an entry in
+// the audit trail, and never the webhook's secret path in the output.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readHistory } from '../../../watcher/state/history.js';
+import { SECRET_PATH, startReceiver, type Receiver } from '../../support/receiver.js';
+import { runCtlWith } from './runCtl.js';
+
+let dir: string;
+let receiver: Receiver;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'test-alert-'));
+  receiver = await startReceiver();
+});
+afterEach(async () => {
+  await receiver.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const testAlert = (env: Record<string, string>) => runCtlWith(env, dir, 'test-alert', '--who', 'alice@ops-1');
+const lastEntry = () => readHistory(dir).entries.at(-1);
+
+describe('ctl test-alert', () => {
+  it('posts one marked message and says it was delivered', async () => {
+    const r = await testAlert({ SLACK_WEBHOOK_URL: receiver.url() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^test alert delivered to 127\.0\.0\.1:\d+ in \d+ ms/);
+    expect(receiver.requests).toHaveLength(1);
+    const body = JSON.parse(receiver.requests[0]!.body) as { text: string };
+    expect(body.text).toMatch(/^Test alert from the bluegreen watcher: no action needed$/);
+    expect(receiver.requests[0]!.body).toContain('alice@ops-1');
+    expect(lastEntry()).toMatchObject({ action: 'test_alert', outcome: 'ok', who: 'alice@ops-1' });
+  });
+
+  it("prints Slack's answer to a revoked webhook, what to do, and exits 1 without the secret", async () => {
+    receiver.answerNext(404);
+    const r = await testAlert({ SLACK_WEBHOOK_URL: receiver.url() });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^test alert NOT delivered to 127\.0\.0\.1:\d+: HTTP 404: error\n/);
+    expect(r.stdout).toMatch(/wrong or was revoked.*make up/);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(SECRET_PATH.split('/').at(-1));
+    expect(lastEntry()).toMatchObject({ action: 'test_alert', outcome: 'failed', reason: expect.stringContaining('HTTP 404') });
+  });
+
+  it('tries once, not for SLACK_RETRY_FOR_SEC, when Slack fails', async () => {
+    receiver.answerByDefault(503);
+    const r = await testAlert({ SLACK_WEBHOOK_URL: receiver.url(), SLACK_RETRY_FOR_SEC: '900' });
+    expect(r.code).toBe(1);
+    expect(receiver.requests).toHaveLength(1);
+    expect(r.stdout).toMatch(/HTTP 503/);
+    expect(r.stdout).toMatch(/try again in a minute/);
+  });
+
+  it('says when it got no answer in time', async () => {
+    receiver.answerByDefault('hang');
+    const r = await testAlert({ SLACK_WEBHOOK_URL: receiver.url(), SLACK_TIMEOUT_MS: '300' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/NOT delivered/);
+    expect(r.stdout).toMatch(/can reach the webhook host/);
+  });
+
+  it('in dry-run, posts nothing and says so, and how to connect Slack', async () => {
+    const r = await testAlert({});
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^dry-run: SLACK_WEBHOOK_URL is empty, so nothing was posted\..*\.env.*make up/);
+    expect(receiver.requests).toHaveLength(0);
+    expect(lastEntry()).toMatchObject({ action: 'test_alert', outcome: 'ok', reason: 'dry-run: not posted' });
+  });
+
+  it('stops at a bad webhook setting with one config error line, not echoing it', async () => {
+    const r = await testAlert({ SLACK_WEBHOOK_URL: 'hooks.slack.com/services/T/B/s3cretTok' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('ctl: config error: SLACK_WEBHOOK_URL: expected an http(s) URL (got a value, hidden)\n');
+    expect(receiver.requests).toHaveLength(0);
+  });
+});
