@@ -11,6 +11,7 @@ import type { Logger } from '../../common/logger.js';
 export class ChangeHints {
   private watcher: FSWatcher | undefined;
   private lastFailure: string | undefined;
+  private suspended = false;
 
   constructor(
     private readonly dir: string,
@@ -18,8 +19,29 @@ export class ChangeHints {
     private readonly onChange: (name: string | null) => void,
   ) {}
 
+  /** Whether a change can end a poll's sleep early: watching, or paused while busy. */
   get armed(): boolean {
-    return this.watcher !== undefined;
+    return this.watcher !== undefined || this.suspended;
+  }
+
+  get paused(): boolean {
+    return this.suspended;
+  }
+
+  /**
+   * Stops watching while the reader is busy: every write is an event, and a
+   * callback per write (one per request, for Nginx) was the reader's largest
+   * cost under load, though the next poll is due within milliseconds anyway.
+   */
+  pause(): void {
+    if (this.watcher === undefined) return;
+    this.close();
+    this.suspended = true;
+  }
+
+  /** Watches again, once the reader has caught up and will sleep. */
+  resume(): void {
+    if (this.suspended) this.arm();
   }
 
   arm(): void {
@@ -39,6 +61,7 @@ export class ChangeHints {
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;
+    this.suspended = false;
   }
 
   private failed(err: NodeJS.ErrnoException): void {

@@ -55,6 +55,14 @@ const MAX_BYTES_PER_POLL = 4 * 1024 * 1024;
 // long ago: a busy writer's many small writes then cost one poll per gap,
 // however many lines arrive, and a line after a quiet spell is read at once.
 const HINT_GAP_MS = 20;
+// How long a rotated file must stay unchanged, once the new one has a line,
+// before it is closed: every Nginx worker reopens its log on its own (one per
+// core), and a line the last one wrote to the old file after that would be lost.
+const ROTATION_QUIET_MS = 200;
+// Polls in a row that found lines before the change hints pause: a steady
+// writer, not one line now and then (pausing and watching again costs more
+// than the hints a sparse writer raises).
+const BUSY_POLLS = 3;
 
 interface OpenFile {
   handle: FileHandle;
@@ -86,6 +94,11 @@ class LogFollower {
   private stopped = false;
   // A change was seen since the current poll began: sleep only until HINT_GAP_MS after it began.
   private hinted = false;
+  /** Bytes the current poll has read, and how many polls in a row read some: a busy writer (see run()). */
+  private readThisPoll = 0;
+  private busyPolls = 0;
+  /** While a rotated file is being finished: since when it has not grown. */
+  private oldFileQuietSince: number | undefined;
   private polledAt = 0;
   private wake: (() => void) | undefined;
   private wakeSoon: (() => void) | undefined;
@@ -103,6 +116,7 @@ class LogFollower {
     while (!this.stopped) {
       this.hinted = false;
       this.polledAt = performance.now();
+      this.readThisPoll = 0;
       let caughtUp = true;
       try {
         caughtUp = await this.poll();
@@ -110,7 +124,22 @@ class LogFollower {
       } catch (err) {
         this.reportError(err as NodeJS.ErrnoException);
       }
-      if (caughtUp && !this.stopped) await this.sleep();
+      if (!caughtUp || this.stopped) continue;
+      this.busyPolls = this.readThisPoll > 0 ? this.busyPolls + 1 : 0;
+      if (this.busyPolls >= BUSY_POLLS) {
+        // Busy: look again HINT_GAP_MS after this poll began, as a change
+        // would have made it, without a callback per write meanwhile.
+        this.hints.pause();
+        this.hinted = true;
+      } else if (this.hints.paused && this.readThisPoll === 0) {
+        // Quiet again: watch, then look once more, since a write that came
+        // between this poll and the watch raised no event.
+        this.hints.resume();
+        continue;
+      }
+      // A rotated file waiting out its quiet time is looked at again as soon as a busy one.
+      if (this.oldFileQuietSince !== undefined) this.hinted = true;
+      await this.sleep();
     }
     this.hints.close();
     await this.file?.handle.close();
@@ -229,9 +258,16 @@ class LogFollower {
       this.rotations++;
     }
     // Nginx appends to the old file until it reopens its log, and its first
-    // write to the new file proves it has: only then is the old one complete.
+    // write to the new file proves that one worker has. The others reopen
+    // within milliseconds, writing to the old file until then: it is complete
+    // once it has not grown for ROTATION_QUIET_MS after that first write.
     if (current === undefined || current.size === 0) return;
+    const before = this.offset;
     await this.read(file, Infinity, Infinity);
+    const now = performance.now();
+    if (this.offset !== before || this.oldFileQuietSince === undefined) this.oldFileQuietSince = now;
+    if (now - this.oldFileQuietSince < ROTATION_QUIET_MS) return;
+    this.oldFileQuietSince = undefined;
     const partial = this.lines.restartAt(0);
     if (partial > 0) this.log.warn({ bytes: partial }, 'rotated log file ended inside a line; dropped its last bytes');
     this.file = undefined;
@@ -250,6 +286,7 @@ class LogFollower {
       if (bytesRead === 0) break;
       this.offset += bytesRead;
       readNow += bytesRead;
+      this.readThisPoll += bytesRead;
       // Once per read of up to READ_BYTES, not per line: a clock read per line would show in the profile.
       this.lastLineAt = Date.now();
       this.lines.push(bytesRead);

@@ -354,6 +354,42 @@ describe('startSource', () => {
       expect(source.status()).toMatchObject({ rotations: 1, rotationPending: false, changeHints: true });
     });
 
+    it('keeps reading a rotated file that another writer still appends to after the new file has a line (Nginx has a worker per core)', async () => {
+      writeFileSync(file, '');
+      const { lines, source } = follow({ pollIntervalMs: SLOW_POLL_MS });
+      await following(source);
+      appendFileSync(file, 'a\n');
+      await vi.waitFor(() => expect(lines).toEqual(['a']), SOON);
+      renameSync(file, `${file}.1`);
+      // One worker has reopened and written to the new file; the other writes its last line to the old one a moment later.
+      writeFileSync(file, 'new-1\n');
+      await sleep(60);
+      appendFileSync(`${file}.1`, 'old-late\n');
+      await vi.waitFor(() => expect(lines).toEqual(['a', 'old-late', 'new-1']), SOON);
+      expect(source.status()).toMatchObject({ rotations: 1, rotationPending: false });
+    });
+
+    it('stops the hints while a writer keeps it busy, and watches again once it is quiet', async () => {
+      writeFileSync(file, '');
+      const { lines, source } = follow({ pollIntervalMs: SLOW_POLL_MS });
+      await following(source);
+      const made = watches.made.length;
+      // A steady writer: a line every 5 ms for 300 ms, all read.
+      for (let i = 0; i < 60; i++) {
+        appendFileSync(file, `busy-${i}\n`);
+        await sleep(5);
+      }
+      await vi.waitFor(() => expect(lines).toHaveLength(60), SOON);
+      // Paused and watched again at least once, and reported as available all along.
+      await vi.waitFor(() => expect(watches.made.length).toBeGreaterThan(made), SOON);
+      expect(watches.closed.size).toBeGreaterThan(0);
+      expect(source.status().changeHints).toBe(true);
+      // Quiet now: a single line still ends a 60 s sleep at once.
+      await sleep(200);
+      appendFileSync(file, 'after\n');
+      await vi.waitFor(() => expect(lines.at(-1)).toBe('after'), SOON);
+    });
+
     it('falls back to polling, logged once, when inotify is not available', async () => {
       watches.failWith = 'EMFILE';
       writeFileSync(file, '');
