@@ -26,11 +26,12 @@ COPY --from=build /src/dist dist
 # The status page's static files, served by the watcher (dist/watcher/page/assets.js finds them here).
 COPY watcher/page/static watcher/page/static
 COPY package.json ./
+COPY common/http-probe.sh /usr/local/bin/http-probe
 # A named volume mounted here for the first time takes this owner, so the
 # non-root watcher can write its control files.
-RUN mkdir -p /var/lib/watcher && chown node:node /var/lib/watcher
+RUN chmod 0755 /usr/local/bin/http-probe && mkdir -p /var/lib/watcher && chown node:node /var/lib/watcher
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["node", "dist/common/probe.js"]
+  CMD ["http-probe"]
 CMD ["node", "dist/app/main.js"]

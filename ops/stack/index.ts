@@ -4,3 +4,4 @@
 export * from './settings.js';
 export * from './stack.js';
 export * from './load.js';
+export * from './cpu.js';

@@ -1,14 +1,18 @@
 // The watcher under faults on the real Compose stack: Nginx's log rotated
-// under 1,000 requests/s (rename + `nginx -s reopen`, and copy-truncate), and
-// the watcher container killed with SIGKILL mid-stream. Nothing read twice,
-// nothing lost that the log still holds, no alert repeated, none missed.
+// under 1,000 requests/s (rename + `nginx -s reopen`, and copy-truncate), the
+// watcher container killed with SIGKILL mid-stream, and a soak at full speed
+// with small log limits. Nothing read twice, nothing lost that the log still
+// holds, no alert repeated, none missed, no log past its bound.
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLoop } from '../../ops/stack/index.js';
+import { closedLoop, openLoop, throughput } from '../../ops/stack/index.js';
 import { requireDockerOrSkip } from './support/docker.js';
 import { settleUnderTraffic } from './support/incidents.js';
 import {
   PORTS,
   chaos,
+  docker,
   receivedAlerts,
   sleep,
   startStack,
@@ -20,6 +24,17 @@ import {
 const enabled = requireDockerOrSkip('e2e watcher faults');
 const LOG = '/var/log/bluegreen/access.log';
 const RATE = 1_000;
+// Small limits, so the soak rotates every log many times. The access log stays
+// under 3 MB until the soak: the rotation counts the first cases check are theirs.
+const LIMITS = { ACCESS_LOG_MAX_MB: 3, ACCESS_LOG_KEEP: 1, CONTAINER_LOG_MAX_MB: 1, CONTAINER_LOG_MAX_FILE: 2 };
+// 30 s in `make test` (its time budget); SOAK_SEC=300 for a longer soak.
+const SOAK_MS = Number(process.env.SOAK_SEC ?? 30) * 1000;
+if (!Number.isInteger(SOAK_MS) || SOAK_MS <= 0) throw new Error(`SOAK_SEC: expected whole seconds above 0, got "${process.env.SOAK_SEC}"`);
+const MB = 1024 * 1024;
+// The rotation looks once a second: the log may pass its limit by that much
+// traffic (a /version line is under 512 bytes), rounded up for a late wake-up.
+const ROTATION_SLACK_SEC = 2;
+const LINE_BYTES_MAX = 512;
 
 interface WatcherStats {
   lines: { read: number; malformed: number };
@@ -66,7 +81,13 @@ describe.skipIf(!enabled)('the watcher under faults on the Compose stack', () =>
     // cost per request (docs/performance.md); this suite is about the watcher,
     // so the pools log warnings only and the 2 cores keep headroom for 1,000
     // requests/s with the load generator on the same machine.
-    stack = await startStack('watcher-faults', { LOG_LEVEL: 'warn' });
+    stack = await startStack('watcher-faults', {
+      LOG_LEVEL: 'warn',
+      ACCESS_LOG_MAX_MB: String(LIMITS.ACCESS_LOG_MAX_MB),
+      ACCESS_LOG_KEEP: String(LIMITS.ACCESS_LOG_KEEP),
+      CONTAINER_LOG_MAX_SIZE: `${LIMITS.CONTAINER_LOG_MAX_MB}m`,
+      CONTAINER_LOG_MAX_FILE: String(LIMITS.CONTAINER_LOG_MAX_FILE),
+    });
   });
 
   afterAll(async () => {
@@ -138,4 +159,85 @@ describe.skipIf(!enabled)('the watcher under faults on the Compose stack', () =>
       expect.stringMatching(/^Recovered: pool changed green → blue/),
     ]);
   });
+
+  it(`soak: ${SOAK_MS / 1000} s at full speed, every log within its bound at every sample, every line read once`, { timeout: SOAK_MS + 90_000 }, async () => {
+    // The stack's own services (not the test's webhook receiver).
+    const services = (await stack.compose('ps', '-q', 'app_blue', 'app_green', 'nginx', 'alert_watcher')).trim().split('\n');
+    expect(services).toHaveLength(4);
+    const logPaths = await Promise.all(services.map(async (id) => (await docker('inspect', '-f', '{{.LogPath}}', id)).trim()));
+    const volume = (await docker('volume', 'inspect', '-f', '{{.Mountpoint}}', `${stack.projectName}_nginx_logs`)).trim();
+    // What earlier cases left beside the managed files is not the rotation's to bound.
+    await inNginx(`rm -f ${LOG}.2 ${LOG}.3`);
+    const bytes = () => ({
+      containers: logPaths.reduce((sum, file) => sum + filesSize(path.dirname(file), path.basename(file)), 0),
+      accessLog: filesSize(volume, 'access.log'),
+    });
+    const before = await watcherStats();
+    const memoryBefore = await memory(services);
+    const samples: { containers: number; accessLog: number }[] = [];
+    const load = closedLoop({ origin: `http://127.0.0.1:${PORTS.nginx}`, path: '/version', connections: 16, durationMs: SOAK_MS });
+    let done = false;
+    void load.finally(() => (done = true));
+    while (!done) {
+      samples.push(bytes());
+      await sleep(1_000);
+    }
+    const run = await load;
+    const memoryAfter = await memory(services);
+    const t = throughput([run]);
+    const read = await waitForLinesRead(before.lines.read, t.requests, 30_000);
+    const after = await watcherStats();
+
+    const containerBound = services.length * LIMITS.CONTAINER_LOG_MAX_MB * LIMITS.CONTAINER_LOG_MAX_FILE * MB;
+    const accessBound = (LIMITS.ACCESS_LOG_KEEP + 1) * LIMITS.ACCESS_LOG_MAX_MB * MB + t.rps * ROTATION_SLACK_SEC * LINE_BYTES_MAX;
+    const peak = (k: 'containers' | 'accessLog') => Math.max(...samples.map((x) => x[k]));
+    const mb = (n: number) => (n / MB).toFixed(1);
+    console.log(
+      `[e2e] soak: ${t.requests} requests in ${t.seconds.toFixed(0)} s (${Math.round(t.rps)}/s, ${t.failed} failed), ${read} lines read, ` +
+        `${after.source.rotations - before.source.rotations} rotations; peak container logs ${mb(peak('containers'))} MB (bound ${mb(containerBound)}), ` +
+        `peak access log ${mb(peak('accessLog'))} MB (bound ${mb(accessBound)}), ${samples.length} samples; ` +
+        `memory MiB before → after: ${Object.entries(memoryBefore).map(([name, mib]) => `${name} ${mib} → ${memoryAfter[name]}`).join(', ')}`,
+    );
+    expect(t.failed).toBe(0);
+    expect(read).toBe(t.requests);
+    // Full speed must have rotated the access log several times, or the bound proved nothing.
+    expect(after.source.rotations - before.source.rotations).toBeGreaterThanOrEqual(3);
+    expect(samples.length).toBeGreaterThanOrEqual(Math.floor(SOAK_MS / 2_000));
+    for (const sample of samples) {
+      expect(sample.containers).toBeLessThanOrEqual(containerBound);
+      expect(sample.accessLog).toBeLessThanOrEqual(accessBound);
+    }
+  });
+
+  it('Nginx starts again after its log was rotated (the reopened log belongs to its workers)', async () => {
+    expect((await watcherStats()).source.rotations).toBeGreaterThan(0);
+    await stack.compose('restart', 'nginx');
+    await stack.compose('up', '-d', '--wait', '--no-deps', 'nginx');
+    const before = await watcherStats();
+    const statuses = await loadWith(1_000, 0, async () => undefined);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(await waitForLinesRead(before.lines.read, statuses.length)).toBe(statuses.length);
+  });
 });
+
+/** Total bytes of the files in `dir` whose names start with `prefix` (a log and its rotated copies). */
+function filesSize(dir: string, prefix: string): number {
+  return readdirSync(dir)
+    .filter((name) => name.startsWith(prefix))
+    .reduce((sum, name) => sum + (statSync(path.join(dir, name), { throwIfNoEntry: false })?.size ?? 0), 0);
+}
+
+/** Each container's memory as `docker stats` reports it (page cache excluded), in MiB, by service. */
+async function memory(ids: string[]): Promise<Record<string, number>> {
+  const out = await docker('stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', ...ids);
+  const entries = out
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [name = '', usage = ''] = line.split(' ');
+      const value = Number.parseFloat(usage);
+      const mib = usage.includes('GiB') ? value * 1024 : usage.includes('KiB') ? value / 1024 : value;
+      return [name.replace(/^bg-e2e-watcher-faults-\d+-/, '').replace(/-\d+$/, ''), Math.round(mib)] as const;
+    });
+  return Object.fromEntries(entries);
+}

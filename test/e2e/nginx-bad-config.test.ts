@@ -78,6 +78,10 @@ describe.skipIf(!enabled)('Nginx refuses a bad configuration before serving', ()
     ['APP_PORT', '65536', /APP_PORT must be a port number from 1 to 65535, got '65536'/],
     ['APP_PORT', 'http', /APP_PORT must be a port number from 1 to 65535, got 'http'/],
     ['APP_PORT', '3000; server evil:80', /APP_PORT must be a port number from 1 to 65535, got '3000; server evil:80'/],
+    ['ACCESS_LOG_MAX_MB', '0', /ACCESS_LOG_MAX_MB must be a whole number of MB from 1 to 999999, got '0'/],
+    ['ACCESS_LOG_MAX_MB', '1g', /ACCESS_LOG_MAX_MB must be a whole number of MB from 1 to 999999, got '1g'/],
+    ['ACCESS_LOG_KEEP', '0', /ACCESS_LOG_KEEP must be a whole number of rotated files from 1 to 99, got '0'/],
+    ['ACCESS_LOG_KEEP', '-1', /ACCESS_LOG_KEEP must be a whole number of rotated files from 1 to 99, got '-1'/],
   ])('%s=%j: exits 1 with a clear message, never serves', async (name, value, message) => {
     const run = await runNginx({ [name]: value }, 20_000);
     expect(run.code).toBe(1);
