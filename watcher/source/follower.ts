@@ -24,8 +24,8 @@
 // missing. What it does well (start at the end, follow appends, hold a partial
 // line) is what this reader must do anyway after a rotation, so keeping it
 // would mean two readers and that lossy seam between them.
-import type { Stats } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { fstatSync, readSync, statSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { ChangeHints } from './changeHints.js';
@@ -171,11 +171,16 @@ class LogFollower {
     return { fingerprint: fingerprint.hex, fingerprintBytes: fingerprint.bytes, offset: this.lines.lineEnd };
   }
 
-  /** One poll; false when it stopped reading before the end of the file. */
+  /**
+   * One poll; false when it stopped reading before the end of the file. Its
+   * stat, reads and rotation check are synchronous: on a local file each takes
+   * microseconds, while a trip through libuv's thread pool cost ~0.3 ms of CPU
+   * apiece in the stack, 50 polls a second under load.
+   */
   private async poll(): Promise<boolean> {
     if (this.file === undefined) return this.openIfPresent();
     const file = this.file;
-    const { size } = await file.handle.stat();
+    const { size } = fstatSync(file.handle.fd);
     if (size < this.offset) this.restartTruncated(file, size);
     await takeFingerprint(file, size);
     const caughtUp = await this.read(file, size);
@@ -250,7 +255,7 @@ class LogFollower {
   }
 
   private async checkRotation(file: OpenFile): Promise<void> {
-    const current = await statIfExists(this.opts.path);
+    const current = statIfExists(this.opts.path);
     if (current !== undefined && current.dev === file.dev && current.ino === file.ino) return;
     if (!this.rotationPending) {
       this.log.info({ path: this.opts.path }, 'log file rotated; finishing the old one');
@@ -282,7 +287,7 @@ class LogFollower {
     let readNow = 0;
     while (this.offset < size) {
       if (readNow >= budget) return false;
-      const { bytesRead } = await file.handle.read(this.lines.buffer, this.lines.held, READ_BYTES, this.offset);
+      const bytesRead = readSync(file.handle.fd, this.lines.buffer, this.lines.held, READ_BYTES, this.offset);
       if (bytesRead === 0) break;
       this.offset += bytesRead;
       readNow += bytesRead;
@@ -329,11 +334,6 @@ class LogFollower {
   }
 }
 
-async function statIfExists(path: string): Promise<Stats | undefined> {
-  try {
-    return await stat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+function statIfExists(path: string): Stats | undefined {
+  return statSync(path, { throwIfNoEntry: false });
 }
