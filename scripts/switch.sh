@@ -13,8 +13,10 @@ case "$pool" in
 esac
 
 if [ "${FORCE:-0}" != 1 ]; then
-  # shellcheck disable=SC2016 # $PORT is the container's, expanded inside it
-  if ! $compose exec -T "app_$pool" sh -c 'node dist/common/probe.js "http://127.0.0.1:${PORT:-3000}/readyz"'; then
+  # Asked from Nginx's container, over the network Nginx uses: it works for any
+  # pool image (nothing of ours needs to be inside it). $APP_PORT is Nginx's.
+  # shellcheck disable=SC2016
+  if ! $compose exec -T nginx sh -c 'curl -fsS -o /dev/null --max-time 2 "http://$1:${APP_PORT:-3000}/readyz"' sh "app_$pool"; then
     echo "switch: app_$pool is not ready (its /readyz failed); refusing to switch. FORCE=1 overrides." >&2
     exit 1
   fi

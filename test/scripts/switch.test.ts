@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const CTL = 'exec -T alert_watcher node dist/watcher/operator/ctl.js';
-const READY_CHECK = /^exec -T app_green sh -c /;
+const READY_CHECK = /^exec -T nginx sh -c .*\/readyz.* sh app_green$/;
 const ANNOUNCE = `${CTL} planned-switch green`;
 const SWITCH = 'exec -T nginx switch-pool green';
 const CANCEL = `${CTL} planned-switch --cancel`;
