@@ -58,6 +58,8 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
   let stopped = false;
+  // Cuts a ping in flight at stop: a slow dead-man's switch must not hold up a shutdown.
+  const stopping = new AbortController();
 
   async function beat(): Promise<void> {
     try {
@@ -67,7 +69,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
         method: 'POST',
         headers: { 'content-type': 'text/plain; charset=utf-8' },
         body,
-        signal: AbortSignal.timeout(Math.min(MAX_PING_MS, opts.intervalMs)),
+        signal: AbortSignal.any([AbortSignal.timeout(Math.min(MAX_PING_MS, opts.intervalMs)), stopping.signal]),
       });
       await res.body.dump();
       if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
@@ -82,6 +84,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       status.reason = health.healthy ? undefined : health.reason;
       status.error = undefined;
     } catch (err) {
+      if (stopped) return;
       const error = (err as Error).name === 'TimeoutError' ? 'no answer in time' : scrub((err as Error).message);
       // Once per outage: a dead-man's switch that cannot be reached will say so itself.
       if (status.error === undefined) log.warn({ error }, 'heartbeat not delivered; will try at the next interval');
@@ -106,6 +109,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      stopping.abort();
       await inFlight;
     },
   };

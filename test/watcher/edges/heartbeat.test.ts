@@ -155,13 +155,16 @@ describe('heartbeat', () => {
     expect(receiver.requests).toHaveLength(count);
   });
 
-  it('stop() waits for the ping in flight and sends nothing after it', async () => {
+  it('stop() cuts a hanging ping at once, rather than hold up the shutdown for its timeout, and sends nothing after it', async () => {
     receiver.answerByDefault('hang');
-    const beat = start({ intervalMs: 100 });
+    // A long interval: the ping's own timeout would be 10 s.
+    const beat = start({ intervalMs: 60_000 });
     await vi.waitFor(() => expect(receiver.requests).toHaveLength(1), WAIT);
+    const stopping = Date.now();
     await beat.stop();
-    // The ping in flight has ended (here: given up) by the time stop() returns.
-    expect(beat.status()).toMatchObject({ error: 'no answer in time' });
+    expect(Date.now() - stopping).toBeLessThan(1_000);
+    // Cut by the stop, not failed: nothing to report.
+    expect(beat.status()).not.toHaveProperty('error');
     await sleep(3 * 100);
     expect(receiver.requests).toHaveLength(1);
   });
