@@ -70,6 +70,18 @@ export function redactConfig(
   return out;
 }
 
+/**
+ * Removes a secret URL (a webhook, a ping URL: the path is the secret) from
+ * text that may quote it, such as an HTTP client's error message.
+ */
+export function secretUrlScrubber(secret: string): (text: string) => string {
+  const url = new URL(secret);
+  return (text) => {
+    const withoutUrl = text.split(secret).join(`${url.origin}/[redacted]`);
+    return url.pathname.length > 1 ? withoutUrl.split(url.pathname).join('/[redacted]') : withoutUrl;
+  };
+}
+
 function redactSecret(value: unknown): string {
   try {
     const url = new URL(String(value));

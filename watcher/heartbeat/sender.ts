@@ -4,6 +4,7 @@
 // or hangs: the service then alerts on the silence, which Slack never could.
 // The URL's path is its secret: logs name the host only.
 import { request } from 'undici';
+import { secretUrlScrubber } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
 import type { Clock } from '../types.js';
 import type { Health } from './health.js';
@@ -49,9 +50,9 @@ export function failUrl(url: string): string {
 }
 
 export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
-  const { host, pathname } = new URL(opts.url);
+  const { host } = new URL(opts.url);
   // Error texts can quote the URL they failed on.
-  const scrub = (text: string) => (pathname.length > 1 ? text.split(pathname).join('/[redacted]') : text);
+  const scrub = secretUrlScrubber(opts.url);
   const log = opts.logger.child({ component: 'heartbeat', host });
   const fail = failUrl(opts.url);
   const status: Extract<HeartbeatStatus, { url: 'configured' }> = { url: 'configured', intervalSec: opts.intervalMs / 1000 };

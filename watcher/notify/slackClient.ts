@@ -1,6 +1,7 @@
 // Posts alerts to a Slack incoming webhook. The webhook's path is its secret:
 // logs name the host only, and every error text is scrubbed of the URL.
 import { Agent, request } from 'undici';
+import { secretUrlScrubber } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
 import type { SlackFailure } from '../vocabulary.js';
 import type { SlackMessage } from './slackMessage.js';
@@ -67,10 +68,7 @@ export function createSlackClient(opts: SlackClientOptions): AlertSink {
   const maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
 
   // Error texts can quote the URL they failed on.
-  const scrub = (text: string) => {
-    const withoutUrl = text.split(opts.webhookUrl).join(`${url.origin}/[redacted]`);
-    return url.pathname.length > 1 ? withoutUrl.split(url.pathname).join('/[redacted]') : withoutUrl;
-  };
+  const scrub = secretUrlScrubber(opts.webhookUrl);
 
   async function attempt(body: string): Promise<Attempt> {
     const started = performance.now();
