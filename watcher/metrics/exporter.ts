@@ -71,14 +71,27 @@ export interface Exporter {
   handler: Handler;
 }
 
-export function createExporter(src: ExporterSources): Exporter {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+const NEVER_MS = 2 ** 31 - 1;
+const DROPPED_METRICS = [
   // Gauges named like counters, which `promtool check metrics` rejects; the
   // event loop lag and heap figures say more about the watcher anyway.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
-    registry.removeSingleMetric(name);
-  }
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+  // The unsampled histogram's (see createExporter).
+  ...['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'].map((stat) => `nodejs_eventloop_lag_${stat}_seconds`),
+];
+
+export function createExporter(src: ExporterSources): Exporter {
+  const registry = new Registry();
+  // prom-client's event-loop delay histogram samples with a timer, every 10 ms
+  // by default: 100 wake-ups a second, most of the watcher's CPU at rest, and
+  // each of its figures includes the sampling interval, so a slower sampler
+  // only reads worse. prom-client has no switch to leave it out: its timer is
+  // set never to fire and its gauges are dropped. nodejs_eventloop_lag_seconds
+  // stays: it is measured at each scrape, with no timer.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: NEVER_MS });
+  for (const name of DROPPED_METRICS) registry.removeSingleMetric(name);
   const register = [registry];
   const pools = () => [...src.traffic.byPool.keys()];
 

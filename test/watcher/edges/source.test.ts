@@ -145,6 +145,7 @@ describe('startSource', () => {
 
   function follow({ maxLineBytes = 1024, pollIntervalMs = POLL_MS, start }: FollowOptions = {}) {
     const lines: string[] = [];
+    const readAt: number[] = [];
     const dropped: DroppedLine[] = [];
     // position() as the pipeline would see it from inside each callback.
     const lineEnds: Array<number | undefined> = [];
@@ -159,6 +160,7 @@ describe('startSource', () => {
       start,
       onLine: (line) => {
         lines.push(line);
+        readAt.push(performance.now());
         lineEnds.push(started.position()?.offset);
       },
       onDroppedLine: (d) => {
@@ -168,7 +170,7 @@ describe('startSource', () => {
     });
     source = started;
     const messages = () => logs.map((l) => l.msg);
-    return { lines, dropped, lineEnds, dropEnds, logs, messages, source: started };
+    return { lines, readAt, dropped, lineEnds, dropEnds, logs, messages, source: started };
   }
 
   /** Until the source has opened the file (and, having a file, has taken its fingerprint). */
@@ -369,17 +371,25 @@ describe('startSource', () => {
       expect(source.status()).toMatchObject({ rotations: 1, rotationPending: false });
     });
 
-    it('stops the hints while a writer keeps it busy, and watches again once it is quiet', async () => {
+    it('stops the hints while a writer keeps it busy, reads its lines in batches, and watches again once it is quiet', async () => {
       writeFileSync(file, '');
-      const { lines, source } = follow({ pollIntervalMs: SLOW_POLL_MS });
+      const { lines, readAt, source } = follow({ pollIntervalMs: SLOW_POLL_MS });
       await following(source);
       const made = watches.made.length;
-      // A steady writer: a line every 5 ms for 300 ms, all read.
-      for (let i = 0; i < 60; i++) {
+      // A steady writer: a line every 5 ms or so for 600 ms, all read.
+      const writtenAt: number[] = [];
+      for (let i = 0; i < 120; i++) {
         appendFileSync(file, `busy-${i}\n`);
+        writtenAt.push(performance.now());
         await sleep(5);
       }
-      await vi.waitFor(() => expect(lines).toHaveLength(60), SOON);
+      await vi.waitFor(() => expect(lines).toHaveLength(120), SOON);
+      // One wake-up per batch, ~100 ms apart once busy (a read every 20 ms
+      // would make 30 batches), and no line waited long.
+      const batches = readAt.filter((at, i) => i === 0 || at - readAt[i - 1]! > 3).length;
+      expect(batches).toBeGreaterThan(1);
+      expect(batches).toBeLessThanOrEqual(15);
+      expect(Math.max(...readAt.map((at, i) => at - writtenAt[i]!))).toBeLessThan(1000);
       // Paused and watched again at least once, and reported as available all along.
       await vi.waitFor(() => expect(watches.made.length).toBeGreaterThan(made), SOON);
       expect(watches.closed.size).toBeGreaterThan(0);
