@@ -183,13 +183,17 @@ export function createApp({ config, logger, random }: AppOptions): App {
     res.once('close', () => {
       inFlight -= 1;
       const aborted = !res.writableFinished;
-      log.info(
+      // 499 is Nginx's code for "client closed the request", so both logs agree.
+      const status = aborted ? 499 : res.statusCode;
+      // A failed or abandoned request is a warning, so LOG_LEVEL=warn (which
+      // saves a log line per request, most of the app's own cost) still has
+      // every one, with its request id.
+      log[status >= 500 || aborted ? 'warn' : 'info'](
         {
           requestId,
           method: req.method,
           path,
-          // 499 is Nginx's code for "client closed the request", so both logs agree.
-          status: aborted ? 499 : res.statusCode,
+          status,
           durationMs: Math.round((performance.now() - started) * 10) / 10,
           ...(aborted && { aborted }),
         },

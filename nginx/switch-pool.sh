@@ -25,6 +25,7 @@ rollback() {
 # Render with the same two steps as at container start.
 (
   export SWITCH_POOL_TO="$1"
+  . /docker-entrypoint.d/15-local-resolvers.envsh
   . /docker-entrypoint.d/15-active-pool.envsh
   /docker-entrypoint.d/20-envsubst-on-templates.sh
 ) >/dev/null || rollback "rendering the template failed"

@@ -20,9 +20,9 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((app) => app.shutdown()));
 });
 
-async function start(config: Partial<AppOptions['config']> = {}, random?: Random): Promise<Started> {
+async function start(config: Partial<AppOptions['config']> = {}, random?: Random, level = 'info'): Promise<Started> {
   const logs: LogLine[] = [];
-  const logger = createLogger('app', 'info', { write: (line: string) => void logs.push(JSON.parse(line)) });
+  const logger = createLogger('app', level, { write: (line: string) => void logs.push(JSON.parse(line)) });
   const app = createApp({
     config: { APP_POOL: 'blue', RELEASE_ID: 'rel-1', CHAOS_HOLD_MS: 10_000, SHUTDOWN_TIMEOUT_MS: 2000, ...config },
     logger,
@@ -325,6 +325,15 @@ describe('logs', () => {
     expect(second).toMatchObject({ method: 'POST', path: '/nope', status: 404 });
     expect(second).not.toHaveProperty('requestId');
     expect(second).not.toHaveProperty('aborted');
+  });
+
+  it('logs a failed request at warn, so LOG_LEVEL=warn drops the per-request lines but keeps every failure with its request id', async () => {
+    const { port, logs } = await start({}, undefined, 'warn');
+    await request(port, '/version', { headers: { 'X-Request-Id': 'ok-1' } });
+    await post(port, '/chaos/start?mode=error');
+    await request(port, '/version', { headers: { 'X-Request-Id': 'failed-1' } });
+    await expect.poll(() => requestLines(logs).length).toBe(1);
+    expect(requestLines(logs)[0]).toMatchObject({ level: 'warn', requestId: 'failed-1', path: '/version', status: 500 });
   });
 
   it('logs chaos start at warn and stop at info', async () => {
