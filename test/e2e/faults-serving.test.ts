@@ -2,6 +2,7 @@
 // restarted and re-addressed, both pools failing, reloads and switches, all
 // under load. Each case prints what it measured ([faults] lines).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { directive, readTemplate } from '../watcher/core/nginxTemplate.js';
 import { requireDockerOrSkip } from './support/docker.js';
 import {
   PORTS,
@@ -24,6 +25,14 @@ import {
 } from './support/stack.js';
 
 const enabled = requireDockerOrSkip('e2e faults (serving)');
+
+/** How often Nginx looks the pools' names up again: the template's `resolver … valid=`. */
+function resolveEveryMs(): number {
+  const valid = directive(readTemplate(), 'resolver').find((arg) => arg.startsWith('valid='));
+  const seconds = /^valid=(\d+)s$/.exec(valid ?? '')?.[1];
+  if (seconds === undefined) throw new Error(`no "valid=<n>s" on the template's resolver (got ${valid})`);
+  return Number(seconds) * 1000;
+}
 
 const LOAD_PER_SECOND = 30;
 
@@ -158,6 +167,9 @@ describe.skipIf(!enabled)('serving under faults on the Compose stack', () => {
       await docker('start', ids.blue, ids.green);
       const ms = await waitUntilBlueServesAt(await containerAddress(ids.blue), 30_000);
       console.log(`[faults] both down: blue serving at its current address ${ms} ms after docker start`);
+      // Green too: while it was down its name did not resolve, and Nginx has
+      // its address again only at its next lookup, which nothing can hurry.
+      await sleep(resolveEveryMs() + 1_000);
     });
   });
 
