@@ -43,14 +43,17 @@ const targets = [
 const [direct, nginx] = targets;
 const load = (origin: string, durationMs: number) => closedLoop({ origin, path: PATH, connections: CONNECTIONS, durationMs });
 
+/** CPU microseconds each part used between two snapshots. */
+function usedBetween(before: Record<string, number>, after: Record<string, number>): Record<Part, number> {
+  return Object.fromEntries(PARTS.map((p) => [p, after[SERVICES[p]]! - before[SERVICES[p]]!])) as Record<Part, number>;
+}
+
 async function measured(origin: string): Promise<Round> {
   const before = cpuSnapshot(ids);
   const run = await load(origin, ROUND_MS);
   // The watcher reads the last lines up to a poll later: count its work on them.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  const after = cpuSnapshot(ids);
-  const cpuUs = Object.fromEntries(PARTS.map((p) => [p, after[SERVICES[p]]! - before[SERVICES[p]]!])) as Record<Part, number>;
-  return { run, cpuUs };
+  return { run, cpuUs: usedBetween(before, cpuSnapshot(ids)) };
 }
 
 /** CPU µs per request of each part over `rounds`; less the idle cost of the same time, when given. */
@@ -69,10 +72,8 @@ console.log(
 for (const target of targets) await load(target.origin, WARMUP_MS);
 const idleStart = cpuSnapshot(ids);
 await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
-const idleEnd = cpuSnapshot(ids);
-const idleUsPerSec = Object.fromEntries(
-  PARTS.map((p) => [p, ((idleEnd[SERVICES[p]]! - idleStart[SERVICES[p]]!) * 1000) / IDLE_MS]),
-) as Record<Part, number>;
+const idleUsed = usedBetween(idleStart, cpuSnapshot(ids));
+const idleUsPerSec = Object.fromEntries(PARTS.map((p) => [p, (idleUsed[p] * 1000) / IDLE_MS])) as Record<Part, number>;
 console.log(`idle, ${IDLE_MS / 1000} s: ${PARTS.map((p) => `${SERVICES[p]} ${Math.round(idleUsPerSec[p] / 1000)} ms`).join(', ')} of CPU per second`);
 const rows: Row[] = [];
 for (let round = 1; round <= ROUNDS; round++) {

@@ -1,7 +1,8 @@
 // CPU time a stack container has used, from its cgroup on this host: what the
 // proxy benchmark divides by the requests it sent to get a cost per request.
 // Read from the host, never with `docker exec`: starting a process in the
-// container costs it ~100 ms of CPU here, more than a round's requests.
+// container costs it ~45 ms of CPU here (docs/performance.md), which would
+// land in the very figures it reads.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';

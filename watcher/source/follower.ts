@@ -190,7 +190,7 @@ class LogFollower {
     const { size } = fstatSync(file.handle.fd);
     if (size < this.offset) this.restartTruncated(file, size);
     await takeFingerprint(file, size);
-    const caughtUp = await this.read(file, size);
+    const caughtUp = this.read(file, size);
     await this.checkRotation(file);
     return caughtUp;
   }
@@ -275,7 +275,7 @@ class LogFollower {
     // once it has not grown for ROTATION_QUIET_MS after that first write.
     if (current === undefined || current.size === 0) return;
     const before = this.offset;
-    await this.read(file, Infinity, Infinity);
+    this.read(file, Infinity, Infinity);
     const now = performance.now();
     if (this.offset !== before || this.oldFileQuietSince === undefined) this.oldFileQuietSince = now;
     if (now - this.oldFileQuietSince < ROTATION_QUIET_MS) return;
@@ -289,7 +289,7 @@ class LogFollower {
   }
 
   /** Reads up to `size` (what the last stat saw) or, if Infinity, until a read finds nothing. */
-  private async read(file: OpenFile, size: number, budget = MAX_BYTES_PER_POLL): Promise<boolean> {
+  private read(file: OpenFile, size: number, budget = MAX_BYTES_PER_POLL): boolean {
     if (Number.isFinite(size)) this.size = size;
     let readNow = 0;
     while (this.offset < size) {
