@@ -15,6 +15,8 @@ envget = $(or $(call envline,$(1),$(ENV_FILE)),$(call envline,$(1),.env.example)
 NGINX_PORT := $(or $(NGINX_PORT),$(call envget,NGINX_PORT))
 BLUE_PORT := $(or $(BLUE_PORT),$(call envget,BLUE_PORT))
 GREEN_PORT := $(or $(GREEN_PORT),$(call envget,GREEN_PORT))
+BLUE_REPLICAS := $(or $(BLUE_REPLICAS),$(call envget,BLUE_REPLICAS))
+GREEN_REPLICAS := $(or $(GREEN_REPLICAS),$(call envget,GREEN_REPLICAS))
 ACTIVE_POOL := $(or $(ACTIVE_POOL),$(call envget,ACTIVE_POOL))
 WATCHER_HOST_PORT := $(or $(WATCHER_HOST_PORT),$(call envget,WATCHER_HOST_PORT))
 CHAOS_TOKEN := $(or $(CHAOS_TOKEN),$(call envget,CHAOS_TOKEN))
@@ -22,12 +24,15 @@ PROMETHEUS_PORT := $(or $(PROMETHEUS_PORT),$(call envget,PROMETHEUS_PORT))
 
 # Per-run arguments come from the command line only (`make chaos MODE=timeout`):
 # a MODE or POOL left in the shell's environment must not change a drill.
-$(foreach arg,POOL MODE RATE FORCE RELEASE IMAGE REASON,$(if $(filter command line,$(origin $(arg))),,$(eval $(arg) :=)))
+$(foreach arg,POOL MODE RATE REPLICA FORCE RELEASE IMAGE REASON,$(if $(filter command line,$(origin $(arg))),,$(eval $(arg) :=)))
 given = $(filter command line,$(origin $(1)))
 POOL := $(or $(POOL),$(ACTIVE_POOL))
 MODE := $(or $(MODE),error)
 RATE := $(or $(RATE),1)
-pool_port = $(if $(filter green,$(1)),$(GREEN_PORT),$(if $(filter blue,$(1)),$(BLUE_PORT),$(error POOL must be blue or green, got '$(1)')))
+# A pool's replicas, one line each: index, container, state, address, direct port.
+replicas = COMPOSE="$(COMPOSE)" scripts/replicas.sh $(1)
+# The direct ports of a pool's running replicas, or of the one numbered $(2).
+replica_ports = $(call replicas,$(1)) | awk -v r="$(2)" '$$5 != "-" && (r == "" || $$1 == r) { print $$5 }'
 serving_pool = curl -fsS -D - -o /dev/null --max-time 5 http://127.0.0.1:$(NGINX_PORT)/version | tr -d '\r' | sed -n 's/^[Xx]-[Aa]pp-[Pp]ool: //p'
 
 # Who ran a target, for the audit trail (make history).
@@ -44,7 +49,14 @@ $(ENV_FILE):
 	cp .env.example $@
 	@echo "Created $@ from .env.example: edit it to set SLACK_WEBHOOK_URL."
 
+# Each replica publishes its own direct port: Compose would stop halfway with
+# "port is already allocated" when the range is short, so say it first.
+enough_ports = n=$(1); p=$(2); first=$${p%-*}; last=$${p\#*-}; \
+	[ "$$((last - first + 1))" -ge "$$n" ] 2>/dev/null || { echo "up: config error: $(3)_REPLICAS=$$n needs $$n ports in $(3)_PORT, one per replica: a range such as $$first-$$((first + n - 1)) (got \"$$p\")" >&2; exit 2; }
+
 up: $(ENV_FILE) ## Build and start the stack, wait until every service is healthy
+	@$(call enough_ports,$(BLUE_REPLICAS),$(BLUE_PORT),BLUE)
+	@$(call enough_ports,$(GREEN_REPLICAS),$(GREEN_PORT),GREEN)
 	$(COMPOSE) up -d --build --wait --wait-timeout 180
 	@echo "Stack is up: http://localhost:$(NGINX_PORT)/version, serving pool: $$($(serving_pool))"
 
@@ -63,13 +75,18 @@ chaos_post = printf '%s\n' "$${CHAOS_TOKEN:+Authorization: Bearer $$CHAOS_TOKEN}
 # A failed history write is a warning: the drill itself must go on.
 audit = $(ctl) record --who "$$AUDIT_WHO" $(1) >/dev/null || echo "WARNING: not recorded in the history" >&2
 
-chaos: $(ENV_FILE) ## Make a pool fail on purpose: MODE=error|timeout RATE=0..1 POOL=<serving pool>
-	@$(chaos_post) "http://127.0.0.1:$(call pool_port,$(POOL))/chaos/start?mode=$(MODE)&rate=$(RATE)"
-	@$(call audit,--action chaos_start --outcome ok --pool $(POOL) --reason "mode=$(MODE) rate=$(RATE)")
+# Without REPLICA every replica of the pool fails (a failover); with it one
+# does, and the others serve (a degraded pool). make status lists the replicas.
+chaos: $(ENV_FILE) ## Make a pool fail on purpose: MODE=error|timeout RATE=0..1 POOL=<serving pool> [REPLICA=<index>]
+	@set -o pipefail; ports=$$($(call replica_ports,$(POOL),$(REPLICA))) || exit 1; \
+	[ -n "$$ports" ] || { echo "chaos: no running $(POOL) replica $(REPLICA)" >&2; exit 1; }; \
+	for port in $$ports; do $(chaos_post) "http://127.0.0.1:$$port/chaos/start?mode=$(MODE)&rate=$(RATE)" || exit 1; done
+	@$(call audit,--action chaos_start --outcome ok --pool $(POOL) --reason "mode=$(MODE) rate=$(RATE)$(if $(REPLICA), replica=$(REPLICA))")
 
-chaos-stop: $(ENV_FILE) ## End chaos on both pools
-	@$(chaos_post) "http://127.0.0.1:$(BLUE_PORT)/chaos/stop"
-	@$(chaos_post) "http://127.0.0.1:$(GREEN_PORT)/chaos/stop"
+chaos-stop: $(ENV_FILE) ## End chaos on both pools, every replica
+	@set -o pipefail; ports=$$($(call replica_ports,blue)) && ports="$$ports $$($(call replica_ports,green))" || exit 1; \
+	for port in $$ports; do \
+	  $(chaos_post) "http://127.0.0.1:$$port/chaos/stop" || exit 1; done
 	@$(call audit,--action chaos_stop --outcome ok)
 
 switch: $(ENV_FILE) ## Planned switch of the serving pool: POOL=blue|green [FORCE=1]
@@ -101,6 +118,8 @@ history: $(ENV_FILE) ## The audit trail: releases, rollbacks, switches, chaos, m
 
 status: $(ENV_FILE) ## Serving pool, health of each service, watcher stats
 	@$(COMPOSE) ps --all --format 'table {{.Service}}\t{{.Status}}'
+	@printf '\n%-6s %-8s %-28s %-10s %-15s %s\n' POOL REPLICA CONTAINER STATE ADDRESS PORT; \
+	for pool in blue green; do $(call replicas,$$pool) | awk -v p=$$pool '{ printf "%-6s %-8s %-28s %-10s %-15s %s\n", p, $$1, $$2, $$3, $$4, $$5 }'; done
 	@echo "Serving pool: $$($(serving_pool) || echo unknown)"
 	@$(ctl) stats || echo "Watcher stats unavailable"
 

@@ -65,7 +65,8 @@ export function redactConfig(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
-    out[key] = secrets.includes(key) && value !== undefined ? redactSecret(value) : value;
+    const secret = secrets.includes(key) && value !== undefined;
+    out[key] = !secret ? value : Array.isArray(value) ? value.map(redactSecret) : redactSecret(value);
   }
   return out;
 }

@@ -9,7 +9,8 @@ import { assertWritable } from './state/atomicFile.js';
 const PERCENT = 'expected a percentage above 0, at most 100';
 
 // A heartbeat URL's path identifies the check (healthchecks.io's UUID): who has it can fake the heartbeat.
-export const WEBHOOK_SECRETS = ['SLACK_WEBHOOK_URL', 'HEARTBEAT_URL'] as const;
+// ALERTMANAGER_URL may carry basic-auth credentials: the effective config shows scheme and host only.
+export const WEBHOOK_SECRETS = ['SLACK_WEBHOOK_URL', 'HEARTBEAT_URL', 'ALERTMANAGER_URL'] as const;
 
 // The paths are checked at start too: a watcher that cannot save its state
 // or reads a directory would fail later, quietly.
@@ -23,6 +24,17 @@ const writableDir = z.string().superRefine((dir, ctx) => {
     ctx.addIssue({ code: 'custom', message: `cannot write there (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
   }
 });
+
+// One or several Alertmanager base URLs (an HA cluster: each gets every alert),
+// separated by commas or spaces. Empty: no Alertmanager.
+const alertmanagerUrls = z
+  .string()
+  .transform((raw) => raw.split(/[\s,]+/).filter((u) => u !== ''))
+  .superRefine((urls, ctx) => {
+    const bad = urls.findIndex((u) => !URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol));
+    if (bad >= 0) ctx.addIssue({ code: 'custom', message: `expected http(s) URLs separated by commas; URL ${bad + 1} of ${urls.length} is not one` });
+    if (urls.length > 10) ctx.addIssue({ code: 'custom', message: 'expected at most 10 URLs' });
+  });
 
 export const watcherConfigSchema = z.object({
   // Plain http is accepted for local receivers; main.ts warns about it.
@@ -68,6 +80,18 @@ export const watcherConfigSchema = z.object({
   SLACK_RETRY_FOR_SEC: envInt(0, 86_400).default(900),
   SLACK_QUEUE_SIZE: envInt(1, 10_000).default(100),
   PLANNED_SWITCH_TTL_SEC: envInt(1, 86_400).default(120),
+  // Incidents to Alertmanager too (notify/alertmanager.ts); empty: Slack only, as before.
+  ALERTMANAGER_URL: alertmanagerUrls.default([]),
+  // The `stack` label of every alert and the silence of `make maintenance-on`: the same on every watcher of one stack.
+  ALERTMANAGER_STACK: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'expected 1 to 64 of A-Z a-z 0-9 . _ -' })
+    .default('bluegreen'),
+  // Open alerts are posted again this often, each lasting 4 of these (endsAt), as Prometheus does.
+  ALERTMANAGER_RESEND_SEC: envInt(1, 3_600).default(60),
+  ALERTMANAGER_TIMEOUT_MS: envInt(100, 120_000).default(5000),
+  // How long a resolution is retried while an Alertmanager is unreachable; open alerts are retried while open.
+  ALERTMANAGER_RETRY_FOR_SEC: envInt(0, 86_400).default(900),
   // Anything but an http(s) URL gives no link (main.ts warns): Slack cannot open a relative path.
   RUNBOOK_URL: z.string().regex(/^\S*$/, { message: 'expected a URL without spaces' }).default(''),
   // A dead-man's switch (healthchecks.io's convention): pinged while healthy, <url>/fail when not; silence when dead.

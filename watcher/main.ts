@@ -9,6 +9,7 @@ import { createOutbox } from './state/outbox.js';
 import { createExporter, SlackRequests } from './metrics/index.js';
 import { json, startHttpServer, type HttpServer } from './operator/server.js';
 import { createHistoryReader, createStatusPage, pageStatus, SeriesRecorder } from './page/index.js';
+import { createAlertmanagerNotifier } from './notify/alertmanager.js';
 import { createDryRunSink } from './notify/dryRun.js';
 import { createSlackClient, type AlertSink } from './notify/slackClient.js';
 import { createPipeline } from './pipeline.js';
@@ -24,7 +25,8 @@ const slackRequests = new SlackRequests();
 if (config.SLACK_WEBHOOK_URL === undefined) {
   sink = createDryRunSink(logger);
   delivery = 'dry-run';
-  logger.warn('SLACK_WEBHOOK_URL is not set: dry-run, alerts are logged instead of posted');
+  if (config.ALERTMANAGER_URL.length === 0) logger.warn('SLACK_WEBHOOK_URL is not set: dry-run, alerts are logged instead of posted');
+  else logger.info('SLACK_WEBHOOK_URL is not set: incidents go to Alertmanager only; the watcher logs its own messages instead of posting them');
 } else {
   const webhook = new URL(config.SLACK_WEBHOOK_URL);
   sink = createSlackClient({
@@ -45,6 +47,22 @@ const settings = pipelineSettings(config);
 if (config.RUNBOOK_URL !== '' && settings.runbookUrl === undefined) {
   logger.warn({ RUNBOOK_URL: config.RUNBOOK_URL }, 'RUNBOOK_URL is not an http(s) URL: alerts carry no runbook link');
 }
+
+// ALERTMANAGER_URL: incidents to Alertmanager as well (or, with no webhook, instead).
+const alertmanager =
+  config.ALERTMANAGER_URL.length === 0
+    ? undefined
+    : createAlertmanagerNotifier({
+        urls: config.ALERTMANAGER_URL,
+        stack: config.ALERTMANAGER_STACK,
+        resendMs: config.ALERTMANAGER_RESEND_SEC * 1000,
+        timeoutMs: config.ALERTMANAGER_TIMEOUT_MS,
+        retryForMs: config.ALERTMANAGER_RETRY_FOR_SEC * 1000,
+        runbookUrl: settings.runbookUrl,
+        logger,
+        clock,
+      });
+if (alertmanager !== undefined) delivery = `${delivery} + alertmanager (${config.ALERTMANAGER_URL.map((u) => new URL(u).host).join(', ')})`;
 
 const control = createControl({
   dir: config.CONTROL_DIR,
@@ -89,6 +107,7 @@ const pipeline = createPipeline({
   control,
   outbox: createOutbox({ controlDir: config.CONTROL_DIR, logger }),
   sink,
+  ...(alertmanager === undefined ? {} : { alertmanager }),
   stats,
   logger,
   restore: saved && { ...saved, detector: { ...saved.detector, primaryPool: activePool } },
@@ -189,7 +208,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   saveState();
   runMarker.remove();
   if (unsent > 0) logger.error({ unsent }, 'shutdown timeout: alerts left unsent; the next start sends them');
-  await Promise.all([http.close(), sink.close()]);
+  await Promise.all([http.close(), sink.close(), alertmanager?.close(config.SHUTDOWN_TIMEOUT_MS)]);
   logger.info('stopped');
   process.exit(0);
 }

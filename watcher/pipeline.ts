@@ -12,6 +12,7 @@ import { Detector, type DetectorState } from './detect/index.js';
 import type { DeliveryHealth } from './heartbeat/index.js';
 import { TrafficMetrics } from './metrics/index.js';
 import { DeliveryQueue, formatSlackMessage, type AlertSink, type QueuedAlert } from './notify/index.js';
+import type { AlertmanagerNotifier } from './notify/alertmanager.js';
 import type { PipelineView, RecentAlert, WatcherStats } from './operator/stats.js';
 import { parseLine } from './parse/index.js';
 import {
@@ -39,6 +40,8 @@ export interface PipelineOptions extends PipelineSettings {
   /** Where release notices come from; none without one. */
   outbox?: Outbox;
   sink: AlertSink;
+  /** ALERTMANAGER_URL: every open and resolved condition, whatever the policy decides (notify/alertmanager.ts). */
+  alertmanager?: Pick<AlertmanagerNotifier, 'observe'>;
   stats: WatcherStats;
   logger: Logger;
   /** A previous run's state: the detector and policy carry on, undelivered messages are sent again. */
@@ -139,7 +142,10 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       handle(policy.notice(notice, maintenance));
       decided = true;
     }
-    for (const result of policy.evaluate(now, detector.conditions(now), maintenance)) {
+    const views = detector.conditions(now);
+    // Alertmanager hears the conditions themselves; its routes, not the policy, decide what Slack hears.
+    opts.alertmanager?.observe(views);
+    for (const result of policy.evaluate(now, views, maintenance)) {
       handle(result);
       decided = true;
     }

@@ -12,6 +12,8 @@ export const INCIDENT_KINDS = [
   'outage',
   // Too many errors in the last WINDOW_SIZE requests, visible to clients or hidden by retries.
   'error_rate',
+  // Some replicas of the primary pool fail and its other replicas serve: no failover.
+  'degraded',
 ] as const;
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 

@@ -13,7 +13,7 @@ import {
   loadStackSettings,
   otherPool,
   poolImage,
-  poolOrigin,
+  replicaOrigins,
   poolRelease,
   type PoolName,
   type StackSettings,
@@ -53,15 +53,19 @@ function releaseContext(signal: AbortSignal, onStep?: Context['onStep']): Contex
 /** Up to two deploys (the new version, and the restore of a failed one) and two analyses. */
 const releaseWaitsMs = (s: StackSettings) => 2 * DEPLOY_WAIT_MS + 2 * s.ANALYSIS_SEC * 1000;
 
-/** The release id a pool's own port answers /version as; undefined when it does not answer 200. */
+/** The release id every replica of a pool answers /version as on its own port; undefined when one does not answer 200 or they differ. */
 async function releaseOn(s: StackSettings, pool: PoolName): Promise<string | undefined> {
-  try {
-    const res = await fetch(`${poolOrigin(s, pool)}/version`, { signal: AbortSignal.timeout(2_000) });
-    await res.arrayBuffer();
-    return res.ok ? (res.headers.get('x-release-id') ?? undefined) : undefined;
-  } catch {
-    return undefined;
-  }
+  const one = async (origin: string): Promise<string | undefined> => {
+    try {
+      const res = await fetch(`${origin}/version`, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
+      return res.ok ? (res.headers.get('x-release-id') ?? undefined) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const releases = new Set(await Promise.all((await replicaOrigins(s, pool).catch(() => [])).map(one)));
+  return releases.size === 1 ? [...releases][0] : undefined;
 }
 
 /** A release of the active pool's image to the other pool: promoted, with no failed request and no failover. */

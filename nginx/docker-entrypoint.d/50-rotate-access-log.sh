@@ -50,7 +50,8 @@ watch_size() {
 # A reopen hands the new log to the workers' user (they reopen it too). At the
 # next start the master opens it again, as root without CAP_DAC_OVERRIDE, so
 # it must be root's again (CAP_CHOWN is kept for this), or Nginx cannot start.
-if [ -e "$log" ]; then chown root "$log"; fi
+# A master that is not root (Kubernetes runs it as uid 101) owns it already.
+if [ -e "$log" ] && [ "$(id -u)" = 0 ]; then chown root "$log"; fi
 
 watch_size </dev/null &
 echo "$0: rotating $log past ${max_mb} MB, keeping $keep rotated files"

@@ -9,7 +9,7 @@ import {
   now,
   openLoop,
   percentile,
-  poolOrigin,
+  replicaOrigins,
   publicOrigin,
   watcherStats,
   type PoolName,
@@ -159,10 +159,14 @@ export async function runPreAnalysis(s: StackSettings, gate: Gate, opts: Analysi
   let firstBad: string | undefined;
   const ticker = progressTicker(opts, () => `${firstBad === undefined ? 'all good so far' : firstBad}`);
   try {
-    const samples = await probe(poolOrigin(s, gate.pool), opts, stop.signal, (sample) => {
+    // Every replica of the pool runs the new release: each gets its share of the rate.
+    const origins = await replicaOrigins(s, gate.pool);
+    const share = { ...opts, rps: Math.max(1, Math.round(opts.rps / Math.max(1, origins.length))) };
+    const onSample = (sample: Sample) => {
       firstBad ??= judgePreSample(sample, gate);
       if (firstBad !== undefined) stop.abort();
-    });
+    };
+    const samples = (await Promise.all(origins.map((origin) => probe(origin, share, stop.signal, onSample)))).flat();
     return { verdict: judgePre(samples, gate, s.ANALYSIS_P99_MS), figures: preFigures(samples) };
   } finally {
     clearInterval(ticker);

@@ -6,7 +6,7 @@ import { poolName } from '../../common/config.js';
 import {
   answersOk,
   poolKeys,
-  poolOrigin,
+  replicaOrigins,
   stackAnswers,
   watcherStats,
   type PoolName,
@@ -58,7 +58,11 @@ export async function primaryPool(ctx: Context): Promise<PoolName> {
   return pool.data;
 }
 
-export const ready = (s: StackSettings, pool: PoolName): Promise<boolean> => answersOk(`${poolOrigin(s, pool)}/readyz`);
+/** Every replica of the pool answers /readyz on its direct port. */
+export async function ready(s: StackSettings, pool: PoolName): Promise<boolean> {
+  const origins = await replicaOrigins(s, pool).catch(() => []);
+  return origins.length > 0 && (await Promise.all(origins.map((o) => answersOk(`${o}/readyz`)))).every(Boolean);
+}
 
 /** An image given by reference: present locally, or pulled. */
 export async function ensureImage(ctx: Context, ref: string): Promise<void> {

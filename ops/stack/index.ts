@@ -3,5 +3,6 @@
 // tool, the drill, the benchmarks and the end-to-end tests all use it.
 export * from './settings.js';
 export * from './stack.js';
+export * from './replicas.js';
 export * from './load.js';
 export * from './cpu.js';

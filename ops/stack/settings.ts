@@ -21,6 +21,18 @@ function findRoot(from: string): string {
 }
 
 const port = envInt(1, 65_535);
+const PORT_RANGE = 'expected a port (8081) or a range of ports (8181-8183)';
+// A pool's direct ports: Compose gives each replica one port of the range.
+const portRange = z
+  .string()
+  .regex(/^\d{1,5}(-\d{1,5})?$/, { message: PORT_RANGE })
+  .transform((v) => {
+    const [first, last = first] = v.split('-').map(Number) as [number, number?];
+    return { first, last };
+  })
+  .refine((r) => r.first >= 1 && r.last <= 65_535 && r.first <= r.last, { message: PORT_RANGE });
+export type PortRange = z.output<typeof portRange>;
+export const MAX_REPLICAS = 20;
 const percent = z
   .string()
   .regex(/^\d+(\.\d+)?$/, { message: 'expected a percentage from 0 to 100' })
@@ -34,8 +46,10 @@ export const imageRef = z
 const stackSettingsSchema = z.object({
   ENV_FILE: z.string(),
   NGINX_PORT: port,
-  BLUE_PORT: port,
-  GREEN_PORT: port,
+  BLUE_PORT: portRange,
+  GREEN_PORT: portRange,
+  BLUE_REPLICAS: envInt(1, MAX_REPLICAS),
+  GREEN_REPLICAS: envInt(1, MAX_REPLICAS),
   WATCHER_HOST_PORT: port,
   ACTIVE_POOL: poolName,
   CHAOS_TOKEN: z.string().optional(),
@@ -56,6 +70,20 @@ const stackSettingsSchema = z.object({
   ALERT_COOLDOWN_SEC: watcherConfigSchema.shape.ALERT_COOLDOWN_SEC,
   RECOVERY_HOLD_SEC: watcherConfigSchema.shape.RECOVERY_HOLD_SEC,
   MAINTENANCE_MODE: watcherConfigSchema.shape.MAINTENANCE_MODE,
+}).superRefine((s, ctx) => {
+  for (const pool of ['BLUE', 'GREEN'] as const) {
+    const { first, last } = s[`${pool}_PORT`];
+    const replicas = s[`${pool}_REPLICAS`];
+    // zod runs this even when a field failed its own check, reported already.
+    if (first > last || !(replicas >= 1 && replicas <= MAX_REPLICAS)) continue;
+    if (last - first + 1 < replicas) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [`${pool}_PORT`],
+        message: `${pool}_REPLICAS=${replicas} needs ${replicas} ports, one per replica: a range such as ${first}-${first + replicas - 1}`,
+      });
+    }
+  }
 });
 
 export type StackSettings = z.output<typeof stackSettingsSchema>;
@@ -97,7 +125,8 @@ export function stackSettingsOrExit(program: string): StackSettings {
 }
 
 export const otherPool = (pool: PoolName): PoolName => (pool === 'blue' ? 'green' : 'blue');
-export const poolPort = (s: StackSettings, pool: PoolName): number => (pool === 'blue' ? s.BLUE_PORT : s.GREEN_PORT);
+/** The first of a pool's direct ports: its only one with one replica. */
+export const poolPort = (s: StackSettings, pool: PoolName): number => (pool === 'blue' ? s.BLUE_PORT : s.GREEN_PORT).first;
 export const publicOrigin = (s: StackSettings): string => `http://127.0.0.1:${s.NGINX_PORT}`;
 export const poolOrigin = (s: StackSettings, pool: PoolName): string => `http://127.0.0.1:${poolPort(s, pool)}`;
 /** The image a pool runs: its *_IMAGE setting, else the one `make up` builds. */

@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import { alertKind, decision, messageKind, outcome } from '../../watcher/vocabulary.js';
-import { poolOrigin, publicOrigin, REPO_ROOT, type PoolName, type StackSettings } from './settings.js';
+import { listReplicas } from './replicas.js';
+import { publicOrigin, REPO_ROOT, type PoolName, type StackSettings } from './settings.js';
 
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -87,20 +88,40 @@ export function runMake(s: Pick<StackSettings, 'ENV_FILE'>, args: string[], opts
 export type ChaosMode = 'error' | 'timeout';
 
 
-/** POST /chaos/start or /chaos/stop on a pool's direct port; resolves once the pool acknowledged it. */
-export async function chaos(s: StackSettings, pool: PoolName, action: ChaosMode | 'stop'): Promise<void> {
+export interface ChaosTarget {
+  /** One replica by index (`make chaos REPLICA=`); every running replica of the pool when absent. */
+  replica?: number;
+  /** Extra environment for Compose, e.g. a test stack's COMPOSE_PROJECT_NAME. */
+  env?: Record<string, string>;
+}
+
+/**
+ * POST /chaos/start or /chaos/stop on the direct port of every replica of a
+ * pool (or one); resolves once each acknowledged it. A whole pool failing is
+ * a failover; one replica failing is a degraded pool.
+ */
+export async function chaos(s: StackSettings, pool: PoolName, action: ChaosMode | 'stop', target: ChaosTarget = {}): Promise<void> {
   const path = action === 'stop' ? '/chaos/stop' : `/chaos/start?mode=${action}&rate=1`;
   const headers: Record<string, string> = s.CHAOS_TOKEN ? { authorization: `Bearer ${s.CHAOS_TOKEN}` } : {};
-  const res = await fetch(`${poolOrigin(s, pool)}${path}`, {
-    method: 'POST',
-    headers,
-    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS * 2),
-  });
-  const body = (await res.text()).trim().slice(0, 200);
-  if (res.status !== 200) {
-    const hint = res.status === 401 || res.status === 403 ? ' (is CHAOS_TOKEN in ENV_FILE the stack’s?)' : '';
-    throw new Error(`${pool}: POST ${path} answered ${res.status}${hint}: ${body}`);
-  }
+  // A stopped replica has no port, and nothing to start or stop.
+  const replicas = (await listReplicas(s, pool, target.env)).filter(
+    (r) => r.port !== undefined && (target.replica === undefined || r.index === target.replica),
+  );
+  if (replicas.length === 0) throw new Error(`${pool}: no running replica${target.replica === undefined ? '' : ` ${target.replica}`}`);
+  await Promise.all(
+    replicas.map(async (r) => {
+      const res = await fetch(`http://127.0.0.1:${r.port}${path}`, {
+        method: 'POST',
+        headers,
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS * 2),
+      });
+      const body = (await res.text()).trim().slice(0, 200);
+      if (res.status !== 200) {
+        const hint = res.status === 401 || res.status === 403 ? ' (is CHAOS_TOKEN in ENV_FILE the stack’s?)' : '';
+        throw new Error(`${pool} replica ${r.index}: POST ${path} answered ${res.status}${hint}: ${body}`);
+      }
+    }),
+  );
 }
 
 // The watcher's words come from its vocabulary, so a word it adds or renames

@@ -18,7 +18,7 @@ describe('stack settings', () => {
     const r = loadStackSettings({ ENV_FILE: file, BLUE_PORT: '1234', ACTIVE_POOL: '' });
     expect(r).toMatchObject({
       ok: true,
-      config: { ENV_FILE: file, NGINX_PORT: 28180, BLUE_PORT: 1234, GREEN_PORT: 8082, WATCHER_HOST_PORT: 9100, ACTIVE_POOL: 'green', ALERT_COOLDOWN_SEC: 0, RECOVERY_HOLD_SEC: 5 },
+      config: { ENV_FILE: file, NGINX_PORT: 28180, BLUE_PORT: { first: 1234, last: 1234 }, GREEN_PORT: { first: 8082, last: 8082 }, WATCHER_HOST_PORT: 9100, ACTIVE_POOL: 'green', ALERT_COOLDOWN_SEC: 0, RECOVERY_HOLD_SEC: 5 },
     });
   });
 
@@ -46,13 +46,45 @@ describe('stack settings', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     const { NGINX_PORT, BLUE_PORT, GREEN_PORT, WATCHER_HOST_PORT, ACTIVE_POOL } = r.config;
-    expect(printed).toBe([NGINX_PORT, BLUE_PORT, GREEN_PORT, WATCHER_HOST_PORT, ACTIVE_POOL].join(' '));
-    expect(BLUE_PORT).toBe(18181);
+    const range = (p: { first: number; last: number }) => (p.first === p.last ? String(p.first) : `${p.first}-${p.last}`);
+    expect(printed).toBe([NGINX_PORT, range(BLUE_PORT), range(GREEN_PORT), WATCHER_HOST_PORT, ACTIVE_POOL].join(' '));
+    expect(BLUE_PORT).toEqual({ first: 18181, last: 18181 });
   });
 
   it('works without the env file (make up creates it) using the defaults', () => {
     const r = loadStackSettings({ ENV_FILE: path.join(tmpdir(), 'bg-missing-dir', '.env') });
     expect(r).toMatchObject({ ok: true, config: { NGINX_PORT: 8080, ACTIVE_POOL: 'blue', ALERT_COOLDOWN_SEC: 300, RECOVERY_HOLD_SEC: 30, MAINTENANCE_MODE: false } });
+  });
+
+  it('takes a port range for a pool with replicas, and needs a port per replica', () => {
+    const ok = loadStackSettings({ ENV_FILE: envFile('BLUE_REPLICAS=3\nBLUE_PORT=8181-8183\n') });
+    expect(ok).toMatchObject({ ok: true, config: { BLUE_REPLICAS: 3, BLUE_PORT: { first: 8181, last: 8183 }, GREEN_REPLICAS: 1 } });
+    const short = loadStackSettings({ ENV_FILE: envFile('BLUE_REPLICAS=3\nBLUE_PORT=8181-8182\nGREEN_REPLICAS=2\n') });
+    expect(short).toEqual({
+      ok: false,
+      problems: [
+        'BLUE_PORT: BLUE_REPLICAS=3 needs 3 ports, one per replica: a range such as 8181-8183 (got "8181-8182")',
+        'GREEN_PORT: GREEN_REPLICAS=2 needs 2 ports, one per replica: a range such as 8082-8083 (got "8082")',
+      ],
+    });
+    for (const bad of ['8183-8181', '80-70000', '8181-', 'x']) {
+      const r = loadStackSettings({ ENV_FILE: envFile(`BLUE_PORT=${bad}\n`) });
+      expect(r.ok ? [] : r.problems, bad).toEqual([`BLUE_PORT: expected a port (8081) or a range of ports (8181-8183) (got ${JSON.stringify(bad)})`]);
+    }
+    const many = loadStackSettings({ ENV_FILE: envFile('BLUE_REPLICAS=21\n') });
+    expect(many.ok ? [] : many.problems).toEqual(['BLUE_REPLICAS: expected a whole number from 1 to 20 (got "21")']);
+  });
+
+  it('make up says a short port range before Compose starts anything', () => {
+    const file = envFile('BLUE_REPLICAS=3\nBLUE_PORT=18181-18182\n');
+    let failure: { status?: number; stderr?: Buffer } = {};
+    try {
+      execFileSync('make', ['-s', 'up', `ENV_FILE=${file}`], { cwd: REPO_ROOT, stdio: 'pipe', env: { ...process.env, BLUE_REPLICAS: '', BLUE_PORT: '' } });
+    } catch (err) {
+      failure = err as typeof failure;
+    }
+    expect(failure.status).toBe(2);
+    expect(String(failure.stderr)).toContain('up: config error: BLUE_REPLICAS=3 needs 3 ports in BLUE_PORT, one per replica: a range such as 18181-18183 (got "18181-18182")');
   });
 
   it('reports each bad value on its own line, naming it', () => {

@@ -35,6 +35,11 @@ export class HeldCondition {
     return this.state.active;
   }
 
+  /** Steady service needed before it resolves. */
+  get hold(): number {
+    return this.holdMs;
+  }
+
   get since(): number {
     return this.state.since;
   }
@@ -165,5 +170,78 @@ export class FailoverCondition extends HeldCondition {
 
   override snapshot(): FailoverState {
     return { ...super.snapshot(), flips: this.flips, recentFlips: [...this.recentFlips] };
+  }
+}
+
+/**
+ * Nginx's fail_timeout for a primary server (nginx/templates, tied by a
+ * test): a failed replica sits out this long, the others serving, before a
+ * live request probes it again. A degraded pool's hold is at least this plus
+ * a second, or a replica still failing would look healthy while it sits out.
+ */
+export const NGINX_FAIL_TIMEOUT_MS = 5_000;
+export const DEGRADED_MIN_HOLD_MS = NGINX_FAIL_TIMEOUT_MS + 1_000;
+
+/** Failing replicas a degraded pool remembers: more say nothing a message could show. */
+export const REPLICAS_KEPT = 8;
+// What Nginx writes in upstream_addr for a server: an IPv4 or IPv6 address and
+// port. Anything else (a unix socket, a name) is not named in a message.
+const REPLICA_ADDR = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]{2,45}\]):\d{1,5}$/i;
+
+export interface FailingReplica {
+  addr: string;
+  /** Failed attempts on it since the incident opened. */
+  failures: number;
+  /** Its last failed attempt, epoch ms. */
+  lastAt: number;
+}
+
+export interface DegradedState extends HeldState {
+  replicas: FailingReplica[];
+}
+
+/**
+ * Some replicas of the primary pool failing while its others serve (Nginx
+ * retried the request on another primary replica): a degraded pool, not a
+ * failover. Remembers which replicas failed, by the address Nginx logs.
+ */
+export class DegradedCondition extends HeldCondition {
+  private replicas: Map<string, FailingReplica>;
+
+  constructor(holdMs: number, restore?: DegradedState) {
+    super(Math.max(holdMs, DEGRADED_MIN_HOLD_MS), restore);
+    this.replicas = new Map((restore?.replicas ?? []).map((r) => [r.addr, { ...r }]));
+  }
+
+  /** Failed attempts on `addrs` in one request; true when this opened it. */
+  failOn(now: number, addrs: readonly (string | undefined)[]): boolean {
+    const opened = this.fail(now);
+    if (opened) this.replicas.clear();
+    for (const raw of addrs) {
+      const addr = raw !== undefined && REPLICA_ADDR.test(raw) ? raw : 'unknown';
+      const known = this.replicas.get(addr);
+      if (known !== undefined) {
+        known.failures++;
+        known.lastAt = now;
+        continue;
+      }
+      if (this.replicas.size >= REPLICAS_KEPT) this.dropQuietest();
+      this.replicas.set(addr, { addr, failures: 1, lastAt: now });
+    }
+    return opened;
+  }
+
+  /** The replicas that failed since it opened, most recent failure first. */
+  failing(): FailingReplica[] {
+    return [...this.replicas.values()].sort((a, b) => b.lastAt - a.lastAt).map((r) => ({ ...r }));
+  }
+
+  private dropQuietest(): void {
+    const oldest = [...this.replicas.values()].reduce((a, b) => (a.lastAt <= b.lastAt ? a : b));
+    this.replicas.delete(oldest.addr);
+  }
+
+  override snapshot(): DegradedState {
+    return { ...super.snapshot(), replicas: this.failing() };
   }
 }

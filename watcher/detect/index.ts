@@ -4,12 +4,13 @@
 //
 // Conditions, one incident each (see docs/watcher.md):
 //   failover:<primary>  the primary fails and the backup serves
+//   degraded:<primary>  some replicas of the primary fail, its others serve
 //   outage              no pool could answer: the backup failed too
 //   error_rate          the window's error share over the threshold
 import { poolName } from '../../common/config.js';
 import type { AccessRecord, Clock, PlannedSwitch } from '../types.js';
-import { AttemptAttributor, PoolWindow, type PoolCounts } from './attempts.js';
-import { FailoverCondition, HeldCondition, type FailoverState, type HeldState } from './conditions.js';
+import { AttemptAttributor, is5xx, PoolWindow, type PoolCounts } from './attempts.js';
+import { DegradedCondition, FailoverCondition, HeldCondition, type DegradedState, type FailoverState, type HeldState } from './conditions.js';
 import { ErrorRateState, type ErrorRateSnapshot } from './errorRate.js';
 import { ErrorWindow } from './errorWindow.js';
 import { PoolFlipTracker, type PoolFlip, type PoolFlipState } from './poolFlip.js';
@@ -18,7 +19,7 @@ import { boundedRelease, sampleOf, type ConditionView, type RequestSample, type 
 export type { PoolCounts } from './attempts.js';
 export type { ConditionView, RequestSample, WindowStats } from './view.js';
 export { conditionViewSchema, requestSampleSchema, windowStatsSchema } from './view.js';
-export { FLAP_FLIPS, FLAP_WINDOW_MS, FLIPS_KEPT } from './conditions.js';
+export { DEGRADED_MIN_HOLD_MS, FLAP_FLIPS, FLAP_WINDOW_MS, FLIPS_KEPT, NGINX_FAIL_TIMEOUT_MS, REPLICAS_KEPT } from './conditions.js';
 
 const POOLS: readonly string[] = poolName.options;
 type Pool = (typeof poolName.options)[number];
@@ -42,6 +43,7 @@ export interface DetectorOptions {
 /** What a restart must remember so it neither repeats an alert nor misses one. */
 export interface DetectorState extends PoolFlipState {
   failover: Partial<Record<Pool, FailoverState>>;
+  degraded?: Partial<Record<Pool, DegradedState>>;
   outage: HeldState;
   errorRate: ErrorRateSnapshot;
 }
@@ -64,6 +66,7 @@ export class Detector {
   private readonly poolWindows = new Map<string, PoolWindow>();
   private readonly attributor = new AttemptAttributor(POOLS);
   private readonly failover = new Map<string, FailoverCondition>();
+  private readonly degraded = new Map<string, DegradedCondition>();
   private readonly outage: HeldCondition;
   private readonly opts: DetectorOptions;
   private readonly lastFailure = new Map<string, RequestSample>();
@@ -84,6 +87,8 @@ export class Detector {
       this.poolWindows.set(pool, new PoolWindow(opts.poolWindowSize));
       const saved = opts.restore?.failover[pool as Pool];
       if (saved !== undefined) this.failover.set(pool, new FailoverCondition(opts.recoveryHoldMs, saved));
+      const degraded = opts.restore?.degraded?.[pool as Pool];
+      if (degraded !== undefined) this.degraded.set(pool, new DegradedCondition(opts.recoveryHoldMs, degraded));
     }
   }
 
@@ -108,6 +113,7 @@ export class Detector {
   tick(now: number): boolean {
     let changed = false;
     for (const condition of this.failover.values()) changed = condition.tick(now) || changed;
+    for (const condition of this.degraded.values()) changed = condition.tick(now) || changed;
     // When an outage ends with the backup serving, the primary may only be
     // sitting out Nginx's fail_timeout: its failover opens at the next failed
     // probe of it, not here.
@@ -125,6 +131,13 @@ export class Detector {
       view.flips = condition.totalFlips;
       view.recentFlips = condition.flipsRecently(now);
       view.share = this.poolWindows.get(pool)?.share() ?? { failed: 0, attempts: 0 };
+      views.push(view);
+    }
+    for (const [pool, condition] of this.degraded) {
+      const view = this.view(now, `degraded:${pool}`, 'degraded', condition, condition.level('masked'));
+      view.pool = pool as Pool;
+      view.share = this.poolWindows.get(pool)?.share() ?? { failed: 0, attempts: 0 };
+      view.replicas = condition.failing().map(({ addr, failures }) => ({ addr, failures }));
       views.push(view);
     }
     if (this.outage.since > 0) views.push(this.view(now, 'outage', 'outage', this.outage, this.outage.level('down')));
@@ -151,7 +164,9 @@ export class Detector {
   state(): DetectorState {
     const failover: DetectorState['failover'] = {};
     for (const [pool, condition] of this.failover) failover[pool as Pool] = condition.snapshot();
-    return { ...this.flips.state(), failover, outage: this.outage.snapshot(), errorRate: this.errorRate.snapshot() };
+    const degraded: DetectorState['degraded'] = {};
+    for (const [pool, condition] of this.degraded) degraded[pool as Pool] = condition.snapshot();
+    return { ...this.flips.state(), failover, degraded, outage: this.outage.snapshot(), errorRate: this.errorRate.snapshot() };
   }
 
   /** Per pool: failed attempts among its last attempts, and since the start. */
@@ -192,6 +207,13 @@ export class Detector {
     }
     if (!primaryFailed && !backupFailed) return false;
     const now = this.opts.clock();
+    const last = attempts[attempts.length - 1];
+    if (primaryFailed && !backupFailed && record.status < 500 && last?.pool === primary && !last.failed) {
+      // Another replica of the primary answered: the pool is degraded, not failed over.
+      this.lastFailure.set(`degraded:${primary}`, sampleOf(record));
+      const failedOn = attempts.filter((a) => a.failed).map((a) => a.addr);
+      return this.degradedOf(primary).failOn(now, failedOn);
+    }
     let changed = false;
     if (record.status >= 500 && backupFailed) {
       this.lastFailure.set('outage', sampleOf(record));
@@ -218,6 +240,9 @@ export class Detector {
     const flip = this.flips.observe(record);
     if (flip === undefined) {
       if (pool !== primary) return false;
+      const degraded = this.degraded.get(primary);
+      // Only a request with no failed attempt shows the pool steady again.
+      if (degraded?.active && !degraded.recovering && !record.upstreamStatuses.some(is5xx)) degraded.served(this.opts.clock());
       const condition = this.failover.get(primary);
       // Back on the primary without a change of serving pool (a failure that
       // Nginx did not fail over, such as an unretried POST): start the hold.
@@ -231,8 +256,7 @@ export class Detector {
   private flipped(flip: PoolFlip, primary: string, now: number): void {
     if (flip.kind === 'planned_switch') {
       // The old primary's failover is moot: it is now the backup.
-      const old = this.failover.get(primary);
-      if (old?.active) old.resolve(now);
+      for (const old of [this.failover.get(primary), this.degraded.get(primary)]) if (old?.active) old.resolve(now);
       const notice: PlannedSwitchNotice = {
         kind: 'planned_switch',
         message: 'notice',
@@ -251,6 +275,15 @@ export class Detector {
     if (flip.kind === 'failover') condition.interrupt(now);
     else condition.served(now);
     if (condition.active) condition.flipped(now);
+  }
+
+  private degradedOf(pool: string): DegradedCondition {
+    let condition = this.degraded.get(pool);
+    if (condition === undefined) {
+      condition = new DegradedCondition(this.opts.recoveryHoldMs);
+      this.degraded.set(pool, condition);
+    }
+    return condition;
   }
 
   private failoverOf(pool: string): FailoverCondition {
@@ -283,7 +316,7 @@ export class Detector {
       servingPool: this.flips.servingPool as Pool,
       releases: this.releases(),
       failures: c.failures,
-      holdMs: this.opts.recoveryHoldMs,
+      holdMs: c instanceof HeldCondition ? c.hold : this.opts.recoveryHoldMs,
       window,
       thresholdPercent: this.opts.thresholdPercent,
     };

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { poolName } from '../../common/config.js';
 import type { AccessRecord } from '../types.js';
 import { INCIDENT_KINDS, level } from '../vocabulary.js';
+import { REPLICAS_KEPT } from './conditions.js';
 
 const count = z.number().int().nonnegative();
 const epochMs = z.number().int().nonnegative();
@@ -46,7 +47,7 @@ export const requestSampleSchema = z.object({
 export type RequestSample = z.output<typeof requestSampleSchema>;
 
 export const conditionViewSchema = z.object({
-  /** One incident at a time per key: `failover:<pool>`, `outage`, `error_rate`. */
+  /** One incident at a time per key: `failover:<pool>`, `degraded:<pool>`, `outage`, `error_rate`. */
   key: z.string().min(1).max(40),
   kind: z.enum(INCIDENT_KINDS),
   active: z.boolean(),
@@ -55,7 +56,7 @@ export const conditionViewSchema = z.object({
   since: epochMs,
   /** When this view was taken. */
   at: epochMs,
-  /** failover: the pool that fails. */
+  /** failover, degraded: the pool that fails. */
   pool: poolName.optional(),
   primaryPool: poolName,
   servingPool: poolName,
@@ -68,8 +69,10 @@ export const conditionViewSchema = z.object({
   /** While recovering: how long the service has been steady. */
   steadyForMs: count.optional(),
   holdMs: count,
-  /** failover: the failing pool's failed share of its last attempts. */
+  /** failover, degraded: the failing pool's failed share of its last attempts. */
   share: z.object({ failed: count, attempts: count }).optional(),
+  /** degraded: the replicas that failed since it opened, by address, most recent first. */
+  replicas: z.array(z.object({ addr: z.string().max(MAX_ADDR), failures: count })).max(REPLICAS_KEPT).optional(),
   window: windowStatsSchema,
   thresholdPercent: z.number().min(0).max(100),
   lastFailure: requestSampleSchema.optional(),

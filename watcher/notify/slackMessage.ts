@@ -20,6 +20,7 @@ const RUNBOOK_ANCHORS: Record<AlertKind, string> = {
   failover: 'failover',
   outage: 'outage',
   error_rate: 'high-error-rate',
+  degraded: 'degraded-pool',
   planned_switch: 'planned-switch',
   maintenance_ended: 'maintenance',
   release: 'releases',
@@ -99,6 +100,12 @@ function incidentFields(n: IncidentNotification): Field[] {
     const share = c.share ?? { failed: 0, attempts: 0 };
     fields.push(['Failed attempts', `${ratio(share.failed, share.attempts)} of the last ${share.attempts} attempts to ${c.pool}`]);
     fields.push(['Pool changes', `${c.flips ?? 0} while open, ${c.recentFlips ?? 0} in the last 10 min`]);
+  } else if (c.kind === 'degraded') {
+    fields.push(['Degraded pool (release)', poolAndRelease(c, c.pool)]);
+    const replicas = (c.replicas ?? []).map((r) => `${code(r.addr)} (${r.failures} failed attempt${r.failures === 1 ? "" : "s"})`);
+    fields.push(['Failing replicas', replicas.length === 0 ? UNKNOWN : replicas.join('\n')]);
+    const share = c.share ?? { failed: 0, attempts: 0 };
+    fields.push(['Failed attempts', `${ratio(share.failed, share.attempts)} of the last ${share.attempts} attempts to ${c.pool}`]);
   } else {
     fields.push(['Serving pool (release)', poolAndRelease(c, c.servingPool)]);
   }
@@ -167,7 +174,7 @@ function iso(at: number): string {
   return Number.isNaN(date.getTime()) ? UNKNOWN : date.toISOString();
 }
 
-function runbookLink(runbookUrl: string, kind: AlertKind): string {
+export function runbookLink(runbookUrl: string, kind: AlertKind): string {
   const hash = runbookUrl.indexOf('#');
   const base = hash < 0 ? runbookUrl : runbookUrl.slice(0, hash);
   return `${base}#${RUNBOOK_ANCHORS[kind]}`;

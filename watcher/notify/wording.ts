@@ -37,7 +37,12 @@ function incidentHeadline(n: IncidentNotification): string {
   }
 }
 
-const NAMES: Record<ConditionView['kind'], string> = { failover: 'Failover', outage: 'Outage', error_rate: 'High error rate' };
+const NAMES: Record<ConditionView['kind'], string> = {
+  failover: 'Failover',
+  outage: 'Outage',
+  error_rate: 'High error rate',
+  degraded: 'Degraded pool',
+};
 
 function opening(c: ConditionView): string {
   switch (c.kind) {
@@ -47,6 +52,8 @@ function opening(c: ConditionView): string {
       return 'Outage: no pool could answer; clients get 503 errors';
     case 'error_rate':
       return `High error rate: ${rate(c)}`;
+    case 'degraded':
+      return `Degraded pool: ${failingReplicas(c)}, the other ${c.pool} replicas serve (no failover)`;
   }
 }
 
@@ -61,6 +68,10 @@ function resolution(c: ConditionView): string {
       return `Outage resolved: requests succeed again, ${steady}`;
     case 'error_rate':
       return `Error rate resolved: ${percent(c.window.errorRate)}% of the last ${c.window.count} requests (threshold ${percent(c.thresholdPercent)}%)`;
+    case 'degraded':
+      return c.pool === c.primaryPool
+        ? `Degraded pool resolved: no ${c.pool} replica has failed, ${steady}`
+        : `Degraded pool closed: ${c.pool} is no longer the primary (planned switch to ${c.primaryPool})`;
   }
 }
 
@@ -78,6 +89,8 @@ export function state(c: ConditionView): string {
       return c.level === 'recovering' ? `requests succeed again ${steadyFor}` : 'no pool could answer';
     case 'error_rate':
       return `${rate(c)}, ${c.level === 'client_visible' ? 'clients see errors' : 'retries hide them from clients'}`;
+    case 'degraded':
+      return c.level === 'recovering' ? `no ${c.pool} replica failing ${steadyFor}` : `${failingReplicas(c)}, the other ${c.pool} replicas serve`;
   }
 }
 
@@ -169,7 +182,20 @@ const FAILURES: Record<ConditionView['kind'], [one: string, many: string]> = {
   failover: ['failed attempt on the pool', 'failed attempts on the pool'],
   outage: ['request no pool could answer', 'requests no pool could answer'],
   error_rate: ['request with errors', 'requests with errors'],
+  degraded: ['failed attempt on a replica', 'failed attempts on replicas'],
 };
+
+// Addresses are Nginx's own upstream_addr values, checked to be IP:port
+// (detect/conditions.ts), so they may stand in a headline.
+const HEADLINE_REPLICAS = 3;
+
+/** "blue replica 172.18.0.5:3000 failing", or "blue replicas a, b and 2 more failing". */
+function failingReplicas(c: ConditionView): string {
+  const addrs = (c.replicas ?? []).map((r) => r.addr);
+  const shown = addrs.slice(0, HEADLINE_REPLICAS).join(', ');
+  const more = addrs.length > HEADLINE_REPLICAS ? ` and ${addrs.length - HEADLINE_REPLICAS} more` : '';
+  return `${c.pool} replica${addrs.length === 1 ? '' : 's'} ${shown || 'unknown'}${more} failing`;
+}
 
 function count(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;

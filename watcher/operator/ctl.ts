@@ -17,6 +17,7 @@ import { announcePlannedSwitch, withdrawPlannedSwitch, writeMaintenance } from '
 import { appendHistory } from '../state/history.js';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../vocabulary.js';
 import { auditEntry, history, record } from './historyCommands.js';
+import { silenceStack, unsilenceStack } from './silences.js';
 import { testAlert } from './testAlert.js';
 import { BadValueError, UsageError } from './usageError.js';
 
@@ -44,6 +45,9 @@ const settings = parseConfig(
     SLACK_WEBHOOK_URL: true,
     SLACK_CONNECT_TIMEOUT_MS: true,
     SLACK_TIMEOUT_MS: true,
+    ALERTMANAGER_URL: true,
+    ALERTMANAGER_STACK: true,
+    ALERTMANAGER_TIMEOUT_MS: true,
   }),
   process.env,
   WEBHOOK_SECRETS,
@@ -86,7 +90,7 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
-function maintenance(args: string[]): void {
+async function maintenance(args: string[]): Promise<void> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, strict: true, options: { who: { type: 'string' } } });
   const [mode, extra] = positionals;
   if ((mode !== 'on' && mode !== 'off') || extra !== undefined) throw new UsageError('maintenance takes exactly "on" or "off"');
@@ -94,6 +98,17 @@ function maintenance(args: string[]): void {
   const file = writeMaintenance(CONTROL_DIR, mode === 'on');
   appendHistory(CONTROL_DIR, entry);
   process.stdout.write(`maintenance ${mode} (${file}); the watcher applies it to the next alert\n`);
+  // With Alertmanager, maintenance is a silence there too: it holds every watcher's alerts, not only this one's.
+  if (config.ALERTMANAGER_URL.length === 0) return;
+  const outcome = mode === 'on' ? await silenceStack(config, entry.who ?? 'unknown') : await unsilenceStack(config);
+  for (const line of outcome.lines) process.stdout.write(`${line}\n`);
+  if (!outcome.ok) {
+    throw new Error(
+      mode === 'on'
+        ? 'cannot reach every Alertmanager: alerts from the other watchers still reach the one(s) above without a silence; run make maintenance-on again once it is back'
+        : 'a silence could not be expired: alerts stay held there until it is; run make maintenance-off again once Alertmanager is back',
+    );
+  }
 }
 
 function plannedSwitch(args: string[]): void {

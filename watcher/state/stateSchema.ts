@@ -2,7 +2,7 @@
 // is written by the watcher but lives where others can write.
 import { z } from 'zod';
 import { poolName } from '../../common/config.js';
-import { FLIPS_KEPT, type DetectorState } from '../detect/index.js';
+import { FLIPS_KEPT, REPLICAS_KEPT, type DetectorState } from '../detect/index.js';
 import { notificationSchema, toldSchema, type Notification, type PolicyState } from '../policy/index.js';
 import type { SourcePosition } from '../source/index.js';
 import { INCIDENT_KINDS, level } from '../vocabulary.js';
@@ -14,6 +14,9 @@ const epochMs = z.number().int().nonnegative();
 
 const heldStateSchema = z.object({ active: z.boolean(), since: epochMs, failures: count, steadySince: epochMs.optional() });
 const failoverStateSchema = heldStateSchema.extend({ flips: count, recentFlips: z.array(epochMs).max(FLIPS_KEPT) });
+const degradedStateSchema = heldStateSchema.extend({
+  replicas: z.array(z.object({ addr: z.string().min(1).max(100), failures: count, lastAt: epochMs })).max(REPLICAS_KEPT),
+});
 
 export const positionSchema = z.object({
   fingerprint: z.string().regex(/^[0-9a-f]{40}$/),
@@ -26,6 +29,8 @@ const detectorSchema = z.object({
   primaryPool: poolName,
   usedSwitchIds: z.array(z.string().min(1).max(64)).max(16),
   failover: z.object({ blue: failoverStateSchema.optional(), green: failoverStateSchema.optional() }),
+  // Optional: a state saved before replicas has none.
+  degraded: z.object({ blue: degradedStateSchema.optional(), green: degradedStateSchema.optional() }).optional(),
   outage: heldStateSchema,
   errorRate: heldStateSchema.extend({ clientVisible: z.boolean().optional() }),
 });

@@ -7,11 +7,15 @@ import { OLD_WORKER_GRACE_MS } from '../../../watcher/detect/poolFlip.js';
 import {
   conditionViewSchema,
   Detector,
+  DEGRADED_MIN_HOLD_MS,
   FLAP_FLIPS,
+  NGINX_FAIL_TIMEOUT_MS,
+  REPLICAS_KEPT,
   type ConditionView,
   type DetectorOptions,
 } from '../../../watcher/detect/index.js';
 import type { AccessRecord, PlannedSwitch } from '../../../watcher/types.js';
+import { readTemplate } from './nginxTemplate.js';
 import { record } from './records.js';
 import { failedOver, noPool, served } from './sim.js';
 
@@ -199,7 +203,8 @@ describe('Detector: outage', () => {
     const { at, active } = setup();
     // Blue failed, green failed, ... and the client got a 200 from the last try.
     expect(at(0, record({ pool: 'blue', upstreamStatuses: [500, 502, 200], upstreamAddrs: [BLUE, GREEN, BLUE] }))).toBe(true);
-    expect(active()).toEqual(['failover:blue']);
+    // The primary answered in the end: a degraded pool, not a failover.
+    expect(active()).toEqual(['degraded:blue']);
     const second = setup();
     expect(second.at(0, unretried())).toBe(false);
     expect(second.active()).toEqual([]);
@@ -439,6 +444,117 @@ describe('Detector: serving pool and shares', () => {
     expect(reads).toBe(0);
     d.observe(served('green'));
     expect(reads).toBeGreaterThan(0);
+  });
+});
+
+describe('Detector: degraded pool (replicas)', () => {
+  const BLUE_2 = '172.18.0.5:3000';
+  const BLUE_3 = '172.18.0.6:3000';
+  /** Blue replica `addr` failed and another blue replica answered the retry. */
+  const replicaFailed = (addr = BLUE_2, status = 502) =>
+    record({ pool: 'blue', release: 'blue-v1', upstreamStatuses: [status, 200], upstreamAddrs: [addr, BLUE] });
+
+  it('opens on a failed replica that another replica of the pool covered, naming it: no failover, blue still serves', () => {
+    const { d, at, view, active } = setup();
+    at(0, served('blue'));
+    expect(at(1_000, replicaFailed())).toBe(true);
+    expect(active()).toEqual(['degraded:blue']);
+    expect(d.servingPool).toBe('blue');
+    expect(view('degraded:blue')).toMatchObject({
+      kind: 'degraded',
+      active: true,
+      level: 'masked',
+      pool: 'blue',
+      servingPool: 'blue',
+      failures: 1,
+      replicas: [{ addr: BLUE_2, failures: 1 }],
+      lastFailure: { upstreamStatuses: [502, 200], upstreamAddrs: [BLUE_2, BLUE] },
+    });
+    expect(conditionViewSchema.safeParse(view('degraded:blue')).success).toBe(true);
+    // A second failing replica joins the list, most recent first; the same one again only counts.
+    expect(at(2_000, replicaFailed(BLUE_3))).toBe(false);
+    expect(at(3_000, replicaFailed(BLUE_2))).toBe(false);
+    expect(view('degraded:blue')?.replicas).toEqual([
+      { addr: BLUE_2, failures: 2 },
+      { addr: BLUE_3, failures: 1 },
+    ]);
+    expect(view('failover:blue')).toBeUndefined();
+  });
+
+  it('resolves after a hold of requests with no failed attempt; a failure during the hold starts it again', () => {
+    const { d, at, view } = setup();
+    at(0, replicaFailed());
+    at(1_000, served('blue'));
+    expect(view('degraded:blue')).toMatchObject({ active: true, level: 'recovering', steadyForMs: 0, holdMs: HOLD });
+    at(2_000, replicaFailed());
+    at(3_000, served('blue'));
+    expect(d.tick(T + 3_000 + HOLD - 1)).toBe(false);
+    expect(d.tick(T + 3_000 + HOLD)).toBe(true);
+    expect(view('degraded:blue')).toMatchObject({ active: false, level: 'ok' });
+  });
+
+  it('holds at least while a failed replica sits out Nginx’s fail_timeout, however short RECOVERY_HOLD is', () => {
+    const { d, at, view } = setup({ recoveryHoldMs: 1_000 });
+    at(0, replicaFailed());
+    at(100, served('blue'));
+    expect(view('degraded:blue')?.holdMs).toBe(DEGRADED_MIN_HOLD_MS);
+    // The other replicas serve while the failed one is out; its probe after fail_timeout fails again.
+    expect(d.tick(T + 100 + NGINX_FAIL_TIMEOUT_MS)).toBe(false);
+    at(100 + NGINX_FAIL_TIMEOUT_MS, replicaFailed());
+    expect(view('degraded:blue')?.active).toBe(true);
+  });
+
+  it('NGINX_FAIL_TIMEOUT_MS is the primary server’s fail_timeout in the Nginx template', () => {
+    const primary = readTemplate()
+      .split('\n')
+      .find((line) => /^\s*server \S*ACTIVE/.test(line));
+    const timeout = /fail_timeout=(\d+)s/.exec(primary ?? '')?.[1];
+    expect(Number(timeout) * 1000).toBe(NGINX_FAIL_TIMEOUT_MS);
+  });
+
+  it('every replica failing, the backup answering, is the failover as with one replica, not a degraded pool', () => {
+    const { at, active, view } = setup();
+    const allFailed = record({
+      pool: 'green',
+      release: 'green-v1',
+      upstreamStatuses: [500, 500, 500, 200],
+      upstreamAddrs: [BLUE, BLUE_2, BLUE_3, GREEN],
+    });
+    expect(at(0, allFailed)).toBe(true);
+    expect(active()).toEqual(['failover:blue']);
+    expect(view('degraded:blue')).toBeUndefined();
+  });
+
+  it('names only what Nginx writes as an address (IP:port), and keeps at most REPLICAS_KEPT', () => {
+    const { at, view } = setup();
+    at(0, replicaFailed('<!here> evil'));
+    for (let i = 0; i < REPLICAS_KEPT + 2; i++) at(1_000 + i, replicaFailed(`172.18.1.${i}:3000`));
+    const replicas = view('degraded:blue')?.replicas ?? [];
+    expect(replicas).toHaveLength(REPLICAS_KEPT);
+    expect(replicas[0]).toEqual({ addr: `172.18.1.${REPLICAS_KEPT + 1}:3000`, failures: 1 });
+    expect(replicas.map((r) => r.addr)).not.toContain('unknown');
+    const fresh = setup();
+    fresh.at(0, replicaFailed('<!here> evil'));
+    expect(fresh.view('degraded:blue')?.replicas).toEqual([{ addr: 'unknown', failures: 1 }]);
+  });
+
+  it('a planned switch closes the old primary’s degraded pool: it is now the backup', () => {
+    const { d, at, view } = setup({ plannedSwitch: () => marker() });
+    at(0, replicaFailed());
+    expect(at(1_000, served('green'))).toBe(true);
+    expect(d.takeNotices()).toHaveLength(1);
+    expect(view('degraded:blue')).toMatchObject({ active: false, primaryPool: 'green' });
+  });
+
+  it('survives a restart with its replicas and hold', () => {
+    const first = setup();
+    first.at(0, replicaFailed());
+    first.at(1_000, served('blue'));
+    const saved = JSON.parse(JSON.stringify(first.d.state()));
+    expect(saved.degraded.blue).toMatchObject({ active: true, steadySince: T + 1_000, replicas: [{ addr: BLUE_2, failures: 1 }] });
+    const second = setup({ restore: saved });
+    expect(second.d.state()).toEqual(saved);
+    expect(second.d.tick(T + 1_000 + HOLD)).toBe(true);
   });
 });
 

@@ -2,6 +2,7 @@
 // log line longer than the watcher reads: MAX_LINE_BYTES has to fit the
 // longest line Nginx can write with the limits in its config.
 import { describe, expect, it } from 'vitest';
+import { MAX_REPLICAS } from '../../../ops/stack/settings.js';
 import { watcherConfigSchema } from '../../../watcher/config.js';
 import { parseLine } from '../../../watcher/parse/index.js';
 import { directive, logFormat, nginxSize, readTemplate, renderLine } from './nginxTemplate.js';
@@ -11,19 +12,22 @@ const ESCAPED_BYTE = 4;
 const CLIENT_VARIABLES = ['request_method', 'request_uri'];
 const UPSTREAM_VARIABLES = ['upstream_http_x_app_pool', 'upstream_http_x_release_id'];
 
-// The longest value Nginx itself makes for the other variables, with two
-// attempts (proxy_next_upstream_tries 2), each to an IPv6 address.
+// The longest value Nginx itself makes for the other variables: with
+// proxy_next_upstream_tries 0 a request tries each server once, so one
+// attempt per replica of both pools at most, each to an IPv6 address.
 const ADDR = '[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535';
+const ATTEMPTS = 2 * MAX_REPLICAS;
+const each = (value: string) => Array.from({ length: ATTEMPTS }, () => value).join(', ');
 const LONGEST_OWN_VALUES: Record<string, string> = {
   bg_time_s: '2026-12-31T23:59:59',
   bg_time_ms: '999',
   bg_time_tz: '+14:00',
   request_id: 'f'.repeat(32),
   status: '504',
-  upstream_status: '504, 504',
-  upstream_addr: `${ADDR}, ${ADDR}`,
+  upstream_status: each('504'),
+  upstream_addr: each(ADDR),
   request_time: '99999.999',
-  upstream_response_time: '99999.999, 99999.999',
+  upstream_response_time: each('99999.999'),
   body_bytes_sent: '9223372036854775807',
 };
 

@@ -74,6 +74,20 @@ function condition(fields: Partial<ConditionView> = {}): ConditionView {
   };
 }
 
+/** Blue's replica 172.18.0.5 failed, another blue replica answered. */
+function degraded(fields: Partial<ConditionView> = {}): ConditionView {
+  const { flips: _f, recentFlips: _r, ...rest } = condition();
+  return {
+    ...rest,
+    key: 'degraded:blue',
+    kind: 'degraded',
+    level: 'masked',
+    servingPool: 'blue',
+    replicas: [{ addr: '172.18.0.5:3000', failures: 4 }],
+    ...fields,
+  };
+}
+
 /** Not a failover: no pool, flips or share. */
 function other(kind: 'outage' | 'error_rate', fields: Partial<ConditionView> = {}): ConditionView {
   const { pool: _p, flips: _f, recentFlips: _r, share: _s, ...rest } = condition();
@@ -197,6 +211,27 @@ describe('formatSlackMessage headlines', () => {
     ],
     ['outage opened', incident({}, other('outage')), 'Outage: no pool could answer; clients get 503 errors', 'outage'],
     [
+      'degraded pool opened',
+      incident({}, degraded()),
+      'Degraded pool: blue replica 172.18.0.5:3000 failing, the other blue replicas serve (no failover)',
+      'degraded-pool',
+    ],
+    [
+      'degraded pool worse, five replicas failing',
+      incident(
+        { message: 'updated', at: AT + MIN, before: before({ level: 'recovering' }) },
+        degraded({ replicas: [1, 2, 3, 4, 5].map((i) => ({ addr: `10.0.0.${i}:3000`, failures: 1 })) }),
+      ),
+      'Degraded pool worse: blue replicas 10.0.0.1:3000, 10.0.0.2:3000, 10.0.0.3:3000 and 2 more failing, the other blue replicas serve',
+      'degraded-pool',
+    ],
+    [
+      'degraded pool resolved',
+      incident({ message: 'resolved', at: AT + 2 * MIN, before: before() }, degraded({ active: false, level: 'ok' })),
+      'Degraded pool resolved: no blue replica has failed, steady for 10 s',
+      'degraded-pool',
+    ],
+    [
       'outage better',
       incident({ message: 'updated', at: AT + MIN, before: before({ level: 'down' }) }, other('outage', { level: 'recovering', steadyForMs: 3_000 })),
       'Outage better: requests succeed again for 3 s, all-clear after 10 s steady',
@@ -290,6 +325,7 @@ describe('formatSlackMessage: runbook links', () => {
       incident(),
       incident({}, other('outage')),
       incident({}, other('error_rate')),
+      incident({}, degraded()),
       planned(),
       maintenance(),
       release(),
@@ -318,6 +354,14 @@ describe('formatSlackMessage: fields and context', () => {
       '*Open since*': '2026-11-22T00:06:32.123Z (1 min 30 s)',
     });
     expect(contextTexts(p)).toEqual([`Runbook: ${RUNBOOK}#failover`, `Incident failover:blue@${AT}`]);
+  });
+
+  it('a degraded pool shows the pool, each failing replica in code with its failed attempts, and the pool share', () => {
+    const p = format(incident({}, degraded({ replicas: [{ addr: '172.18.0.5:3000', failures: 4 }, { addr: '172.18.0.6:3000', failures: 1 }] })));
+    expect(field(p, 'Degraded pool (release)')).toBe('blue (`blue-v1`)');
+    expect(field(p, 'Failing replicas')).toBe('`172.18.0.5:3000` (4 failed attempts)\n`172.18.0.6:3000` (1 failed attempt)');
+    expect(field(p, 'Failed attempts')).toBe('5% (1) of the last 20 attempts to blue');
+    expect(field(p, 'Serving pool (release)')).toBeUndefined();
   });
 
   it('an error rate shows the upstream that failed most; a resolved incident says how long it was open', () => {

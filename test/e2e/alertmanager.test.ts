@@ -1,0 +1,201 @@
+// Issue part 2, several Nginx instances: the `alertmanager` Compose profile
+// (a second Nginx + watcher pair, and the real Alertmanager whose Slack
+// receiver is the test's webhook receiver). Both watchers see every failover,
+// since both Nginx proxy to the same pools and the test sends traffic through
+// both; on-call must get one message per change, not one per watcher.
+// Chaos goes straight to blue's port (make chaos does the same plus an audit
+// entry through `docker compose exec`, seconds each on a loaded host); the
+// maintenance is the Makefile's, since its silence is what is tested.
+// One stack, three scenarios, in about two and a half minutes: a silence
+// (make maintenance-on) holds both watchers' alerts; one failover gives
+// exactly one Slack message and its resolution one more; Alertmanager down
+// for 60 s over a whole failover and its resolution loses neither.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireDockerOrSkip } from './support/docker.js';
+import { chaos, PORTS, receivedAlerts, sleep, startStack, type SlackPost, type Stack } from './support/stack.js';
+
+const enabled = requireDockerOrSkip('e2e alertmanager');
+const docker = (...args: string[]) => promisify(execFile)('docker', args);
+
+const NGINX_B_PORT = PORTS.nginx + 3;
+const WATCHER_B_PORT = PORTS.watcher + 1;
+const ALERTMANAGER_PORT = PORTS.nginx + 40;
+const RESEND_SEC = 3;
+const GROUP_INTERVAL_SEC = 2;
+// Each resolution needs RECOVERY_HOLD_SEC (3 s, startStack's) of steady service, then a group_interval tick.
+const SETTLE_MS = (RESEND_SEC + GROUP_INTERVAL_SEC + 1) * 1000;
+
+/** Messages that came through Alertmanager (Slack attachments), not the first watcher's own (Block Kit). */
+async function alertmanagerMessages(since: number): Promise<{ at: number; title: string }[]> {
+  return (await receivedAlerts())
+    .filter((m: SlackPost) => m.receivedAt >= since && Array.isArray((m.body as { attachments?: unknown }).attachments))
+    .map((m) => ({ at: m.receivedAt, title: String((m.body as unknown as { attachments: { title?: string }[] }).attachments[0]?.title ?? '') }));
+}
+
+const t0 = Date.now();
+const mark = (what: string) => console.log(`[e2e] alertmanager +${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) {
+        mark(what);
+        return value;
+      }
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
+    await sleep(250);
+  }
+}
+
+const waitForMessage = (since: number, phrase: string, timeoutMs: number) =>
+  waitFor(`an Alertmanager message "${phrase}"`, timeoutMs, async () => (await alertmanagerMessages(since)).find((m) => m.title.includes(phrase)));
+
+/** What a watcher has decided, from its /stats (the second watcher posts to Alertmanager only, so this is where it shows). */
+async function watcherSaid(port: number, phrase: string, since: number): Promise<boolean> {
+  const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { recentAlerts: { text: string; raisedAt: string }[] };
+  return stats.recentAlerts.some((a) => a.text.includes(phrase) && Date.parse(a.raisedAt) >= since - 1000);
+}
+
+/** The stack's alerts Alertmanager holds (firing, silenced or inhibited). */
+async function alertmanagerAlerts(): Promise<{ labels: Record<string, string>; status: { state: string; silencedBy: string[] }; endsAt: string }[]> {
+  const res = await fetch(`http://127.0.0.1:${ALERTMANAGER_PORT}/api/v2/alerts?filter=${encodeURIComponent('stack="e2e-stack"')}`);
+  return (await res.json()) as never;
+}
+
+describe.skipIf(!enabled)('alerts through Alertmanager from two Nginx + watcher pairs (profile alertmanager)', () => {
+  let stack: Stack;
+  let traffic: Promise<void> | undefined;
+  let stopTraffic = false;
+  const startedAt = Date.now();
+  const make = async (...args: string[]) => {
+    const run = await stack.make(...args);
+    mark(`make ${args.join(' ')}`);
+    return run;
+  };
+
+  beforeAll(async () => {
+    stack = await startStack(
+      'alertmanager',
+      {
+        ALERTMANAGER_URL: 'http://alertmanager:9093',
+        ALERTMANAGER_SLACK_WEBHOOK_URL: 'http://slack_receiver:9000/services/T0AM/B0AM/alertmanager-secret',
+        ALERTMANAGER_GROUP_WAIT: '1s',
+        ALERTMANAGER_GROUP_INTERVAL: `${GROUP_INTERVAL_SEC}s`,
+        ALERTMANAGER_REPEAT_INTERVAL: '1h',
+        ALERTMANAGER_RESEND_SEC: String(RESEND_SEC),
+        ALERTMANAGER_STACK: 'e2e-stack',
+        ALERTMANAGER_PORT: String(ALERTMANAGER_PORT),
+        NGINX_B_PORT: String(NGINX_B_PORT),
+        WATCHER_B_HOST_PORT: String(WATCHER_B_PORT),
+        // The second watcher posts to Alertmanager only; the first one's webhook is the receiver (receiver.compose.yml).
+        SLACK_WEBHOOK_URL: '',
+        // Failovers only: a few masked errors must not open an error-rate incident with its own messages.
+        ERROR_RATE_THRESHOLD: '50',
+      },
+      { profiles: ['alertmanager'] },
+    );
+    // A client through each Nginx, as a load balancer would spread them.
+    traffic = (async () => {
+      while (!stopTraffic) {
+        await Promise.all(
+          [PORTS.nginx, NGINX_B_PORT].map((port) =>
+            fetch(`http://127.0.0.1:${port}/version`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(5000) })
+              .then((r) => r.arrayBuffer())
+              .catch(() => undefined),
+          ),
+        );
+        await sleep(50);
+      }
+    })();
+  });
+
+  afterAll(async () => {
+    stopTraffic = true;
+    await traffic;
+    await stack?.down();
+    console.log(`[e2e] alertmanager suite: ${((Date.now() - startedAt) / 1000).toFixed(1)} s wall`);
+  });
+
+  it('make maintenance-on silences the stack in Alertmanager: a failover both watchers see sends nothing', async () => {
+    const since = Date.now();
+    const on = await make('maintenance-on');
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stdout).toMatch(/silence \S+ in Alertmanager http:\/\/alertmanager:9093/);
+
+    expect((await chaos('blue', 'start?mode=error')).status).toBe(200);
+    // The second watcher is not in maintenance: it posts, and the silence holds its alert.
+    await waitFor('the second watcher opening the failover', 20_000, async () => ((await watcherSaid(WATCHER_B_PORT, 'Failover detected', since)) ? true : undefined));
+    const held = await waitFor('a silenced failover alert in Alertmanager', 20_000, async () =>
+      (await alertmanagerAlerts()).find((a) => a.labels.alertname === 'BlueGreenFailover' && a.status.silencedBy.length > 0),
+    );
+    expect(held.status.state).toBe('suppressed');
+
+    expect((await chaos('blue', 'stop')).status).toBe(200);
+    await waitFor('the second watcher resolving the failover', 30_000, async () => ((await watcherSaid(WATCHER_B_PORT, 'Recovered', since)) ? true : undefined));
+    // Resolved in Alertmanager too (both watchers), under the silence: nothing is left to send when it ends.
+    await waitFor('every alert of the stack resolved in Alertmanager', 10_000, async () =>
+      (await alertmanagerAlerts()).some((a) => Date.parse(a.endsAt) > Date.now()) ? undefined : true,
+    );
+    const off = await make('maintenance-off');
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stdout).toMatch(/silence \S+ in Alertmanager http:\/\/alertmanager:9093 expired/);
+    await sleep(GROUP_INTERVAL_SEC * 1000 + 1000);
+    expect(await alertmanagerMessages(since)).toEqual([]);
+  });
+
+  it('one failover seen by both watchers gives exactly one Slack message, and its resolution one more', async () => {
+    const since = Date.now();
+    expect((await chaos('blue', 'start?mode=error')).status).toBe(200);
+    const opened = await waitForMessage(since, 'Failover detected: pool changed blue → green', 20_000);
+    console.log(`[e2e] alertmanager: failover message ${opened.at - since} ms after chaos started`);
+    await waitFor('the second watcher opening the failover', 10_000, async () => ((await watcherSaid(WATCHER_B_PORT, 'Failover detected', since)) ? true : undefined));
+
+    const stopped = Date.now();
+    expect((await chaos('blue', 'stop')).status).toBe(200);
+    await waitForMessage(since, 'Recovered: pool changed green → blue', 30_000);
+    console.log(`[e2e] alertmanager: recovery message ${Date.now() - stopped} ms after chaos stopped`);
+    // Both watchers resolved, and re-sends and group ticks have passed: still two messages.
+    await waitFor('the second watcher resolving', 10_000, async () => ((await watcherSaid(WATCHER_B_PORT, 'Recovered', since)) ? true : undefined));
+    await sleep(SETTLE_MS);
+    expect((await alertmanagerMessages(since)).map((m) => m.title)).toEqual([
+      'Failover detected: pool changed blue → green',
+      expect.stringMatching(/^Recovered: pool changed green → blue/),
+    ]);
+  });
+
+  it('Alertmanager down for 60 s loses nothing: a failover and its resolution meanwhile arrive once it is back', async () => {
+    const since = Date.now();
+    // The docker CLI on the container itself: compose takes seconds more to read the project on a busy host.
+    const container = `${stack.projectName}-alertmanager-1`;
+    await docker('stop', '-t', '2', container);
+    const down = Date.now();
+    mark('alertmanager stopped');
+    expect((await chaos('blue', 'start?mode=error')).status).toBe(200);
+    await waitFor('the second watcher opening the failover', 20_000, async () => ((await watcherSaid(WATCHER_B_PORT, 'Failover detected', since)) ? true : undefined));
+    expect((await chaos('blue', 'stop')).status).toBe(200);
+    await waitFor('the second watcher resolving', 30_000, async () => ((await watcherSaid(WATCHER_B_PORT, 'Recovered', since)) ? true : undefined));
+    expect(await alertmanagerMessages(since)).toEqual([]);
+
+    await sleep(Math.max(0, down + 60_000 - Date.now()));
+    mark('starting alertmanager');
+    await docker('start', container);
+    const back = Date.now();
+    console.log(`[e2e] alertmanager: down ${((back - down) / 1000).toFixed(1)} s`);
+    await waitForMessage(since, 'Failover detected: pool changed blue → green', 30_000);
+    await waitForMessage(since, 'Recovered: pool changed green → blue', 30_000);
+    console.log(`[e2e] alertmanager: both messages ${Date.now() - back} ms after Alertmanager came back`);
+    await sleep(GROUP_INTERVAL_SEC * 1000 + 1000);
+    expect((await alertmanagerMessages(since)).map((m) => m.title)).toEqual([
+      'Failover detected: pool changed blue → green',
+      expect.stringMatching(/^Recovered: pool changed green → blue/),
+    ]);
+  });
+});

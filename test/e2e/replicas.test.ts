@@ -1,0 +1,261 @@
+// Three replicas per pool on the real Compose stack, under load: one replica
+// killed is a degraded pool (no failover, no failed request), every replica
+// failing is the failover, `--scale` up and down is followed by Nginx's own
+// re-resolution; then `make drill`, unchanged, against the same stack.
+//
+// The drill part: `make drill` as an operator runs it, with short phases. Its
+// timing bars (first answer within 1 s and so on) are benchmark figures and
+// are not asserted here; what must hold is that it runs every phase, sees no
+// failed request, fails over and back, promotes a good release and rolls a
+// bad one back, gets its alerts delivered, leaves no chaos and the original
+// pools and releases behind, and that its exit status agrees with the
+// figures it writes.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listReplicas, replicaOrigins, type Replica } from '../../ops/stack/index.js';
+import { requireDockerOrSkip } from './support/docker.js';
+import {
+  PORTS,
+  RELEASES,
+  ROOT,
+  docker,
+  envFileValue,
+  failures,
+  getVersion,
+  receivedAlerts,
+  sleep,
+  startLoad,
+  startStack,
+  waitForAlert,
+  waitForServing,
+  type Sample,
+  type Stack,
+} from './support/stack.js';
+
+const execFileAsync = promisify(execFile);
+const enabled = requireDockerOrSkip('e2e replicas and drill');
+
+const REPLICAS = 3;
+// Open-loop requests per second through Nginx while replicas fail and change.
+const LOAD_PER_SECOND = 40;
+
+interface DrillVerdict {
+  metric: string;
+  value: unknown;
+  met: boolean;
+}
+interface DrillResults {
+  passed: boolean;
+  phases: { name: string; requests: number; non200: number; alert?: { decision: string; outcome?: string } }[];
+  verdicts: DrillVerdict[];
+}
+
+// Bars that do not depend on how fast a busy CI machine is.
+const FUNCTIONAL = [
+  /non-200$/,
+  /served by/,
+  /alert$/,
+  /alerts$/,
+  /failover messages/,
+  /failover reopened$/,
+  /there and back$/,
+  /serving at the end$/,
+  /serves again$/,
+  /outcome$/,
+  /flip back$/,
+  /restored$/,
+  /^drill completed$/,
+];
+
+describe.skipIf(!enabled)(`${REPLICAS} replicas per pool, then make drill, on the Compose stack`, () => {
+  let stack: Stack;
+  let env: Record<string, string>;
+  const replicas = (pool: 'blue' | 'green'): Promise<Replica[]> => listReplicas(stack.settings, pool, env);
+  const alertTexts = async (since: number) => (await receivedAlerts()).filter((m) => m.receivedAt >= since).map((m) => m.body.text);
+  const nginxLogsSince = (since: string) => stack.compose('logs', '--no-color', '--since', since, 'nginx');
+  /** Requests in the last lines of the access log that some blue replica at `address` answered. */
+  const servedBy = async (address: string): Promise<number> =>
+    Number(
+      (
+        await stack.compose(
+          'exec', '-T', 'nginx', 'sh', '-c',
+          `tail -n 300 /var/log/bluegreen/access.log | grep -c 'upstream_addr="${address}:' || true`,
+        )
+      ).trim(),
+    );
+  /** Back to REPLICAS healthy replicas per pool, as the env file says, and blue serving. */
+  async function restoreReplicas(): Promise<void> {
+    await stack.compose('up', '-d', '--wait', '--wait-timeout', '60', 'app_blue', 'app_green');
+    for (const pool of ['blue', 'green'] as const) expect((await replicas(pool)).map((r) => r.state)).toEqual(Array(REPLICAS).fill('healthy'));
+    await waitForServing('blue', 15_000);
+  }
+
+  beforeAll(async () => {
+    // Short release analyses: the gates' logic is the release suite's business.
+    // Blue's port range has room for the fourth replica of the scale test.
+    stack = await startStack('replicas', {
+      ANALYSIS_SEC: '3',
+      BLUE_REPLICAS: String(REPLICAS),
+      GREEN_REPLICAS: String(REPLICAS),
+      BLUE_PORT: `${PORTS.blue + 40}-${PORTS.blue + 43}`,
+      GREEN_PORT: `${PORTS.green + 50}-${PORTS.green + 52}`,
+    });
+    env = { COMPOSE_PROJECT_NAME: stack.projectName };
+  });
+
+  afterAll(async () => {
+    await stack?.down();
+  });
+
+  it('lists each pool’s replicas with an address and a direct port each', async () => {
+    for (const pool of ['blue', 'green'] as const) {
+      const list = await replicas(pool);
+      expect(list.map((r) => r.index)).toEqual([1, 2, 3]);
+      expect(new Set(list.map((r) => r.address)).size).toBe(REPLICAS);
+      expect(new Set(list.map((r) => r.port)).size).toBe(REPLICAS);
+      for (const origin of await replicaOrigins(stack.settings, pool, env)) {
+        expect((await fetch(`${origin}/version`)).headers.get('x-app-pool'), origin).toBe(pool);
+      }
+    }
+    const status = await stack.make('status');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^blue\s+2\s+\S+app_blue-2\s+healthy\s+\d+\.\d+\.\d+\.\d+\s+\d+$/m);
+  });
+
+  it('one blue replica killed under load: no failed request, no failover, a degraded-pool message naming its address, then its all-clear', async () => {
+    const victim = (await replicas('blue'))[1] as Replica;
+    const since = Date.now();
+    const load = startLoad(LOAD_PER_SECOND);
+    let samples: Sample[] = [];
+    try {
+      await sleep(1_500);
+      await docker('kill', victim.container);
+      const alert = await waitForAlert('Degraded pool: blue replica', since, 15_000);
+      expect(alert.body.text).toContain(`${victim.address}:`);
+      console.log(`[e2e] replicas: degraded-pool message ${alert.receivedAt - since - 1_500} ms after the kill`);
+      await sleep(3_000);
+    } finally {
+      samples = await load.stop();
+    }
+    expect(failures(samples)).toEqual([]);
+    expect(samples.every((s) => s.pool === 'blue')).toBe(true);
+    await restoreReplicas();
+    // Once the replica is gone from Nginx's view and back, the pool is steady: Slack's last word says so.
+    await waitForAlert('Degraded pool resolved', since, 30_000);
+    expect((await alertTexts(since)).filter((t) => /Failover|Outage/.test(t))).toEqual([]);
+  });
+
+  it('every blue replica failing (make chaos): the failover as with one replica, no failed request; make chaos-stop: recovered', async () => {
+    const since = Date.now();
+    const load = startLoad(LOAD_PER_SECOND);
+    let samples: Sample[] = [];
+    try {
+      await sleep(1_000);
+      expect((await stack.make('chaos')).code).toBe(0);
+      await waitForAlert('Failover detected: pool changed blue → green', since, 10_000);
+      await sleep(2_000);
+      expect((await stack.make('chaos-stop')).code).toBe(0);
+      await waitForAlert('Recovered: pool changed green → blue', since, 30_000);
+    } finally {
+      samples = await load.stop();
+    }
+    expect(failures(samples)).toEqual([]);
+    expect(samples.some((s) => s.pool === 'green')).toBe(true);
+  });
+
+  it('scaled to 4 and back to 2 under load: no failed request, and Nginx follows with no reload of ours', async () => {
+    const before = new Set((await replicas('blue')).map((r) => r.address));
+    const sinceIso = new Date().toISOString();
+    const load = startLoad(LOAD_PER_SECOND);
+    let samples: Sample[] = [];
+    try {
+      await sleep(1_000);
+      await stack.compose('up', '-d', '--wait', '--wait-timeout', '60', '--scale', 'app_blue=4', 'app_blue');
+      const added = (await replicas('blue')).find((r) => !before.has(r.address));
+      expect(added?.address).toBeDefined();
+      // Nginx asks the resolver again every 2 s (valid=2s): the new replica gets requests soon after.
+      const t0 = Date.now();
+      while ((await servedBy(added?.address as string)) === 0) {
+        if (Date.now() - t0 > 15_000) throw new Error(`the new replica ${added?.address} got no request within 15 s`);
+        await sleep(500);
+      }
+      console.log(`[e2e] replicas: the fourth replica served ${Date.now() - t0} ms after it was healthy`);
+      await stack.compose('up', '-d', '--wait', '--wait-timeout', '60', '--scale', 'app_blue=2', 'app_blue');
+      expect(await replicas('blue')).toHaveLength(2);
+      await sleep(3_000);
+    } finally {
+      samples = await load.stop();
+    }
+    expect(failures(samples)).toEqual([]);
+    expect(await nginxLogsSince(sinceIso)).not.toMatch(/reconfiguring|signal 1 \(SIGHUP\)/);
+    await restoreReplicas();
+  });
+
+  it('runs every phase with no failed request, restores the stack and writes figures that match its exit status', { timeout: 420_000 }, async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'bg-drill-')), 'drill.json');
+    const since = Date.now();
+    let code = 0;
+    let output = '';
+    try {
+      const run = await execFileAsync('make', ['-s', 'drill', `ENV_FILE=${stack.envFile}`, `ARGS=--seconds 2 --out ${out}`], {
+        cwd: ROOT,
+        env: { ...process.env, COMPOSE_PROJECT_NAME: stack.projectName },
+        timeout: 360_000,
+      });
+      output = run.stdout;
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      code = typeof e.code === 'number' ? e.code : -1;
+      output = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+    }
+    console.log(`[e2e] drill output:\n${output}`);
+
+    const results = JSON.parse(readFileSync(out, 'utf8')) as DrillResults;
+    // make turns any failing recipe into exit 2.
+    expect(code).toBe(results.passed ? 0 : 2);
+    expect(results.phases.map((p) => p.name)).toEqual([
+      'baseline',
+      'error',
+      'error stop',
+      'timeout',
+      'timeout stop',
+      'switch',
+      'release',
+      'bad release',
+      'rollback',
+    ]);
+    for (const phase of results.phases) {
+      expect(phase.requests, phase.name).toBeGreaterThanOrEqual(30);
+      expect(phase.non200, phase.name).toBe(0);
+    }
+    const missed = results.verdicts.filter((v) => !v.met && FUNCTIONAL.some((re) => re.test(v.metric)));
+    expect(missed).toEqual([]);
+    // The stack's cooldown is 0, so every failover and recovery went out, and the receiver got them.
+    for (const name of ['error', 'error stop', 'timeout', 'timeout stop']) {
+      expect(results.phases.find((p) => p.name === name)?.alert, name).toMatchObject({ decision: 'send', outcome: 'delivered' });
+    }
+    const texts = (await receivedAlerts()).filter((m) => m.receivedAt >= since).map((m) => m.body.text);
+    // Error chaos, timeout chaos, and the bad release failing once promoted (a real failover, then rolled back).
+    expect(texts.filter((t) => t.includes('Failover detected'))).toHaveLength(3);
+    expect(texts.filter((t) => t.includes('Recovered'))).toHaveLength(2);
+
+    expect(texts.filter((t) => /^Release drill-\d+-ok promoted/.test(t))).toHaveLength(1);
+    expect(texts.filter((t) => /^Release drill-\d+-bad rolled back/.test(t))).toHaveLength(1);
+
+    // Left as found: blue serving its release, green its own, no chaos, ACTIVE_POOL unchanged.
+    expect(envFileValue(stack.envFile, 'ACTIVE_POOL')).toBe('blue');
+    expect(envFileValue(stack.envFile, 'RELEASE_ID_BLUE')).toBe(RELEASES.blue);
+    expect(envFileValue(stack.envFile, 'RELEASE_ID_GREEN')).toBe(RELEASES.green);
+    expect((await getVersion()).release).toBe(RELEASES.blue);
+    expect((await getVersion()).pool).toBe('blue');
+    for (const pool of ['blue', 'green'] as const) {
+      const origins = await replicaOrigins(stack.settings, pool, env);
+      expect(origins).toHaveLength(REPLICAS);
+      for (const origin of origins) expect((await fetch(`${origin}/readyz`)).status, `readyz on ${origin}`).toBe(200);
+    }
+  });
+});

@@ -1,0 +1,283 @@
+// The Alertmanager sink (notify/alertmanager.ts) and the maintenance silence
+// (operator/silences.ts) against fake Alertmanagers on 127.0.0.1: firing at
+// once and re-sent while open, endsAt on resolve, retries through 503s and
+// refused connections, an incident that opened and resolved during an outage
+// fired before it is resolved, every URL of a cluster, silences created and
+// expired.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../common/logger.js';
+import type { ConditionView } from '../../../watcher/detect/index.js';
+import { createAlertmanagerNotifier, ENDS_AFTER_RESENDS, type AlertmanagerNotifier } from '../../../watcher/notify/alertmanager.js';
+import type { AlertmanagerAlert } from '../../../watcher/notify/alertmanagerAlert.js';
+import { SILENCES_FILE, silenceStack, unsilenceStack } from '../../../watcher/operator/silences.js';
+import { freePort } from '../../support/freePort.js';
+
+const RESEND_MS = 300;
+
+interface Post {
+  at: number;
+  alerts: AlertmanagerAlert[];
+}
+
+interface FakeAlertmanager {
+  url: string;
+  port: number;
+  posts: Post[];
+  /** Status for the next requests to /api/v2/alerts, in order; then 200. */
+  answers: number[];
+  silences: Map<string, unknown>;
+  expired: string[];
+  close(): Promise<void>;
+}
+
+async function fakeAlertmanager(port = 0, auth?: string): Promise<FakeAlertmanager> {
+  const fake: FakeAlertmanager = { url: '', port: 0, posts: [], answers: [], silences: new Map(), expired: [], close: async () => {} };
+  let n = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (auth !== undefined && req.headers.authorization !== auth) return void res.writeHead(401).end('unauthorized');
+      const body = Buffer.concat(chunks).toString('utf8');
+      if (req.method === 'POST' && req.url === '/api/v2/alerts') {
+        const status = fake.answers.shift() ?? 200;
+        if (status === 200) fake.posts.push({ at: Date.now(), alerts: JSON.parse(body) as AlertmanagerAlert[] });
+        return void res.writeHead(status).end(status === 200 ? '' : 'unavailable');
+      }
+      if (req.method === 'POST' && req.url === '/api/v2/silences') {
+        const id = `silence-${++n}`;
+        fake.silences.set(id, JSON.parse(body));
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ silenceID: id }));
+      }
+      const del = /^\/api\/v2\/silence\/(.+)$/.exec(req.url ?? '');
+      if (req.method === 'DELETE' && del) {
+        fake.expired.push(del[1]!);
+        return void res.writeHead(fake.silences.delete(del[1]!) ? 200 : 404).end();
+      }
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  fake.port = (server.address() as AddressInfo).port;
+  fake.url = `http://127.0.0.1:${fake.port}`;
+  fake.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return fake;
+}
+
+const OPENED = Date.now() - 10_000;
+
+function failover(fields: Partial<ConditionView> = {}): ConditionView {
+  return {
+    key: 'failover:blue',
+    kind: 'failover',
+    active: true,
+    level: 'failing',
+    since: OPENED,
+    at: Date.now(),
+    pool: 'blue',
+    primaryPool: 'blue',
+    servingPool: 'green',
+    releases: {},
+    failures: 3,
+    flips: 1,
+    recentFlips: 1,
+    holdMs: 3000,
+    share: { failed: 3, attempts: 10 },
+    window: { size: 200, count: 50, errors: 3, clientErrors: 0, upstreamErrors: 3, errorRate: 6, clientErrorRate: 0, upstreamErrorRate: 6 },
+    thresholdPercent: 2,
+    ...fields,
+  };
+}
+
+const resolvedView = (at: number) => failover({ active: false, level: 'ok', since: at, at, servingPool: 'blue' });
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+function notifier(urls: string[], logs: string[] = []): AlertmanagerNotifier {
+  const n = createAlertmanagerNotifier({
+    urls,
+    stack: 'test',
+    resendMs: RESEND_MS,
+    timeoutMs: 1000,
+    retryForMs: 60_000,
+    logger: createLogger('test', 'debug', { write: (s: string) => void logs.push(s) }),
+    clock: Date.now,
+    backoffBaseMs: 30,
+    maxBackoffMs: 100,
+  });
+  cleanup.push(() => n.close(1000));
+  return n;
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const firing = (p: Post) => p.alerts.filter((a) => Date.parse(a.endsAt) > p.at);
+const resolved = (p: Post) => p.alerts.filter((a) => Date.parse(a.endsAt) <= p.at);
+
+describe('Alertmanager sink', () => {
+  it('posts an open condition at once, re-sends it every resend interval with endsAt a few intervals ahead, and resolves it with its real endsAt', async () => {
+    const am = await fakeAlertmanager();
+    cleanup.push(() => am.close());
+    const n = notifier([am.url]);
+    const start = Date.now();
+    n.observe([failover()]);
+    await until('the first post', () => am.posts[0]);
+    expect(am.posts[0]!.at - start).toBeLessThan(200);
+    const [alert] = am.posts[0]!.alerts;
+    expect(alert!.labels).toMatchObject({ alertname: 'BlueGreenFailover', stack: 'test', pool: 'blue' });
+    expect(alert!.startsAt).toBe(new Date(OPENED).toISOString());
+    expect(Date.parse(alert!.endsAt) - am.posts[0]!.at).toBeGreaterThan((ENDS_AFTER_RESENDS - 1) * RESEND_MS);
+    expect(Date.parse(alert!.endsAt) - am.posts[0]!.at).toBeLessThanOrEqual(ENDS_AFTER_RESENDS * RESEND_MS + 50);
+
+    // Ticks and lines keep reporting it open: re-sent on the resend interval, not on each report.
+    for (let i = 0; i < 10; i++) {
+      n.observe([failover()]);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const open = am.posts.length;
+    expect(open).toBeGreaterThanOrEqual(3);
+    expect(open).toBeLessThanOrEqual(5);
+    expect(am.posts.every((p) => firing(p).length === 1)).toBe(true);
+
+    const resolvedAt = Date.now() - 50;
+    n.observe([resolvedView(resolvedAt)]);
+    const last = await until('the resolution', () => am.posts.find((p) => resolved(p).length > 0));
+    expect(resolved(last)[0]!.endsAt).toBe(new Date(resolvedAt).toISOString());
+    expect(resolved(last)[0]!.annotations.summary).toMatch(/^Recovered: pool changed green → blue/);
+    // Taken: not sent again.
+    const count = am.posts.length;
+    await new Promise((r) => setTimeout(r, 3 * RESEND_MS));
+    expect(am.posts.length).toBe(count);
+    expect(n.status()).toEqual([expect.objectContaining({ url: am.url, pending: 0 })]);
+  });
+
+  it('retries through 503s and refused connections, and delivers once Alertmanager is back', async () => {
+    const port = await freePort();
+    const logs: string[] = [];
+    const n = notifier([`http://127.0.0.1:${port}`], logs);
+    n.observe([failover()]);
+    await until('a refused attempt', () => logs.find((l) => l.includes('Alertmanager delivery failed')));
+    const am = await fakeAlertmanager(port);
+    cleanup.push(() => am.close());
+    am.answers.push(503, 503);
+    await until('delivery after the 503s', () => am.posts[0]);
+    expect(am.answers).toEqual([]);
+    expect(logs.some((l) => l.includes('HTTP 503'))).toBe(true);
+    await until('the recovery logged', () => logs.find((l) => l.includes('Alertmanager reachable again')));
+  });
+
+  it('an incident that opened and resolved while Alertmanager was down is posted firing first, and resolved a resend interval later', async () => {
+    const port = await freePort();
+    const n = notifier([`http://127.0.0.1:${port}`]);
+    n.observe([failover()]);
+    await new Promise((r) => setTimeout(r, 100));
+    const resolvedAt = Date.now();
+    n.observe([resolvedView(resolvedAt)]);
+    await new Promise((r) => setTimeout(r, 100));
+    const am = await fakeAlertmanager(port);
+    cleanup.push(() => am.close());
+    const resolution = await until('the resolution', () => am.posts.find((p) => resolved(p).length > 0), 5000);
+    const first = am.posts[0]!;
+    expect(firing(first)).toHaveLength(1);
+    expect(first.alerts[0]!.startsAt).toBe(new Date(OPENED).toISOString());
+    // Alertmanager had it firing for a resend interval (longer than its group_wait) before the resolution.
+    expect(resolution.at - first.at).toBeGreaterThanOrEqual(RESEND_MS - 20);
+    expect(resolved(resolution)[0]!.endsAt).toBe(new Date(resolvedAt).toISOString());
+  });
+
+  it('posts to every Alertmanager of a cluster, each at its own pace: one down delays none of the others', async () => {
+    const up = await fakeAlertmanager();
+    const flaky = await fakeAlertmanager();
+    cleanup.push(() => up.close(), () => flaky.close());
+    flaky.answers.push(503, 503, 503, 503, 503);
+    const n = notifier([up.url, flaky.url]);
+    const start = Date.now();
+    n.observe([failover()]);
+    await until('the healthy one', () => up.posts[0]);
+    expect(up.posts[0]!.at - start).toBeLessThan(200);
+    await until('the flaky one, after its 503s', () => flaky.posts[0]);
+    n.observe([resolvedView(Date.now())]);
+    await until('both resolved', () => [up, flaky].every((am) => am.posts.some((p) => resolved(p).length > 0)) || undefined);
+  });
+
+  it('drops a condition the detector no longer reports by resolving it', async () => {
+    const am = await fakeAlertmanager();
+    cleanup.push(() => am.close());
+    const n = notifier([am.url]);
+    n.observe([failover()]);
+    await until('the first post', () => am.posts[0]);
+    n.observe([]);
+    await until('the resolution', () => am.posts.find((p) => resolved(p).length > 0));
+  });
+
+  it('sends credentials in the URL as basic auth, never in the URL itself', async () => {
+    const am = await fakeAlertmanager(0, `Basic ${Buffer.from('ops:p@ss').toString('base64')}`);
+    cleanup.push(() => am.close());
+    const n = notifier([`http://ops:p%40ss@127.0.0.1:${am.port}`]);
+    n.observe([failover()]);
+    await until('an authorised post', () => am.posts[0]);
+    expect(n.status()[0]!.url).toBe(am.url);
+  });
+});
+
+describe('maintenance silences', () => {
+  it('creates a silence matching the stack in every Alertmanager, keeps the ids, and expires exactly those', async () => {
+    const a = await fakeAlertmanager();
+    const b = await fakeAlertmanager();
+    cleanup.push(() => a.close(), () => b.close());
+    const dir = mkdtempSync(join(tmpdir(), 'bg-silence-'));
+    const config = { CONTROL_DIR: dir, ALERTMANAGER_URL: [a.url, b.url], ALERTMANAGER_STACK: 'prod', ALERTMANAGER_TIMEOUT_MS: 1000 };
+    const on = await silenceStack(config, 'alice');
+    expect(on.ok).toBe(true);
+    expect(on.lines).toEqual([
+      `silence silence-1 in Alertmanager ${a.url}: alerts with stack="prod" are held`,
+      `silence silence-1 in Alertmanager ${b.url}: alerts with stack="prod" are held`,
+    ]);
+    expect([...a.silences.values()][0]).toMatchObject({ matchers: [{ name: 'stack', value: 'prod', isEqual: true, isRegex: false }], createdBy: 'alice' });
+    expect(JSON.parse(readFileSync(join(dir, SILENCES_FILE), 'utf8'))).toHaveLength(2);
+
+    const off = await unsilenceStack(config);
+    expect(off.ok).toBe(true);
+    expect(a.expired).toEqual(['silence-1']);
+    expect(b.expired).toEqual(['silence-1']);
+    expect(existsSync(join(dir, SILENCES_FILE))).toBe(false);
+    expect((await unsilenceStack(config)).lines).toEqual(['no Alertmanager silence to expire']);
+  });
+
+  it('says clearly which Alertmanager it could not reach, and keeps what it could not expire for the next try', async () => {
+    const a = await fakeAlertmanager();
+    cleanup.push(() => a.close());
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'bg-silence-'));
+    const config = { CONTROL_DIR: dir, ALERTMANAGER_URL: [a.url, dead], ALERTMANAGER_STACK: 'prod', ALERTMANAGER_TIMEOUT_MS: 1000 };
+    const on = await silenceStack(config, 'bob');
+    expect(on.ok).toBe(false);
+    expect(on.lines[1]).toMatch(new RegExp(`^NO silence in Alertmanager ${dead}: .*ECONNREFUSED`));
+
+    await a.close();
+    const off = await unsilenceStack(config);
+    expect(off.ok).toBe(false);
+    expect(off.lines[0]).toMatch(/silence silence-1 in Alertmanager .* NOT expired/);
+    expect(JSON.parse(readFileSync(join(dir, SILENCES_FILE), 'utf8'))).toEqual([{ url: a.url, id: 'silence-1' }]);
+  });
+});
