@@ -1,5 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+// End-to-end suites that run two at a time (the e2e-paired project).
+const PAIRED = [
+  'test/e2e/incidents.test.ts',
+  'test/e2e/alertmanager.test.ts',
+  'test/e2e/switch-and-alerts.test.ts',
+  'test/e2e/failover.test.ts',
+  'test/e2e/security.test.ts',
+  'test/e2e/nginx-bad-config.test.ts',
+];
+const E2E_TIMEOUTS = { testTimeout: 120_000, hookTimeout: 600_000 };
+
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
@@ -20,11 +31,24 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          // The suites share host ports and one Docker engine: run them one at a time.
+          exclude: PAIRED,
+          // Load, releases and the drill keep the host's two cores busy, and
+          // their bars (no failed request under load) need them: one at a time.
           poolOptions: { forks: { singleFork: true } },
           sequence: { groupOrder: 1 },
-          testTimeout: 120_000,
-          hookTimeout: 600_000,
+          ...E2E_TIMEOUTS,
+        },
+      },
+      {
+        test: {
+          name: 'e2e-paired',
+          include: PAIRED,
+          // Suites that mostly wait (cooldowns, holds, a 60 s outage) at a few
+          // requests a second: two at a time, each worker on its own ports
+          // (test/e2e/support/stack.ts), after the e2e project.
+          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+          sequence: { groupOrder: 2 },
+          ...E2E_TIMEOUTS,
         },
       },
     ],

@@ -11,8 +11,7 @@ import { poolName } from '../common/config.js';
 import { Detector, type DetectorState } from './detect/index.js';
 import type { DeliveryHealth } from './heartbeat/index.js';
 import { TrafficMetrics } from './metrics/index.js';
-import { DeliveryQueue, formatSlackMessage, type AlertSink, type QueuedAlert } from './notify/index.js';
-import type { AlertmanagerNotifier } from './notify/alertmanager.js';
+import { DeliveryQueue, formatSlackMessage, type AlertmanagerNotifier, type AlertSink, type QueuedAlert } from './notify/index.js';
 import type { PipelineView, RecentAlert, WatcherStats } from './operator/stats.js';
 import { parseLine } from './parse/index.js';
 import {

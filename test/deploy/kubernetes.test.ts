@@ -112,7 +112,7 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
     expect(cm.data['default.conf.template']).toBe(readTemplate());
     // One copy: no template text anywhere under deploy/.
     const copies = readdirSync(path.join(ROOT, KUSTOMIZATION_DIR), { recursive: true, encoding: 'utf8' }).filter((f) =>
-      read(path.join(KUSTOMIZATION_DIR, f).replace(/\\/g, '/')).includes('upstream app_pools'),
+      read(path.join(KUSTOMIZATION_DIR, f).replace(/\\/g, '/')).includes('upstream blue_primary'),
     );
     expect(copies).toEqual([]);
     const nginx = container('nginx', 'nginx');

@@ -1,7 +1,8 @@
 // The pools' host names in Nginx's upstream block: Compose's service names by
 // default, fully qualified Service names on Kubernetes (Nginx's resolver
 // applies no search domains). nginx/docker-entrypoint.d/15-active-pool.envsh
-// derives ACTIVE_HOST and BACKUP_HOST; the template is rendered as the
+// checks and exports BLUE_UPSTREAM_HOST and GREEN_UPSTREAM_HOST for the two
+// upstreams (one per order of the pools); the template is rendered as the
 // image's 20-envsubst-on-templates.sh does (every defined variable, `$X` and
 // `${X}`). Run with SWITCH_POOL_TO set, as switch-pool sources it, so the
 // script neither reads /etc/nginx nor writes /var/log/bluegreen.
@@ -41,9 +42,11 @@ function envsubst(template: string, env: Record<string, string>): string {
   });
 }
 
+/** The server lines of the upstream proxy_pass uses, primary first. */
 function upstreamServers(env: Record<string, string>): string[] {
   const conf = envsubst(readTemplate(), { NGINX_LOCAL_RESOLVERS: '10.96.0.10', ...env });
-  const block = /^upstream app_pools \{([\s\S]*?)^\}/m.exec(conf)?.[1] ?? '';
+  const used = /^\s*proxy_pass http:\/\/(\w+);/m.exec(conf)?.[1] ?? '';
+  const block = new RegExp(`^upstream ${used} \\{([\\s\\S]*?)^\\}`, 'm').exec(conf)?.[1] ?? '';
   return [...block.matchAll(/^\s*server\s+([^;]+);/gm)].map((m) => m[1]!.trim());
 }
 
@@ -55,7 +58,6 @@ describe('the upstream servers', () => {
     ] as const) {
       const { status, env } = source({ SWITCH_POOL_TO: pool, APP_PORT: '3000' });
       expect(status).toBe(0);
-      expect([env.ACTIVE_HOST, env.BACKUP_HOST]).toEqual([active, backup]);
       expect(upstreamServers(env)).toEqual([
         `${active}:3000 resolve max_fails=1 fail_timeout=5s`,
         `${backup}:3000 resolve backup max_fails=0`,
@@ -75,8 +77,15 @@ describe('the upstream servers', () => {
     expect(envsubst(readTemplate(), { NGINX_LOCAL_RESOLVERS: '10.96.0.10', ...env })).not.toMatch(/\$\{/);
   });
 
+  it('a switch changes only which upstream proxy_pass uses: each keeps its servers in the same roles', () => {
+    const rendered = (pool: string) => envsubst(readTemplate(), { NGINX_LOCAL_RESOLVERS: '10.96.0.10', ...source({ SWITCH_POOL_TO: pool }).env });
+    const withoutProxyPass = (conf: string) => conf.replace(/^\s*proxy_pass .*$/m, '');
+    expect(withoutProxyPass(rendered('green'))).toBe(withoutProxyPass(rendered('blue')));
+    expect(rendered('blue')).not.toBe(rendered('green'));
+  });
+
   it('an empty host is the default; a host that is not a host name stops the container', () => {
-    expect(source({ SWITCH_POOL_TO: 'blue', BLUE_UPSTREAM_HOST: '' }).env.ACTIVE_HOST).toBe('app_blue');
+    expect(source({ SWITCH_POOL_TO: 'blue', BLUE_UPSTREAM_HOST: '' }).env.BLUE_UPSTREAM_HOST).toBe('app_blue');
     for (const bad of ['app blue', 'app;blue', 'app_blue:3000', '-app', '.app', 'a..b', '$(id)', 'app}']) {
       const r = source({ SWITCH_POOL_TO: 'blue', GREEN_UPSTREAM_HOST: bad });
       expect(r.status, bad).toBe(1);

@@ -278,21 +278,11 @@ export class Detector {
   }
 
   private degradedOf(pool: string): DegradedCondition {
-    let condition = this.degraded.get(pool);
-    if (condition === undefined) {
-      condition = new DegradedCondition(this.opts.recoveryHoldMs);
-      this.degraded.set(pool, condition);
-    }
-    return condition;
+    return entryOf(this.degraded, pool, () => new DegradedCondition(this.opts.recoveryHoldMs));
   }
 
   private failoverOf(pool: string): FailoverCondition {
-    let condition = this.failover.get(pool);
-    if (condition === undefined) {
-      condition = new FailoverCondition(this.opts.recoveryHoldMs);
-      this.failover.set(pool, condition);
-    }
-    return condition;
+    return entryOf(this.failover, pool, () => new FailoverCondition(this.opts.recoveryHoldMs));
   }
 
   private view(
@@ -336,4 +326,14 @@ export class Detector {
     }
     return releases;
   }
+}
+
+/** The map's entry for `key`, made and added the first time. */
+function entryOf<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
 }

@@ -1,7 +1,10 @@
 // The notify stage: a notification is worded (wording.ts), laid out for Slack
 // (slackMessage.ts), queued (queue.ts) and posted (slackClient.ts), or logged
-// in dry-run (dryRun.ts).
+// in dry-run (dryRun.ts). With ALERTMANAGER_URL the conditions also go to
+// Alertmanager (alertmanager.ts; the alert's shape in alertmanagerAlert.ts,
+// its HTTP API in alertmanagerApi.ts).
 export { createDryRunSink } from './dryRun.js';
 export { DeliveryQueue, type QueuedAlert } from './queue.js';
 export { createSlackClient, type AlertSink, type DeliveryResult } from './slackClient.js';
 export { formatSlackMessage, type SlackMessage } from './slackMessage.js';
+export { createAlertmanagerNotifier, type AlertmanagerNotifier } from './alertmanager.js';

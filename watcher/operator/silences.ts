@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { z } from 'zod';
-import { createSilence, expireSilence, hostOf } from '../notify/alertmanager.js';
+import { createSilence, expireSilence, hostOf } from '../notify/alertmanagerApi.js';
 import { maintenanceSilence } from '../notify/alertmanagerAlert.js';
 import { writeAtomic } from '../state/atomicFile.js';
 import { readBoundedFile } from '../state/readFile.js';

@@ -14,8 +14,10 @@ const execFileAsync = promisify(execFile);
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 // E2E_PORT_BASE moves every published port, so two checkouts can run their
-// suites side by side.
-const BASE = Number(process.env.E2E_PORT_BASE ?? 18080);
+// suites side by side; each vitest worker has its own 200 ports above it, so
+// the suites of the e2e-paired project (vitest.config.ts) run two at a time.
+const WORKER = (Number(process.env.VITEST_POOL_ID ?? 1) - 1) % 4;
+const BASE = Number(process.env.E2E_PORT_BASE ?? 18080) + WORKER * 200;
 export const PORTS = {
   nginx: BASE,
   blue: BASE + 1,

@@ -11,32 +11,12 @@ import {
   toAlertmanagerAlert,
 } from '../../../watcher/notify/alertmanagerAlert.js';
 import { INCIDENT_KINDS } from '../../../watcher/vocabulary.js';
+import { failoverView } from './records.js';
 
 const OPENED = Date.UTC(2026, 10, 22, 0, 6, 32, 123);
 const NOW = OPENED + 20_000;
 
-function failover(fields: Partial<ConditionView> = {}): ConditionView {
-  return {
-    key: 'failover:blue',
-    kind: 'failover',
-    active: true,
-    level: 'failing',
-    since: OPENED,
-    at: NOW,
-    pool: 'blue',
-    primaryPool: 'blue',
-    servingPool: 'green',
-    releases: { blue: 'blue-v1', green: 'green-v1' },
-    failures: 5,
-    flips: 1,
-    recentFlips: 1,
-    holdMs: 30_000,
-    share: { failed: 5, attempts: 20 },
-    window: { size: 200, count: 200, errors: 5, clientErrors: 0, upstreamErrors: 5, errorRate: 2.5, clientErrorRate: 0, upstreamErrorRate: 2.5 },
-    thresholdPercent: 2,
-    ...fields,
-  };
-}
+const failover = (fields: Partial<ConditionView> = {}): ConditionView => failoverView(OPENED, NOW, fields);
 
 describe('incident → Alertmanager alert', () => {
   it('labels the incident (kind, stack, pool), so every watcher of the stack makes the same alert', () => {

@@ -507,7 +507,7 @@ describe('Detector: degraded pool (replicas)', () => {
   it('NGINX_FAIL_TIMEOUT_MS is the primary server’s fail_timeout in the Nginx template', () => {
     const primary = readTemplate()
       .split('\n')
-      .find((line) => /^\s*server \S*ACTIVE/.test(line));
+      .find((line) => /^\s*server .*fail_timeout=/.test(line));
     const timeout = /fail_timeout=(\d+)s/.exec(primary ?? '')?.[1];
     expect(Number(timeout) * 1000).toBe(NGINX_FAIL_TIMEOUT_MS);
   });

@@ -1,4 +1,5 @@
 // Record builders shared by the core tests.
+import type { ConditionView } from '../../../watcher/detect/index.js';
 import type { HistoryEntry } from '../../../watcher/state/history.js';
 import type { AccessRecord } from '../../../watcher/types.js';
 
@@ -49,5 +50,27 @@ export const historyEntry = (fields: Partial<HistoryEntry> = {}): HistoryEntry =
   release: 'r2',
   fromRelease: 'r1',
   who: 'alice@host1',
+  ...fields,
+});
+
+/** Blue's failover, opened at `since` and failing, as the detector shows it at `at`. */
+export const failoverView = (since: number, at: number, fields: Partial<ConditionView> = {}): ConditionView => ({
+  key: 'failover:blue',
+  kind: 'failover',
+  active: true,
+  level: 'failing',
+  since,
+  at,
+  pool: 'blue',
+  primaryPool: 'blue',
+  servingPool: 'green',
+  releases: { blue: 'blue-v1', green: 'green-v1' },
+  failures: 5,
+  flips: 1,
+  recentFlips: 1,
+  holdMs: 30_000,
+  share: { failed: 5, attempts: 20 },
+  window: { size: 200, count: 200, errors: 5, clientErrors: 0, upstreamErrors: 5, errorRate: 2.5, clientErrorRate: 0, upstreamErrorRate: 2.5 },
+  thresholdPercent: 2,
   ...fields,
 });

@@ -16,6 +16,7 @@ import { createAlertmanagerNotifier, ENDS_AFTER_RESENDS, type AlertmanagerNotifi
 import type { AlertmanagerAlert } from '../../../watcher/notify/alertmanagerAlert.js';
 import { SILENCES_FILE, silenceStack, unsilenceStack } from '../../../watcher/operator/silences.js';
 import { freePort } from '../../support/freePort.js';
+import { failoverView } from '../core/records.js';
 
 const RESEND_MS = 300;
 
@@ -75,28 +76,7 @@ async function fakeAlertmanager(port = 0, auth?: string): Promise<FakeAlertmanag
 
 const OPENED = Date.now() - 10_000;
 
-function failover(fields: Partial<ConditionView> = {}): ConditionView {
-  return {
-    key: 'failover:blue',
-    kind: 'failover',
-    active: true,
-    level: 'failing',
-    since: OPENED,
-    at: Date.now(),
-    pool: 'blue',
-    primaryPool: 'blue',
-    servingPool: 'green',
-    releases: {},
-    failures: 3,
-    flips: 1,
-    recentFlips: 1,
-    holdMs: 3000,
-    share: { failed: 3, attempts: 10 },
-    window: { size: 200, count: 50, errors: 3, clientErrors: 0, upstreamErrors: 3, errorRate: 6, clientErrorRate: 0, upstreamErrorRate: 6 },
-    thresholdPercent: 2,
-    ...fields,
-  };
-}
+const failover = (fields: Partial<ConditionView> = {}): ConditionView => failoverView(OPENED, Date.now(), fields);
 
 const resolvedView = (at: number) => failover({ active: false, level: 'ok', since: at, at, servingPool: 'blue' });
 
