@@ -14,6 +14,11 @@ const E2E_TIMEOUTS = { testTimeout: 120_000, hookTimeout: 600_000 };
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // Two files at a time (vitest's own default is one less than the cores:
+    // one here): the unit files and the e2e-paired suites; the e2e project
+    // keeps to one (singleFork).
+    maxWorkers: 2,
+    minWorkers: 1,
     projects: [
       {
         test: {
@@ -46,7 +51,6 @@ export default defineConfig({
           // Suites that mostly wait (cooldowns, holds, a 60 s outage) at a few
           // requests a second: two at a time, each worker on its own ports
           // (test/e2e/support/stack.ts), after the e2e project.
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
           sequence: { groupOrder: 2 },
           ...E2E_TIMEOUTS,
         },
