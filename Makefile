@@ -4,9 +4,10 @@ SHELL := /bin/bash
 
 ENV_FILE ?= .env
 COMPOSE ?= docker compose --env-file $(ENV_FILE)
-# Also the optional profile's services (Prometheus): Compose leaves a running
-# container of an inactive profile alone, so down, clean and logs name it.
-COMPOSE_ALL = $(COMPOSE) --profile monitoring
+# Also the optional profiles' services (Prometheus; the second Nginx + watcher
+# and Alertmanager): Compose leaves a running container of an inactive profile
+# alone, so down, clean and logs name them.
+COMPOSE_ALL = $(COMPOSE) --profile monitoring --profile alertmanager
 
 # Settings: the environment or the command line wins, then $(ENV_FILE), then
 # the default, which lives in .env.example only (the host-side tools read it too).

@@ -167,6 +167,28 @@ describe.skipIf(!enabled)(`${REPLICAS} replicas per pool, then make drill, on th
     expect(samples.some((s) => s.pool === 'green')).toBe(true);
   });
 
+  it('every replica of both pools failing: Nginx’s JSON 503 at once, an outage (no failover), resolved once they heal', async () => {
+    const since = Date.now();
+    // The backup first: while blue still serves, its failing is no change of pool.
+    for (const pool of ['green', 'blue'] as const) expect((await stack.make('chaos', `POOL=${pool}`)).code).toBe(0);
+    const replies: Sample[] = [];
+    for (let i = 0; i < 20; i++) replies.push(await getVersion());
+    expect(replies.map((r) => r.status)).toEqual(Array(20).fill(503));
+    // Six failing servers are tried in milliseconds: the 503 comes at once.
+    expect(Math.max(...replies.map((r) => r.ms))).toBeLessThan(1_000);
+    await waitForAlert('Outage: no pool could answer', since, 10_000);
+    expect((await stack.make('chaos-stop')).code).toBe(0);
+    const load = startLoad(LOAD_PER_SECOND);
+    try {
+      await waitForAlert('Outage resolved', since, 30_000);
+    } finally {
+      await load.stop();
+    }
+    // While both pools fail, traffic moving to the backup is part of the outage, never a failover.
+    const texts = await alertTexts(since);
+    expect(texts.slice(0, texts.findIndex((t) => t.startsWith('Outage resolved'))).filter((t) => t.startsWith('Failover'))).toEqual([]);
+  });
+
   it('scaled to 4 and back to 2 under load: no failed request, and Nginx follows with no reload of ours', async () => {
     const before = new Set((await replicas('blue')).map((r) => r.address));
     const sinceIso = new Date().toISOString();
