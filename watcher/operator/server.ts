@@ -50,14 +50,62 @@ export const json =
   (_req, res) =>
     reply(res, 200, body());
 
+/**
+ * What one client may cost the port. Its clients are the host (through the
+ * 127.0.0.1 publish), Prometheus and the healthcheck, none of which needs more
+ * than milliseconds to send a request of a few hundred bytes, so the request
+ * timeouts are short: a connection that stalls before its request is complete
+ * (slowloris) is answered 408 and closed within headersTimeoutMs +
+ * checkIntervalMs. They apply to receiving the request only: once a request
+ * is complete nothing times it out, so an /events stream lives as long as its
+ * client reads it (events.ts bounds those).
+ */
+export interface ServerLimits {
+  /** The request line and headers must arrive within this of the connection's (or the request's) start. */
+  headersTimeoutMs: number;
+  /** The whole request, body included: GET and HEAD have none, so this only ends a body dripped at a 404 or 405. */
+  requestTimeoutMs: number;
+  /** Node checks both timeouts this often (its default, 30 s, let a stalled connection live 30 s past them). */
+  checkIntervalMs: number;
+  /** An idle keep-alive connection is closed after this (and Node's 1 s keepAliveTimeoutBuffer, so the client closes first). */
+  keepAliveTimeoutMs: number;
+  /** Open connections; Node drops the next one at accept. */
+  maxConnections: number;
+}
+
+export const SERVER_LIMITS: Readonly<ServerLimits> = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  checkIntervalMs: 1_000,
+  // Node's default: spans a page load's asset requests; Prometheus scrapes
+  // every 15 s, so holding its connection in between would only hold a slot.
+  keepAliveTimeoutMs: 5_000,
+  // The streams (16), Prometheus, healthchecks and a few people need ~30; the
+  // rest is room for stalled connections, each gone within ~6 s, so /healthz
+  // is refused only while over ~40 new stalled connections a second keep
+  // coming. Each costs a file descriptor and a few KB.
+  maxConnections: 256,
+};
+
+/** At most one warning about dropped connections per this. */
+const DROP_LOG_EVERY_MS = 10_000;
+
 export async function startHttpServer(opts: {
   port: number;
   routes: Record<string, Handler>;
   logger: Logger;
+  limits?: Partial<ServerLimits>;
 }): Promise<HttpServer> {
   const { routes } = opts;
+  const limits = { ...SERVER_LIMITS, ...opts.limits };
   const log = opts.logger.child({ component: 'http' });
-  const server = createServer((req, res) => {
+  const timeouts = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+  };
+  const server = createServer(timeouts, (req, res) => {
     const path = targetPath(req.url);
     if (path === undefined) return reply(res, 400, { error: 'bad request target' });
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
@@ -76,9 +124,17 @@ export async function startHttpServer(opts: {
       failed(err);
     }
   });
-  // Scrapes and healthchecks are short; a stuck client must not hold shutdown.
-  // Event streams are long by design: their handler lifts the timeout for itself.
-  server.requestTimeout = 5_000;
+  server.maxConnections = limits.maxConnections;
+  let droppedSinceLog = 0;
+  let droppedLoggedAt = -Infinity;
+  server.on('drop', () => {
+    droppedSinceLog++;
+    const now = performance.now();
+    if (now - droppedLoggedAt < DROP_LOG_EVERY_MS) return;
+    log.warn({ maxConnections: limits.maxConnections, countSinceLastLog: droppedSinceLog }, 'too many open connections: new ones dropped');
+    droppedLoggedAt = now;
+    droppedSinceLog = 0;
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, '0.0.0.0', () => resolve());

@@ -1,10 +1,10 @@
 // GET /events over a real server: first events, pushes and their coalescing,
-// the stream limit, a client that never reads, heartbeats, a long-lived
-// stream, and close().
+// the stream limits and what replaces what, a client that never reads,
+// heartbeats, a long-lived stream, and close().
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
-import { startHttpServer, type HttpServer } from '../../../watcher/operator/server.js';
+import { json, startHttpServer, type HttpServer } from '../../../watcher/operator/server.js';
 import { createStatusPage, type PageSeries, type PageStatus, type StatusPage } from '../../../watcher/page/index.js';
 import { rawHttp } from '../../support/rawHttp.js';
 import { openStream, type SseStream } from './sseClient.js';
@@ -32,7 +32,15 @@ let page: StatusPage | undefined;
 const streams: SseStream[] = [];
 const sockets: Socket[] = [];
 
-async function start(opts: { maxStreams?: number; maxBufferedBytes?: number; heartbeatMs?: number } = {}) {
+interface StartOptions {
+  maxStreams?: number;
+  maxStreamsPerClient?: number;
+  maxBufferedBytes?: number;
+  heartbeatMs?: number;
+  replacedDrainMs?: number;
+}
+
+async function start(opts: StartOptions = {}) {
   page = createStatusPage({
     status,
     series,
@@ -40,7 +48,11 @@ async function start(opts: { maxStreams?: number; maxBufferedBytes?: number; hea
     staticDir: STATIC_DIR,
     ...opts,
   });
-  server = await startHttpServer({ port: 0, routes: page.routes, logger: createLogger('test', 'silent') });
+  server = await startHttpServer({
+    port: 0,
+    routes: { ...page.routes, '/healthz': json(() => ({ status: 'ok' })) },
+    logger: createLogger('test', 'silent'),
+  });
   return { page, port: server.port };
 }
 
@@ -56,6 +68,20 @@ async function until(what: string, check: () => boolean, timeoutMs = 3000): Prom
     if (Date.now() > deadline) throw new Error(`not ${what} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** An /events stream from another loopback address (127.0.0.0/8 is all local on Linux), read as raw bytes. */
+async function openFrom(port: number, localAddress: string): Promise<{ text(): string; closed(): boolean }> {
+  const socket = connect({ port, host: '127.0.0.1', localAddress });
+  sockets.push(socket);
+  let text = '';
+  let closed = false;
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  socket.on('close', () => (closed = true));
+  socket.on('error', () => {});
+  socket.write('GET /events HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until(`a stream from ${localAddress}`, () => text.includes('event: series'));
+  return { text: () => text, closed: () => closed };
 }
 
 function within<T>(promise: Promise<T>, what: string, timeoutMs = 3000): Promise<T> {
@@ -135,25 +161,78 @@ describe('status page event stream', () => {
     expect(JSON.parse((await stream.next('series')).data)).toMatchObject({ end: 7 });
   });
 
-  it('answers 503 with retry-after past the stream limit, and the open streams keep working', async () => {
-    const { page, port } = await start({ maxStreams: 2 });
-    const [a, b] = [await open(port), await open(port)];
-    const refused = await open(port);
-    expect(refused.status).toBe(503);
-    expect(refused.headers['retry-after']).toBe('5');
-    expect(refused.headers['content-type']).toBe('application/json');
-    await within(refused.ended, 'the refusal ended');
-    expect(JSON.parse(refused.body())).toEqual({ error: 'too many event streams' });
-    expect(page.streams()).toBe(2);
-    for (const stream of [a!, b!]) await stream.next('series');
+  it('with every slot held by readers that keep reading, a new stream replaces the oldest, which is told to wait, and /healthz answers', async () => {
+    const { page, port } = await start({ maxStreams: 3 });
+    const [a, b, c] = [await open(port), await open(port), await open(port)];
+    for (const stream of [a!, b!, c!]) await stream.next('series');
+
+    const d = await open(port);
+    expect(d.status).toBe(200);
+    await d.next('series');
+    // The replaced page reconnects in 30 s, not 1 s: at once it would only replace another.
+    expect(await a!.next('retry')).toEqual({ event: 'retry', data: '30000' });
+    await within(a!.ended, 'the oldest stream ended');
+    expect(page.streams()).toBe(3);
+    expect((await rawHttp(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 3000)).status).toBe(200);
 
     version = 3;
     page.changed();
-    for (const stream of [a!, b!]) expect(JSON.parse((await stream.next('status')).data)).toMatchObject({ servingPool: 'green' });
+    for (const stream of [b!, c!, d]) expect(JSON.parse((await stream.next('status')).data)).toMatchObject({ servingPool: 'green' });
 
-    a!.close();
-    await until('a closed stream is forgotten', () => page.streams() === 1);
-    expect((await open(port)).status).toBe(200);
+    b!.close();
+    await until('a closed stream is forgotten', () => page.streams() === 2);
+    await open(port);
+    expect(page.streams()).toBe(3);
+    expect(c!.pending().some((e) => e.event === 'retry')).toBe(false);
+  });
+
+  it('lets one address hold only its share: its next stream replaces its own oldest, and others keep theirs', async () => {
+    const { page, port } = await start({ maxStreams: 4, maxStreamsPerClient: 2 });
+    const other = await openFrom(port, '127.0.0.2');
+    const [a, b] = [await open(port), await open(port)];
+    await a!.next('series');
+
+    const c = await open(port);
+    expect(c.status).toBe(200);
+    await within(a!.ended, "the address's oldest stream ended");
+    expect(page.streams()).toBe(3);
+
+    // Full house: the busiest address (127.0.0.1, two streams) gives way, not the others.
+    const third = await openFrom(port, '127.0.0.3');
+    expect(page.streams()).toBe(4);
+    const fourth = await openFrom(port, '127.0.0.4');
+    await within(b!.ended, 'the busiest address lost its oldest stream');
+    expect(page.streams()).toBe(4);
+    expect([other, third, fourth].map((s) => s.closed())).toEqual([false, false, false]);
+    expect(other.text()).not.toContain('retry: 30000');
+  });
+
+  it('cuts the connection of a replaced stream whose client does not read up to its end', async () => {
+    const { page, port } = await start({ maxStreams: 1, maxBufferedBytes: 64 * 1024 * 1024, replacedDrainMs: 200 });
+    const stalled = connect(port, '127.0.0.1');
+    sockets.push(stalled);
+    stalled.pause();
+    stalled.write('GET /events HTTP/1.1\r\nHost: x\r\n\r\n');
+    let received = '';
+    stalled.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const stalledClosed = new Promise<void>((resolve) => stalled.on('close', () => resolve()));
+    await until('the stalled stream open', () => page.streams() === 1);
+    // Past what the kernel's socket buffers hold (a few MB), under the cut-off for a stream that is not reading.
+    seriesPad = 'x'.repeat(32 * 1024);
+    for (let i = 0; i < 640; i++) {
+      page.seriesChanged();
+      await new Promise((r) => setImmediate(r));
+    }
+    seriesPad = '';
+
+    const reader = await open(port);
+    expect(reader.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1000));
+    // The end frame was still behind the backlog when the connection was cut, so it never comes.
+    stalled.resume();
+    await within(stalledClosed, 'the replaced connection closed', 5000);
+    expect(received).not.toContain('retry: 30000');
+    expect(page.streams()).toBe(1);
   });
 
   it('cuts off a client that never reads, and keeps serving the others', async () => {
@@ -197,10 +276,22 @@ describe('status page event stream', () => {
   });
 
   it('close() ends every stream, answers 503 after, and leaves no timer', async () => {
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    const before = timers();
+    // The page's own timers, not the process's: another file's server closing meanwhile must not count.
+    const made: NodeJS.Timeout[] = [];
+    const record = <F extends (...args: never[]) => NodeJS.Timeout>(fn: F) =>
+      ((...args: Parameters<F>) => {
+        const t = fn(...args);
+        if (new Error().stack?.includes('page/events')) made.push(t);
+        return t;
+      }) as unknown as F;
+    const [realInterval, realTimeout] = [globalThis.setInterval, globalThis.setTimeout];
+    const spies = [
+      vi.spyOn(globalThis, 'setInterval').mockImplementation(record(realInterval) as typeof setInterval),
+      vi.spyOn(globalThis, 'setTimeout').mockImplementation(record(realTimeout) as typeof setTimeout),
+    ];
+    const live = () => made.filter((t) => !(t as unknown as { _destroyed: boolean })._destroyed).length;
     const { page, port } = await start({ heartbeatMs: 50 });
-    expect(timers()).toBe(before + 1);
+    expect(live()).toBe(1);
     const [a, b] = [await open(port), await open(port)];
     page.changed();
     await a!.next('status');
@@ -210,6 +301,8 @@ describe('status page event stream', () => {
     const late = await open(port);
     expect(late.status).toBe(503);
     // The heartbeat and the coalescing window are gone.
-    expect(timers()).toBe(before);
+    for (const spy of spies) spy.mockRestore();
+    expect(made.length).toBeGreaterThanOrEqual(2);
+    expect(live()).toBe(0);
   });
 });
