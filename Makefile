@@ -91,6 +91,7 @@ chaos-stop: $(ENV_FILE) ## End chaos on both pools, every replica
 	@$(call audit,--action chaos_stop --outcome ok)
 
 switch: $(ENV_FILE) ## Planned switch of the serving pool: POOL=blue|green [FORCE=1]
+	@$(MAKE) -s --no-print-directory $(RELEASE_TOOL)
 	@COMPOSE="$(COMPOSE)" ENV_FILE="$(ENV_FILE)" FORCE="$(FORCE)" scripts/switch.sh "$(POOL)"
 	@echo "Serving pool: $$($(serving_pool))"
 

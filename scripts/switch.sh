@@ -12,6 +12,15 @@ case "$pool" in
   *) echo "switch: POOL must be blue or green (got '${pool}')" >&2; exit 2 ;;
 esac
 
+# One switch, release or rollback at a time: the rest runs again under the
+# release tool's lock (`make switch` builds it). A release's own switch goes
+# on under the lock the release holds.
+tool="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist/ops/release/shellTool.js"
+if [ "${SWITCH_UNDER_LOCK:-}" != 1 ]; then
+  [ -f "$tool" ] || { echo "switch: $tool is missing: run make switch, which builds it" >&2; exit 2; }
+  SWITCH_UNDER_LOCK=1 exec node "$tool" with-lock "$env_file" switch -- "${BASH_SOURCE[0]}" "$pool"
+fi
+
 if [ "${FORCE:-0}" != 1 ]; then
   # Asked from Nginx's container, over the network Nginx uses: it works for any
   # pool image (nothing of ours needs to be inside it). $APP_PORT is Nginx's.
@@ -60,11 +69,8 @@ $compose exec -T nginx switch-pool "$pool"
 # Nginx serves $pool now: the marker is right, whatever happens next.
 trap - EXIT INT TERM
 
-# A new container (make down && make up) starts from .env: keep the choice there.
-if [ -f "$env_file" ] && grep -q '^ACTIVE_POOL=' "$env_file"; then
-  sed -i "s/^ACTIVE_POOL=.*/ACTIVE_POOL=$pool/" "$env_file"
-else
-  echo "ACTIVE_POOL=$pool" >>"$env_file"
-fi
+# A new container (make down && make up) starts from .env: keep the choice
+# there, with the release tool's writer (atomic, keeps the file's mode).
+node "$tool" set-env "$env_file" "ACTIVE_POOL=$pool"
 echo "switch: ACTIVE_POOL=$pool saved in $env_file"
 audit ok

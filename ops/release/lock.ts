@@ -1,69 +1,162 @@
-// One release or rollback at a time per stack: a lock file beside the env
-// file, created exclusively. A lock whose process is gone (killed, machine
-// rebooted) is taken over, so a crash never blocks the next release.
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+// One release, rollback or switch at a time per stack: a lock file beside the
+// env file. The holder's line is written to a temporary file first and
+// link()ed into place, so the lock is never seen empty; link fails with EEXIST
+// while anyone holds it. A stale lock (lockState.ts) is taken over, so a crash
+// never blocks the next release.
+import { randomUUID } from 'node:crypto';
+import { closeSync, fstatSync, futimesSync, linkSync, openSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { HEARTBEAT_MS, isStale, parseHolder, type Here, type Holder, type Refused, type Seen } from './lockState.js';
 
-export interface Holder {
-  pid: number;
-  host: string;
-  action: string;
-  since: string;
-}
+export { lockRefusal } from './lockState.js';
 
-export type LockResult = { ok: true; release(): void } | { ok: false; holder: Holder | undefined };
+export type LockResult = { ok: true; token: string; release(): void } | ({ ok: false } & Refused);
 
 export const lockPath = (envFile: string): string => `${envFile}.release.lock`;
 
-export function acquireLock(file: string, action: string): LockResult {
-  for (let attempt = 0; attempt < 2; attempt++) {
+/**
+ * The holder's token, in its environment: its children inherit it, so the
+ * scripts/switch.sh a release (or the drill's `make switch`) runs goes on
+ * under the lock its parent holds instead of waiting for it forever.
+ */
+export const LOCK_TOKEN_ENV = 'RELEASE_LOCK_TOKEN';
+
+export interface LockOptions {
+  /** The clock stale heartbeats are judged by. */
+  now?: () => number;
+}
+
+// A taker crashed while holding the takeover guard leaves a stale guard, taken
+// over by a guard of its own; past this depth something is badly wrong.
+const MAX_GUARDS = 2;
+
+const here: Here = { host: hostname(), alive };
+
+export function acquireLock(file: string, action: string, opts: LockOptions = {}): LockResult {
+  const now = opts.now ?? Date.now;
+  const token = randomUUID();
+  const holder: Holder = { pid: process.pid, host: here.host, action, since: new Date().toISOString(), token };
+  const tmp = `${file}.${token}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o644);
+  let claimed: Claim;
+  try {
+    writeFileSync(fd, `${JSON.stringify(holder)}\n`);
+    claimed = claim(file, tmp, fstatSync(fd).ino, now, 0);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  } finally {
+    removeIf(tmp, () => true);
+  }
+  if (claimed.ok) return hold(file, fd, token);
+  closeSync(fd);
+  return claimed;
+}
+
+/** True when the lock at `file` is the live one of the holder that handed out `token`. */
+export function heldBy(file: string, token: string): boolean {
+  const seen = look(file);
+  return seen?.holder?.token === token && !isStale(seen, Date.now(), here);
+}
+
+type Claim = { ok: true } | ({ ok: false } & Refused);
+
+function claim(path: string, tmp: string, ino: number, now: () => number, depth: number): Claim {
+  // A few rounds: each lost race (released, or taken over, between two looks) costs one.
+  for (let round = 0; round < 3; round++) {
+    if (linked(tmp, path)) return { ok: true };
+    const seen = look(path);
+    if (seen === undefined) continue;
+    if (depth === MAX_GUARDS || !isStale(seen, now(), here)) return refused(seen, false);
+    // Two takers of one stale lock: only the one holding the guard may remove
+    // it, and only if it is still the file judged stale (not a newer holder's).
+    const guard = `${path}.takeover`;
+    if (!claim(guard, tmp, ino, now, depth + 1).ok) return refused(seen, true);
     try {
-      const fd = openSync(file, 'wx', 0o644);
-      const holder: Holder = { pid: process.pid, host: hostname(), action, since: new Date().toISOString() };
-      writeSync(fd, `${JSON.stringify(holder)}\n`);
+      if (look(path)?.id === seen.id) unlinkSync(path);
+    } finally {
+      removeIf(guard, (found) => found === ino);
+    }
+  }
+  const last = look(path);
+  return last === undefined ? { ok: false, holder: undefined, heartbeatMs: undefined, takingOver: false } : refused(last, false);
+}
+
+const refused = (seen: Seen, takingOver: boolean): { ok: false } & Refused => ({
+  ok: false,
+  holder: seen.holder,
+  heartbeatMs: seen.heartbeatMs,
+  takingOver,
+});
+
+function hold(file: string, fd: number, token: string): LockResult {
+  const ino = fstatSync(fd).ino;
+  // Through the descriptor: it touches our file even if someone took it over meanwhile, never theirs.
+  const heartbeat = setInterval(() => {
+    const t = new Date();
+    try {
+      futimesSync(fd, t, t);
+    } catch {
+      // A missed beat only brings a takeover closer; crashing the release halfway would be worse.
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  process.env[LOCK_TOKEN_ENV] = token;
+  let released = false;
+  return {
+    ok: true,
+    token,
+    release: () => {
+      if (released) return;
+      released = true;
+      clearInterval(heartbeat);
+      removeIf(file, (found) => found === ino);
       closeSync(fd);
-      return {
-        ok: true,
-        release: () => {
-          try {
-            unlinkSync(file);
-          } catch {
-            // Already gone: nothing to release.
-          }
-        },
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = readHolder(file);
-      if (holder !== undefined && alive(holder)) return { ok: false, holder };
-      // Stale (its process is gone) or unreadable: take it over once.
-      try {
-        unlinkSync(file);
-      } catch {
-        // Someone else took it over first; the next attempt says who.
-      }
-    }
-  }
-  return { ok: false, holder: readHolder(file) };
+      if (process.env[LOCK_TOKEN_ENV] === token) delete process.env[LOCK_TOKEN_ENV];
+    },
+  };
 }
 
-function readHolder(file: string): Holder | undefined {
+function linked(from: string, to: string): boolean {
   try {
-    const h = JSON.parse(readFileSync(file, 'utf8')) as Partial<Holder>;
-    if (typeof h.pid === 'number' && typeof h.host === 'string') {
-      return { pid: h.pid, host: h.host, action: String(h.action ?? '?'), since: String(h.since ?? '?') };
-    }
-  } catch {
-    // Torn or foreign: treated as stale.
+    linkSync(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new Error(`cannot create the lock ${to}: ${(err as Error).message}`);
   }
-  return undefined;
 }
 
-/** Another host's process cannot be checked: its lock holds until removed by hand. */
-function alive(h: Holder): boolean {
-  if (h.host !== hostname()) return true;
+/** One consistent look (one descriptor for stat and content); undefined when there is no file. */
+function look(path: string): Seen | undefined {
+  let fd: number;
   try {
-    process.kill(h.pid, 0);
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return { id: `${st.ino}:${st.ctimeNs}`, heartbeatMs: Number(st.mtimeMs), holder: parseHolder(buf.toString('utf8', 0, n)) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function removeIf(path: string, matches: (ino: number) => boolean): void {
+  try {
+    if (matches(statSync(path).ino)) unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';

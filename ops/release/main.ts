@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { poolName } from '../../common/config.js';
 import { releaseId } from '../../watcher/state/history.js';
 import { imageRef, stackSettingsOrExit } from '../stack/index.js';
-import { acquireLock, lockPath } from './lock.js';
+import { acquireLock, lockPath, lockRefusal } from './lock.js';
 import { release, rollback } from './release.js';
 import { Refusal, whoAmI, type Context } from './steps.js';
 
@@ -52,14 +52,7 @@ async function main(): Promise<number> {
   const request = parseRequest();
   const s = stackSettingsOrExit(program);
   const lock = acquireLock(lockPath(s.ENV_FILE), program);
-  if (!lock.ok) {
-    const h = lock.holder;
-    throw new Refusal(
-      h === undefined
-        ? `another release or rollback holds ${lockPath(s.ENV_FILE)}`
-        : `a ${h.action} is already running (pid ${h.pid} on ${h.host}, since ${h.since}); wait for it, or Ctrl-C it`,
-    );
-  }
+  if (!lock.ok) throw new Refusal(lockRefusal(lockPath(s.ENV_FILE), lock, Date.now()));
   // First Ctrl-C: stop the current step and leave traffic on a pool that was
   // healthy when the release began. A second one: leave at once.
   const interrupt = new AbortController();

@@ -1,42 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLock } from '../../ops/release/lock.js';
 import { setEnvValues } from '../../ops/release/envFile.js';
 
-const tmp = () => mkdtempSync(path.join(tmpdir(), 'bg-lock-'));
-
-describe('release lock', () => {
-  it('lets one holder in at a time and frees the lock on release', () => {
-    const file = path.join(tmp(), '.env.release.lock');
-    const first = acquireLock(file, 'release');
-    expect(first.ok).toBe(true);
-    const second = acquireLock(file, 'rollback');
-    expect(second).toMatchObject({ ok: false, holder: { pid: process.pid, action: 'release' } });
-    if (first.ok) first.release();
-    expect(existsSync(file)).toBe(false);
-    expect(acquireLock(file, 'rollback').ok).toBe(true);
-  });
-
-  it('takes over a lock whose process is gone, or that is unreadable', () => {
-    const file = path.join(tmp(), 'lock');
-    const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid;
-    writeFileSync(file, JSON.stringify({ pid: dead, host: hostname(), action: 'release', since: 'then' }));
-    const taken = acquireLock(file, 'release');
-    expect(taken.ok).toBe(true);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid });
-    writeFileSync(file, '{"pi');
-    expect(acquireLock(file, 'release').ok).toBe(true);
-  });
-
-  it('keeps a lock held from another host: its process cannot be checked from here', () => {
-    const file = path.join(tmp(), 'lock');
-    writeFileSync(file, JSON.stringify({ pid: 1, host: 'elsewhere', action: 'release', since: 'then' }));
-    expect(acquireLock(file, 'release')).toMatchObject({ ok: false, holder: { host: 'elsewhere' } });
-  });
-});
+const tmp = () => mkdtempSync(path.join(tmpdir(), 'bg-env-'));
 
 describe('env file updates', () => {
   it('replaces the last line of a key, appends a missing one and keeps everything else', () => {
@@ -46,9 +14,23 @@ describe('env file updates', () => {
     expect(readFileSync(file, 'utf8')).toBe('# comment\nGREEN_IMAGE=bluegreen-node:r2\nRELEASE_ID_GREEN=old\nRELEASE_ID_GREEN=r2\nOTHER=x\nNEW_KEY=v\n');
   });
 
-  it('creates the file when there is none', () => {
+  it('creates the file when there is none, readable by its owner only', () => {
     const file = path.join(tmp(), '.env');
     setEnvValues(file, { A: '1' });
     expect(readFileSync(file, 'utf8')).toBe('A=1\n');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps the mode of the file it replaces: a 0600 env file (webhook, CHAOS_TOKEN) stays 0600', () => {
+    const dir = tmp();
+    const file = path.join(dir, '.env');
+    writeFileSync(file, 'SLACK_WEBHOOK_URL=https://hooks.example/T0/B0/x\nACTIVE_POOL=blue\n');
+    chmodSync(file, 0o600);
+    setEnvValues(file, { ACTIVE_POOL: 'green' });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    chmodSync(file, 0o640);
+    setEnvValues(file, { ACTIVE_POOL: 'blue' });
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+    expect(readdirSync(dir)).toEqual(['.env']);
   });
 });
