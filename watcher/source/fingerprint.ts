@@ -29,12 +29,15 @@ async function fingerprintOf(handle: FileHandle, bytes: number): Promise<Fingerp
   return { hex: createHash('sha1').update(head.subarray(0, bytesRead)).digest('hex'), bytes: bytesRead };
 }
 
+/** Whether any file could match `saved`: one from a damaged state matches none, so there is nothing to look for. */
+export function isValidPosition({ fingerprintBytes: bytes, offset }: SourcePosition): boolean {
+  return Number.isSafeInteger(bytes) && bytes > 0 && bytes <= FINGERPRINT_BYTES && Number.isSafeInteger(offset) && offset >= 0;
+}
+
 /** Why `saved` does not describe the file open in `handle`, or undefined when it does. */
 export async function whyNotResumable(handle: FileHandle, size: number, saved: SourcePosition): Promise<string | undefined> {
   const { fingerprintBytes: bytes, offset } = saved;
-  if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes > FINGERPRINT_BYTES || !Number.isSafeInteger(offset) || offset < 0) {
-    return 'invalid saved position';
-  }
+  if (!isValidPosition(saved)) return 'invalid saved position';
   if (size < bytes) return 'shorter than its saved fingerprint: replaced or truncated';
   if ((await fingerprintOf(handle, bytes))?.hex !== saved.fingerprint) return 'its first bytes differ: rotated or replaced';
   if (size < offset) return 'shorter than the saved offset: truncated';

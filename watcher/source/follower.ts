@@ -25,12 +25,13 @@
 // line) is what this reader must do anyway after a rotation, so keeping it
 // would mean two readers and that lossy seam between them.
 import { fstatSync, readSync, statSync, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { ChangeHints } from './changeHints.js';
-import { takeFingerprint, whyNotResumable, type Fingerprint } from './fingerprint.js';
+import { takeFingerprint, type Fingerprint } from './fingerprint.js';
 import { LineReader, READ_BYTES } from './lineReader.js';
+import { openIfExists, resumeFiles, type ResumeFile } from './resume.js';
 import type { Source, SourceOptions, SourcePosition, SourceStatus } from './types.js';
 
 export function startSource(opts: SourceOptions): Source {
@@ -87,6 +88,8 @@ class LogFollower {
   /** Next byte to read; the reader's lineEnd trails it by the unfinished line. */
   private offset = 0;
   private saved: SourcePosition | undefined;
+  /** Files opened at start (resume.ts), to read after the current one, oldest first. */
+  private queued: ResumeFile[] = [];
   // Only a file present at start holds history; one that appears later (or
   // replaces a rotated one) holds nothing but lines written since.
   private startAtEnd = true;
@@ -150,6 +153,7 @@ class LogFollower {
     }
     this.hints.close();
     await this.file?.handle.close();
+    await Promise.all(this.queued.map((f) => f.handle.close()));
   }
 
   stop(): void {
@@ -191,21 +195,32 @@ class LogFollower {
     if (size < this.offset) this.restartTruncated(file, size);
     await takeFingerprint(file, size);
     const caughtUp = this.read(file, size);
-    await this.checkRotation(file);
+    await this.checkRotation(file, caughtUp);
     return caughtUp;
   }
 
+  /** Opens the next file: one queued at start, else the one at the path, if there is one. */
   private async openIfPresent(): Promise<boolean> {
-    let handle: FileHandle;
-    try {
-      handle = await open(this.opts.path, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (this.saved !== undefined) {
+      this.queued = await resumeFiles(this.opts.path, this.saved, this.log);
+      this.saved = undefined;
       this.startAtEnd = false;
+    }
+    const next = this.queued.shift();
+    if (next !== undefined) return this.follow(next.handle, next.path, next.offset, next.rotated);
+    const opened = await openIfExists(this.opts.path);
+    const startAtEnd = this.startAtEnd;
+    this.startAtEnd = false;
+    if (opened === undefined) {
       if (!this.announcedWaiting) this.log.info({ path: this.opts.path }, 'waiting for the log file to appear');
       this.announcedWaiting = true;
       return true;
     }
+    return this.follow(opened.handle, this.opts.path, startAtEnd ? opened.size : 0, false);
+  }
+
+  /** `offset` is at most the file's size; `rotated`: no longer at the path, so to be finished. */
+  private async follow(handle: FileHandle, path: string, offset: number, rotated: boolean): Promise<boolean> {
     // Before the first read, so no change after it goes unnoticed; a new
     // file, perhaps in a re-created directory, gets a fresh watch.
     this.hints.arm();
@@ -216,37 +231,17 @@ class LogFollower {
       file = { handle, dev: st.dev, ino: st.ino, fingerprint: undefined };
       size = st.size;
       await takeFingerprint(file, size);
-      this.offset = await this.startOffset(file, size);
     } catch (err) {
       await handle.close();
       throw err;
     }
     this.file = file;
-    this.lines.restartAt(this.offset);
+    this.offset = offset;
+    this.rotationPending = rotated;
+    this.lines.restartAt(offset);
     this.announcedWaiting = false;
-    this.log.info({ path: this.opts.path, offset: this.offset, size }, 'following the log file');
+    this.log.info({ path, offset, size }, rotated ? 'finishing a rotated log file' : 'following the log file');
     return this.read(file, size);
-  }
-
-  /** Where to start reading a newly opened file; the saved position is used (or not) once. */
-  private async startOffset(file: OpenFile, size: number): Promise<number> {
-    const saved = this.saved;
-    if (saved === undefined) {
-      const offset = this.startAtEnd ? size : 0;
-      this.startAtEnd = false;
-      return offset;
-    }
-    const mismatch = await whyNotResumable(file.handle, size, saved);
-    this.saved = undefined;
-    this.startAtEnd = false;
-    const fields = { path: this.opts.path, savedOffset: saved.offset, size };
-    if (mismatch === undefined) {
-      this.log.info({ ...fields, unreadBytes: size - saved.offset }, 'resuming the log file at the saved position');
-      return saved.offset;
-    }
-    // Lines the old file got after the save are not read: it is no longer at the path.
-    this.log.warn({ ...fields, reason: mismatch }, 'the saved position is not in this log file; reading it from the start');
-    return 0;
   }
 
   // Copy-truncate: same file, now shorter than what was read. Lines written
@@ -261,7 +256,7 @@ class LogFollower {
     file.fingerprint = undefined;
   }
 
-  private async checkRotation(file: OpenFile): Promise<void> {
+  private async checkRotation(file: OpenFile, caughtUp: boolean): Promise<void> {
     const current = statIfExists(this.opts.path);
     if (current !== undefined && current.dev === file.dev && current.ino === file.ino) return;
     if (!this.rotationPending) {
@@ -269,6 +264,12 @@ class LogFollower {
       this.rotationPending = true;
       this.rotations++;
     }
+    // Not before the poll's bounded reads have caught up: a rotated file found
+    // at start may hold megabytes, read MAX_BYTES_PER_POLL at a time between
+    // yields rather than in one unbounded read.
+    if (!caughtUp) return;
+    // One found at start with a newer rotated file after it: its writer has long moved on.
+    if (this.queued[0]?.rotated === true) return this.finish(file);
     // Nginx appends to the old file until it reopens its log, and its first
     // write to the new file proves that one worker has. The others reopen
     // within milliseconds, writing to the old file until then: it is complete
@@ -280,6 +281,10 @@ class LogFollower {
     if (this.offset !== before || this.oldFileQuietSince === undefined) this.oldFileQuietSince = now;
     if (now - this.oldFileQuietSince < ROTATION_QUIET_MS) return;
     this.oldFileQuietSince = undefined;
+    await this.finish(file);
+  }
+
+  private async finish(file: OpenFile): Promise<void> {
     const partial = this.lines.restartAt(0);
     if (partial > 0) this.log.warn({ bytes: partial }, 'rotated log file ended inside a line; dropped its last bytes');
     this.file = undefined;

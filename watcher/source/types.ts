@@ -35,9 +35,12 @@ export interface SourceOptions {
   /**
    * Where a previous run stopped. When the file at `path` is still that file
    * (same fingerprint, at least `offset` bytes) reading resumes there, so lines
-   * written while the watcher was down are read; otherwise it was rotated,
-   * replaced or truncated meanwhile and is read from its start. Without it, a
-   * file present at start is read from its end.
+   * written while the watcher was down are read. When it was rotated
+   * meanwhile, that file is found beside it by its fingerprint (`path`.1,
+   * `path`.2…) and finished from `offset`, then the newer rotated files and the
+   * file at `path` are read whole (resume.ts); when it is nowhere, the file at
+   * `path` is read from its start. Without it, a file present at start is read
+   * from its end.
    */
   start?: SourcePosition;
 }
