@@ -14,29 +14,54 @@
 // refills the windows.
 //
 // One small JSON file in CONTROL_DIR, replaced by rename so a crash mid-write
-// leaves the previous one whole. No fsync: a killed process loses nothing the
-// kernel has; only a host crash could lose the last second. Anyone who can
-// write CONTROL_DIR can write this file, so it is read as untrusted input:
-// a regular file of bounded size, every field checked.
+// leaves the previous one whole, and fsynced (file, then directory) so a host
+// crash leaves one of the two, not an empty file. Measured for an 8 KB state
+// on ext4 (a VM disk): 0.35 ms a save instead of 0.12 ms (median; p99 0.8 ms
+// instead of 0.4 ms); for a 3 MB one (a queue full of messages) the write
+// itself, about 3 ms, dominates. Under traffic it saves once a second (the
+// position moves), plus once per decision or delivery: even a disk that
+// really flushes, at a few ms a save, costs well under 1% of the loop.
+// Anyone who can write CONTROL_DIR can write this file, so it is read as
+// untrusted input: a regular file of bounded size, every field checked, each
+// section on its own (stateSections.ts): a bad field costs its section, with
+// a warning, and the rest resumes.
 import { join } from 'node:path';
+import type { z } from 'zod';
 import type { Logger } from '../../common/logger.js';
+import { watcherConfigSchema } from '../config.js';
 import type { Clock } from '../types.js';
 import { writeAtomic } from './atomicFile.js';
 import { fromVersion1, version1Schema } from './checkpointV1.js';
+import { issueOf } from './history.js';
 import { readBoundedFile } from './readFile.js';
-import { stateSchema, VERSION, type SavedState } from './stateSchema.js';
+import { decodeSections } from './stateSections.js';
+import { VERSION, type LoadedState, type SavedState } from './stateSchema.js';
 
-export type { SavedState } from './stateSchema.js';
+export type { LoadedState, SavedState } from './stateSchema.js';
 
 export const STATE_FILE = 'state.json';
 // Messages waiting for Slack are most of the file: SLACK_QUEUE_SIZE (at most
 // 10,000) of a few KB each.
 export const MAX_STATE_BYTES = 64 * 1024 * 1024;
 
+type Pool = z.output<typeof watcherConfigSchema.shape.ACTIVE_POOL>;
+
+export interface CheckpointOptions {
+  dir: string;
+  clock: Clock;
+  logger: Logger;
+  /** ACTIVE_POOL: the pools a first start assumes, for a saved state whose pools cannot be read; its default without. */
+  activePool?: Pool;
+}
+
 export interface Checkpoint {
   readonly path: string;
-  /** The last saved state; undefined on a first start or when the file is unusable (logged). */
-  load(): SavedState | undefined;
+  /**
+   * The last saved state; undefined on a first start or when the file is
+   * unusable as a whole (logged). A section that cannot be read is replaced
+   * by what a first start has, with a warning naming it.
+   */
+  load(): LoadedState | undefined;
   /**
    * Writes `state` unless it is what the last successful save wrote. Never
    * throws: a failed save is logged (once per distinct error), retried at the
@@ -45,9 +70,10 @@ export interface Checkpoint {
   save(state: SavedState): void;
 }
 
-export function createCheckpoint(opts: { dir: string; clock: Clock; logger: Logger }): Checkpoint {
+export function createCheckpoint(opts: CheckpointOptions): Checkpoint {
   const log = opts.logger.child({ component: 'checkpoint' });
   const path = join(opts.dir, STATE_FILE);
+  const activePool = opts.activePool ?? watcherConfigSchema.shape.ACTIVE_POOL.parse(undefined);
   let lastError: string | undefined;
   let lastWritten: string | undefined;
   return {
@@ -59,6 +85,10 @@ export function createCheckpoint(opts: { dir: string; clock: Clock; logger: Logg
         log.warn({ path, problem: read.reason }, 'cannot use the saved state; starting afresh');
         return undefined;
       }
+      if (read.text.trim() === '') {
+        log.warn({ path }, 'saved state is empty (a host crash before it reached the disk?); starting afresh');
+        return undefined;
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(read.text);
@@ -66,9 +96,9 @@ export function createCheckpoint(opts: { dir: string; clock: Clock; logger: Logg
         log.warn({ path }, 'saved state is not JSON; starting afresh');
         return undefined;
       }
-      const state = decode(parsed, log);
+      const state = decode(parsed, activePool, log);
       if (state === undefined) return undefined;
-      log.info({ path, offset: state.position.offset, pending: state.pending.length }, 'resuming from saved state');
+      log.info({ path, offset: state.position?.offset, pending: state.pending.length }, 'resuming from saved state');
       return state;
     },
     save(state) {
@@ -89,22 +119,29 @@ export function createCheckpoint(opts: { dir: string; clock: Clock; logger: Logg
   };
 }
 
-/** This version's state, or the previous version's carried over; undefined (logged) for anything else. */
-function decode(parsed: unknown, log: Logger): SavedState | undefined {
+/**
+ * This version's state, section by section, or the previous version's carried
+ * over as a whole; undefined (logged) for anything else.
+ */
+function decode(parsed: unknown, activePool: Pool, log: Logger): LoadedState | undefined {
   const version = (parsed as { version?: unknown } | null)?.version;
-  const schema = version === 1 ? version1Schema : stateSchema;
-  const result = schema.safeParse(parsed);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue?.path.map(String).join('.') ?? '';
-    log.warn({ problem: `${where ? `${where}: ` : ''}${issue?.message ?? 'invalid'}` }, 'saved state is invalid; starting afresh');
-    return undefined;
-  }
-  if (result.data.version === 1) {
+  if (version === 1) {
+    const result = version1Schema.safeParse(parsed);
+    if (!result.success) {
+      log.warn({ problem: issueOf(result.error) }, 'saved state is invalid; starting afresh');
+      return undefined;
+    }
     const { state, droppedMessages } = fromVersion1(result.data);
     log.info({ droppedMessages }, 'carried over the saved state of the previous version; its undelivered messages are re-decided, not re-posted');
     return state;
   }
-  const { version: _version, savedAt: _savedAt, ...state } = result.data;
+  if (version !== VERSION) {
+    log.warn({ problem: `version: expected ${VERSION}, got ${JSON.stringify(version) ?? 'none'}` }, 'saved state is invalid; starting afresh');
+    return undefined;
+  }
+  const { state, dropped } = decodeSections(parsed as Record<string, unknown>, activePool);
+  for (const { section, problem, consequence } of dropped) {
+    log.warn({ section, problem, consequence }, `dropped the saved ${section}: ${consequence}`);
+  }
   return state;
 }

@@ -15,7 +15,9 @@ import { z } from 'zod';
 import { poolName } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
 import { writeAtomic } from './atomicFile.js';
+import { issueOf } from './history.js';
 import { readBoundedFile } from './readFile.js';
+import { switchIdSchema } from './stateSchema.js';
 import type { Clock, PlannedSwitch } from '../types.js';
 
 export const MAINTENANCE_FILE = 'maintenance';
@@ -24,8 +26,10 @@ export const PLANNED_SWITCH_FILE = 'planned-switch.json';
 /** The control files hold a word or a short JSON object; anything larger is not ours. */
 const CONTROL_FILE_MAX_BYTES = 4096;
 
+// The id is bounded as the checkpoint keeps it (usedSwitchIds): a marker it
+// could not keep is refused here, when read and when written.
 const plannedSwitchSchema = z.object({
-  id: z.string().min(1),
+  id: switchIdSchema,
   from: poolName.optional(),
   to: poolName,
   createdAt: z.number(),
@@ -115,13 +119,19 @@ function parseMaintenance(raw: string | undefined, log: Logger): boolean | undef
 
 function parsePlannedSwitch(raw: string | undefined, log: Logger): PlannedSwitch | undefined {
   if (raw === undefined) return undefined;
+  let json: unknown;
   try {
-    const marker = plannedSwitchSchema.parse(JSON.parse(raw));
-    return { ...marker, from: marker.from };
-  } catch (err) {
-    log.warn({ file: PLANNED_SWITCH_FILE, error: (err as Error).message.slice(0, 200) }, 'ignoring corrupt planned-switch marker');
+    json = JSON.parse(raw);
+  } catch {
+    log.warn({ file: PLANNED_SWITCH_FILE, error: 'not JSON' }, 'ignoring corrupt planned-switch marker');
     return undefined;
   }
+  const marker = plannedSwitchSchema.safeParse(json);
+  if (!marker.success) {
+    log.warn({ file: PLANNED_SWITCH_FILE, error: issueOf(marker.error) }, 'ignoring corrupt planned-switch marker');
+    return undefined;
+  }
+  return { ...marker.data, from: marker.data.from };
 }
 
 /**
@@ -164,6 +174,8 @@ export function announcePlannedSwitch(
     createdAt: sw.now,
     expiresAt: sw.now + sw.ttlMs,
   };
+  const valid = plannedSwitchSchema.safeParse(marker);
+  if (!valid.success) throw new RangeError(`planned switch not announced: ${issueOf(valid.error)}`);
   writeAtomic(dir, PLANNED_SWITCH_FILE, `${JSON.stringify(marker)}\n`);
   return marker;
 }

@@ -17,7 +17,7 @@ import { runCtl } from './runCtl.js';
 
 let dir: string;
 let now: number;
-let logs: Array<{ level: string; msg: string; maintenance?: boolean }>;
+let logs: Array<{ level: string; msg: string; maintenance?: boolean; error?: string }>;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'control-'));
@@ -105,6 +105,26 @@ describe('planned switch', () => {
     writeFileSync(join(dir, PLANNED_SWITCH_FILE), content);
     expect(control().plannedSwitch()).toBeUndefined();
     expect(logs.some((l) => l.level === 'warn' && l.msg === 'ignoring corrupt planned-switch marker')).toBe(true);
+  });
+
+  // Its id would go into the checkpoint's used ids, which keep at most 64 characters.
+  it('ignores a marker whose id the checkpoint could not keep, saying which field', () => {
+    const marker = { id: 'x'.repeat(65), to: 'green', createdAt: now, expiresAt: now + 60_000 };
+    writeFileSync(join(dir, PLANNED_SWITCH_FILE), JSON.stringify(marker));
+    expect(control().plannedSwitch()).toBeUndefined();
+    expect(logs.filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({ msg: 'ignoring corrupt planned-switch marker', error: expect.stringMatching(/^id: .*64/) }),
+    ]);
+    writeFileSync(join(dir, PLANNED_SWITCH_FILE), JSON.stringify({ ...marker, id: 'x'.repeat(64) }));
+    expect(control().plannedSwitch()).toMatchObject({ id: 'x'.repeat(64) });
+  });
+
+  it.each([
+    ['a target that is not a pool', { from: 'blue', to: 'purple', ttlMs: 1000 }, /^planned switch not announced: to: /],
+    ['a TTL that is not a number', { from: undefined, to: 'green', ttlMs: Number.NaN }, /^planned switch not announced: expiresAt: /],
+  ])('refuses to announce a marker it would not read back (%s), and writes nothing', (_, sw, error) => {
+    expect(() => announcePlannedSwitch(dir, { ...sw, now })).toThrow(error);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
