@@ -2,6 +2,7 @@
 // docs/configuration.md). Everything has a default except the webhook, whose
 // absence means dry-run.
 import { statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { envBool, envInt, loadConfig, logLevel, poolName, type Env } from '../common/config.js';
 import { assertWritable } from './state/atomicFile.js';
@@ -87,6 +88,12 @@ export const watcherConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'expected 1 to 64 of A-Z a-z 0-9 . _ -' })
     .default('bluegreen'),
+  // The `instance` label: which watcher reports an alert, so one watcher's all-clear cannot resolve another's
+  // failure. Keep it stable across restarts (Compose sets the service name, Kubernetes the pod name).
+  ALERTMANAGER_INSTANCE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'expected 1 to 64 of A-Z a-z 0-9 . _ -' })
+    .default(hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'watcher'),
   // Open alerts are posted again this often, each lasting 4 of these (endsAt), as Prometheus does.
   ALERTMANAGER_RESEND_SEC: envInt(1, 3_600).default(60),
   ALERTMANAGER_TIMEOUT_MS: envInt(100, 120_000).default(5000),

@@ -6,20 +6,24 @@ import { HEARTBEAT_OFF, HealthCheck, startHeartbeat, type Heartbeat } from './he
 import { startRunMarker } from './state/runMarker.js';
 import { createControl, readPublishedPool } from './state/control.js';
 import { createOutbox } from './state/outbox.js';
-import { createExporter, SlackRequests } from './metrics/index.js';
+import { createExporter, DeliveryRequests } from './metrics/index.js';
 import { json, startHttpServer, type HttpServer } from './operator/server.js';
 import { createHistoryReader, createStatusPage, pageStatus, SeriesRecorder } from './page/index.js';
 import { createAlertmanagerNotifier, createDryRunSink, createSlackClient, type AlertSink } from './notify/index.js';
 import { createPipeline } from './pipeline.js';
 import { startSource, type Source } from './source/index.js';
 import { WatcherStats } from './operator/stats.js';
+import { steadyClock } from './clock.js';
 
 const { config, logger } = loadWatcherConfig();
-const clock = Date.now;
+// Durations run on the steady clock (clock.ts); what other processes write or
+// read (control files, the run marker, the history) keeps the wall clock.
+const steady = steadyClock();
+const clock = steady.now;
 
 let sink: AlertSink;
 let delivery: string;
-const slackRequests = new SlackRequests();
+const requests = { slack: new DeliveryRequests(), alertmanager: new DeliveryRequests() };
 if (config.SLACK_WEBHOOK_URL === undefined) {
   sink = createDryRunSink(logger);
   delivery = 'dry-run';
@@ -33,7 +37,7 @@ if (config.SLACK_WEBHOOK_URL === undefined) {
     timeoutMs: config.SLACK_TIMEOUT_MS,
     retryForMs: config.SLACK_RETRY_FOR_SEC * 1000,
     logger,
-    onAttempt: (durationMs, failure) => slackRequests.record(durationMs, failure),
+    onAttempt: (durationMs, failure) => requests.slack.record(durationMs, failure),
   });
   delivery = webhook.host;
   if (webhook.protocol === 'http:') {
@@ -53,19 +57,22 @@ const alertmanager =
     : createAlertmanagerNotifier({
         urls: config.ALERTMANAGER_URL,
         stack: config.ALERTMANAGER_STACK,
+        instance: config.ALERTMANAGER_INSTANCE,
         resendMs: config.ALERTMANAGER_RESEND_SEC * 1000,
         timeoutMs: config.ALERTMANAGER_TIMEOUT_MS,
         retryForMs: config.ALERTMANAGER_RETRY_FOR_SEC * 1000,
         runbookUrl: settings.runbookUrl,
         logger,
         clock,
+        wall: Date.now,
+        onAttempt: (durationMs, failure) => requests.alertmanager.record(durationMs, failure),
       });
 if (alertmanager !== undefined) delivery = `${delivery} + alertmanager (${config.ALERTMANAGER_URL.map((u) => new URL(u).host).join(', ')})`;
 
 const control = createControl({
   dir: config.CONTROL_DIR,
   defaultMaintenance: config.MAINTENANCE_MODE,
-  clock,
+  clock: Date.now,
   logger,
   publishedPoolFile: config.ACTIVE_POOL_FILE,
 });
@@ -73,9 +80,9 @@ const control = createControl({
 // position is saved between decisions this often; see state/checkpoint.ts.
 const TICK_MS = 1000;
 
-const checkpoint = createCheckpoint({ dir: config.CONTROL_DIR, clock, logger });
+const checkpoint = createCheckpoint({ dir: config.CONTROL_DIR, clock, logger, activePool: config.ACTIVE_POOL });
 const saved = checkpoint.load();
-const runMarker = startRunMarker({ dir: config.CONTROL_DIR, clock, logger });
+const runMarker = startRunMarker({ dir: config.CONTROL_DIR, clock: Date.now, logger });
 if (runMarker.uncleanSince !== undefined) {
   logger.warn({ downSince: new Date(runMarker.uncleanSince).toISOString() }, 'the previous run ended without a clean stop');
 }
@@ -88,7 +95,7 @@ const stats = new WatcherStats(clock);
 let source: Source | undefined;
 // The page reads the pipeline only when it pushes, which no line can ask for before both exist.
 const series = new SeriesRecorder();
-const history = createHistoryReader({ dir: config.CONTROL_DIR, clock, logger });
+const history = createHistoryReader({ dir: config.CONTROL_DIR, clock: Date.now, logger });
 const page = createStatusPage({
   status: () => {
     const view = pipeline.view();
@@ -102,6 +109,7 @@ const pipeline = createPipeline({
   ...settings,
   activePool,
   clock,
+  wall: Date.now,
   control,
   outbox: createOutbox({ controlDir: config.CONTROL_DIR, logger }),
   sink,
@@ -147,7 +155,7 @@ const exporter = createExporter({
   source: () => source!.status(),
   lines: () => stats.lines,
   alerts: () => stats.byKind,
-  slack: slackRequests,
+  delivery: requests,
 });
 
 const health = new HealthCheck(config.HEARTBEAT_INTERVAL_SEC * 1000);

@@ -25,7 +25,7 @@ import type { DroppedLine } from './source/index.js';
 import type { PipelineSettings } from './config.js';
 import type { Control } from './state/control.js';
 import type { Outbox } from './state/outbox.js';
-import type { Clock } from './types.js';
+import type { Clock, PlannedSwitch } from './types.js';
 import { reachedItsSink } from './vocabulary.js';
 
 // A flood of bad lines must not become a flood of log lines.
@@ -34,7 +34,10 @@ const SAMPLE_CHARS = 200;
 
 export interface PipelineOptions extends PipelineSettings {
   activePool: string;
+  /** Monotonic (clock.ts): every duration the stages measure. */
   clock: Clock;
+  /** The wall clock, for what other processes wrote (a planned switch's expiry); defaults to `clock`. */
+  wall?: Clock;
   control: Control;
   /** Where release notices come from; none without one. */
   outbox?: Outbox;
@@ -79,6 +82,13 @@ export interface Pipeline {
 export function createPipeline(opts: PipelineOptions): Pipeline {
   const { clock, control, outbox, stats } = opts;
   const log = opts.logger.child({ component: 'pipeline' });
+  const wall = opts.wall ?? clock;
+  // `make switch` wrote the marker's times by the wall clock: moved onto the pipeline's.
+  const onClock = (marker: PlannedSwitch | undefined): PlannedSwitch | undefined => {
+    if (marker === undefined) return undefined;
+    const shift = clock() - wall();
+    return { ...marker, createdAt: marker.createdAt + shift, expiresAt: marker.expiresAt + shift };
+  };
   const detector = new Detector({
     activePool: opts.activePool,
     windowSize: opts.windowSize,
@@ -86,7 +96,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     thresholdPercent: opts.thresholdPercent,
     recoveryHoldMs: opts.recoveryHoldMs,
     clock,
-    plannedSwitch: () => control.plannedSwitch(),
+    plannedSwitch: () => onClock(control.plannedSwitch()),
     publishedPrimary: () => control.publishedPool(),
     restore: opts.restore?.detector,
   });

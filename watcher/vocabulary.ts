@@ -119,16 +119,16 @@ export const AUDIT_OUTCOMES = ['started', 'ok', 'blocked', 'promoted', 'rolled_b
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 export const auditOutcome = z.enum(AUDIT_OUTCOMES, { message: `expected one of ${AUDIT_OUTCOMES.join(', ')}` });
 
-/** Why a POST to the Slack webhook failed: the reasons /metrics counts. */
-export const SLACK_FAILURES = [
-  // No answer within SLACK_CONNECT_TIMEOUT_MS / SLACK_TIMEOUT_MS.
+/** Why a delivery (to Slack, Alertmanager or the heartbeat) failed: the reasons /metrics counts. */
+export const DELIVERY_FAILURES = [
+  // No answer in time, or a 408.
   'timeout',
   // Refused, reset, DNS: no HTTP answer at all.
   'network',
   // 429: retried after Retry-After.
   'rate_limited',
-  // Any other answer but a 2xx or 5xx (a 4xx: a revoked webhook): not retried.
+  // Any other answer but a 2xx or 5xx (a 4xx: a revoked webhook, bad credentials): not retried.
   'http_4xx',
   'http_5xx',
 ] as const;
-export type SlackFailure = (typeof SLACK_FAILURES)[number];
+export type DeliveryFailure = (typeof DELIVERY_FAILURES)[number];

@@ -48,11 +48,15 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
     return c;
   };
   /** The value a container's environment gives `name`: literal, or from a ConfigMap key or envFrom. */
-  const envSource = (c: Container, name: string): { value?: string; secret?: { name: string; key: string }; configMap?: string } | undefined => {
+  const envSource = (
+    c: Container,
+    name: string,
+  ): { value?: string; secret?: { name: string; key: string }; configMap?: string; field?: string } | undefined => {
     const entry = (c.env ?? []).find((e: { name: string }) => e.name === name);
     if (entry?.value !== undefined) return { value: entry.value };
     const ref = entry?.valueFrom;
     if (ref?.secretKeyRef) return { secret: ref.secretKeyRef };
+    if (ref?.fieldRef) return { field: ref.fieldRef.fieldPath };
     if (ref?.configMapKeyRef) {
       const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === ref.configMapKeyRef.name);
       return { value: cm?.data?.[ref.configMapKeyRef.key], configMap: ref.configMapKeyRef.name };

@@ -22,7 +22,7 @@ describe.skipIf(!enabled)('monitoring: Prometheus config and rules', () => {
     expect(r.ok, r.output).toBe(true);
   });
 
-  it('the rules fire on a failover, an outage, an error rate, a failing pool and watcher trouble, and not on healthy traffic', { timeout: TIMEOUT }, async () => {
+  it('the rules fire on a failover, an outage, an error rate, a degraded pool, a failing pool and watcher trouble, and not on healthy traffic', { timeout: TIMEOUT }, async () => {
     const r = await promtool(['test', 'rules', '/etc/prometheus/tests/rules.test.yml']);
     expect(r.output).toMatch(/SUCCESS/);
     expect(r.ok, r.output).toBe(true);

@@ -3,9 +3,9 @@
 // with the reason when not. Nothing is sent once the watcher stops, crashes
 // or hangs: the service then alerts on the silence, which Slack never could.
 // The URL's path is its secret: logs name the host only.
-import { request } from 'undici';
 import { secretUrlScrubber } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
+import { httpCall } from '../notify/http.js';
 import type { Clock } from '../types.js';
 import type { Health } from './health.js';
 
@@ -66,14 +66,14 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
     try {
       const health = opts.check();
       const body = health.healthy ? 'ok' : health.reason;
-      const res = await request(health.healthy ? opts.url : fail, {
+      const answer = await httpCall(health.healthy ? opts.url : fail, {
         method: 'POST',
         headers: { 'content-type': 'text/plain; charset=utf-8' },
         body,
-        signal: AbortSignal.any([AbortSignal.timeout(Math.min(MAX_PING_MS, opts.intervalMs)), stopping.signal]),
+        timeoutMs: Math.min(MAX_PING_MS, opts.intervalMs),
+        signal: stopping.signal,
       });
-      await res.body.dump();
-      if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
+      if (answer.status >= 300) throw new Error(`HTTP ${answer.status}`);
       const result = health.healthy ? 'ok' : 'fail';
       if (result !== status.lastResult) {
         if (health.healthy) log.info('heartbeat: healthy');

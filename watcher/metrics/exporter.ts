@@ -12,11 +12,11 @@ import {
   DECISIONS,
   INCIDENT_KINDS,
   OUTCOMES,
-  SLACK_FAILURES,
+  DELIVERY_FAILURES,
   type AlertKind,
   type Decision,
   type Outcome,
-  type SlackFailure,
+  type DeliveryFailure,
 } from '../vocabulary.js';
 import type { Histogram } from './histogram.js';
 import { STATUS_CLASSES, type TrafficMetrics } from './traffic.js';
@@ -30,8 +30,13 @@ export interface ExporterSources {
   lines(): { read: number; malformed: number; droppedTooLong: number };
   /** Policy decisions and delivery outcomes per alert kind. */
   alerts(): Record<AlertKind, Record<Decision | Outcome, number>>;
-  slack: { requests: Histogram; failures: Record<SlackFailure, number> };
+  /** Requests per integration: the Slack webhook, and Alertmanager when configured. */
+  delivery: Record<Integration, { requests: Histogram; failures: Record<DeliveryFailure, number> }>;
 }
+
+/** The integrations /metrics times, each under its own metric names. */
+export const INTEGRATIONS = { slack: 'the Slack webhook', alertmanager: 'Alertmanager (every URL)' } as const;
+export type Integration = keyof typeof INTEGRATIONS;
 
 type Labels = Record<string, string>;
 
@@ -150,12 +155,15 @@ export function createExporter(src: ExporterSources): Exporter {
   counter('bluegreen_watcher_alert_decisions_total', 'Messages the policy decided about, by alert kind and decision.', ['kind', 'decision'], byKind(DECISIONS, 'decision'));
   counter('bluegreen_watcher_alert_outcomes_total', 'Sent messages whose delivery ended, by alert kind and outcome.', ['kind', 'outcome'], byKind(OUTCOMES, 'outcome'));
   gauge('bluegreen_watcher_alerts_queued', 'Messages waiting for delivery.', [], () => [[{}, src.view().queued]]);
-  histogram('bluegreen_watcher_slack_request_duration_seconds', 'Each POST to the Slack webhook, answered or not.', () => [
-    { labels: {}, histogram: src.slack.requests },
-  ]);
-  counter('bluegreen_watcher_slack_request_failures_total', 'POSTs to the Slack webhook that failed, by reason.', ['reason'], () =>
-    SLACK_FAILURES.map((reason) => [{ reason }, src.slack.failures[reason]]),
-  );
+  for (const [integration, what] of Object.entries(INTEGRATIONS) as [Integration, string][]) {
+    const counts = () => src.delivery[integration];
+    histogram(`bluegreen_watcher_${integration}_request_duration_seconds`, `Each POST to ${what}, answered or not.`, () => [
+      { labels: {}, histogram: counts().requests },
+    ]);
+    counter(`bluegreen_watcher_${integration}_request_failures_total`, `POSTs to ${what} that failed, by reason.`, ['reason'], () =>
+      DELIVERY_FAILURES.map((reason) => [{ reason }, counts().failures[reason]]),
+    );
+  }
 
   // The watcher's own health, as log exporters report theirs.
   const lines = (pick: 'read' | 'malformed' | 'droppedTooLong') => (): [Labels, number][] => [[{}, src.lines()[pick]]];

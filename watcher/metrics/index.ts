@@ -4,4 +4,4 @@
 export { DURATION_BUCKETS_MS, Histogram, quantile } from './histogram.js';
 export { NO_POOL, PoolTraffic, STATUS_CLASSES, TrafficMetrics, type PoolTotals, type TrafficOptions } from './traffic.js';
 export { createExporter, type Exporter, type ExporterSources } from './exporter.js';
-export { SlackRequests } from './slack.js';
+export { DeliveryRequests } from './delivery.js';

@@ -1,25 +1,32 @@
 // Incidents to Alertmanager (ALERTMANAGER_URL): POST /api/v2/alerts, the way
 // Prometheus does it. State, not messages: on each change and each tick the
-// pipeline hands over the detector's conditions; every open one is posted as
-// a firing alert and posted again every resend interval (its endsAt a few
-// intervals ahead, so an alert nobody re-sends resolves by itself), and a
-// resolved one is posted with its real endsAt until each Alertmanager took
-// it. Alertmanager deduplicates (the labels name the incident, not the
-// watcher: alertmanagerAlert.ts), groups, silences and routes to Slack.
+// pipeline hands over the detector's conditions, and each Alertmanager is
+// sent what alertmanagerPlan.ts says is due (an open alert at once and every
+// resend interval, its endsAt a few intervals ahead; a resolved one with its
+// real end; an incident it never saw firing after the fact, never as live).
+// Alertmanager groups the watchers' alerts by incident, silences and routes
+// to Slack.
 //
 // Each URL (an HA cluster's members) has its own loop, so a dead member
-// delays none of the others. A failed post is retried with backoff (1 s
-// doubling to 10 s, like Slack's), and since each post carries the current
-// truth nothing is lost meanwhile: an incident that opened and resolved
-// while an Alertmanager was unreachable is posted firing first and resolved
-// one resend interval later, so Alertmanager (whose group_wait must be
-// shorter) still notifies it.
-import { Agent, request } from 'undici';
+// delays none of the others. A failed post is classified like every other
+// delivery (retry.ts): 5xx, 408, 429 and no answer are retried with backoff
+// (1 s doubling to 10 s, Retry-After honoured), and since each post carries
+// the current truth nothing is lost meanwhile; any other 4xx is permanent
+// (bad credentials, a payload refused): said once, shown in the status, and
+// tried again only each resend interval. Scheduling runs on the pipeline's
+// monotonic clock; startsAt/endsAt are wall-clock times computed as the post
+// is made, so a clock step neither stops the re-sends nor lets an open alert
+// expire.
+import { Agent } from 'undici';
 import type { Logger } from '../../common/logger.js';
 import type { ConditionView } from '../detect/index.js';
 import type { Clock } from '../types.js';
-import { fingerprint, alertLabels, toAlertmanagerAlert, type AlertmanagerAlert } from './alertmanagerAlert.js';
-import { describeError, endpoint, RESPONSE_SAMPLE } from './alertmanagerApi.js';
+import type { DeliveryFailure } from '../vocabulary.js';
+import { alertLabels, fingerprint, pastAlert, toAlertmanagerAlert, type AlertmanagerAlert } from './alertmanagerAlert.js';
+import { endpoint } from './alertmanagerApi.js';
+import { isDone, pendingCount, plan, took, track, type Planned, type Taken, type Tracked } from './alertmanagerPlan.js';
+import { httpCall } from './http.js';
+import { classifyAnswer, classifyError, retryWaitMs, type BackoffOptions, type Verdict } from './retry.js';
 
 /** An open alert lasts this many resend intervals unless posted again: one lost post does not resolve it. */
 export const ENDS_AFTER_RESENDS = 4;
@@ -27,16 +34,23 @@ export const ENDS_AFTER_RESENDS = 4;
 export interface AlertmanagerOptions {
   urls: readonly string[];
   stack: string;
+  /** This watcher's name in the `instance` label: one alert per watcher, grouped by incident. */
+  instance: string;
   resendMs: number;
   timeoutMs: number;
   /** How long a resolution is retried for an Alertmanager that does not take it. */
   retryForMs: number;
   runbookUrl?: string | undefined;
   logger: Logger;
+  /** The pipeline's clock (monotonic): the conditions' times and the schedule. */
   clock: Clock;
+  /** Wall clock, for startsAt/endsAt at the moment of sending; without one, `clock` is taken for it. */
+  wall?: Clock;
   backoffBaseMs?: number;
   maxBackoffMs?: number;
   random?: () => number;
+  /** After each POST: how long it took, and why it failed if it did (for /metrics). */
+  onAttempt?(durationMs: number, failure: DeliveryFailure | undefined): void;
 }
 
 export interface AlertmanagerStatus {
@@ -45,6 +59,10 @@ export interface AlertmanagerStatus {
   pending: number;
   /** The last post failed: why. */
   lastError?: string;
+  /** The last post was refused for good (a 4xx): the operator's to fix. */
+  rejected?: boolean;
+  /** Since when posts have failed (pipeline clock), until one succeeds. */
+  failingSince?: number;
   lastDeliveredAt?: number;
 }
 
@@ -54,22 +72,6 @@ export interface AlertmanagerNotifier {
   status(): AlertmanagerStatus[];
   /** Posts what is due to each Alertmanager once more (bounded by `timeoutMs`), then stops. */
   close(timeoutMs: number): Promise<void>;
-}
-
-interface Tracked {
-  labels: Record<string, string>;
-  openedAt: number;
-  view: ConditionView;
-  /** When it resolved; undefined while open. */
-  resolvedAt?: number;
-}
-
-/** What one Alertmanager has taken of one alert. */
-interface Taken {
-  openedAt: number;
-  /** When it first took the alert firing. */
-  firingAt?: number;
-  resolved?: boolean;
 }
 
 interface Target {
@@ -82,6 +84,8 @@ interface Target {
   wakeable: boolean;
   failures: number;
   lastError?: string;
+  rejected?: boolean;
+  failingSince?: number;
   lastDeliveredAt?: number;
   nextResendAt: number;
 }
@@ -89,16 +93,17 @@ interface Target {
 export function createAlertmanagerNotifier(opts: AlertmanagerOptions): AlertmanagerNotifier {
   const log = opts.logger.child({ component: 'alertmanager' });
   const agent = new Agent({ connect: { timeout: opts.timeoutMs }, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs });
-  const backoffBaseMs = opts.backoffBaseMs ?? 1000;
-  const maxBackoffMs = opts.maxBackoffMs ?? 10_000;
-  const random = opts.random ?? Math.random;
+  const backoff: BackoffOptions = { baseMs: opts.backoffBaseMs ?? 1000, maxMs: opts.maxBackoffMs ?? 10_000, random: opts.random ?? Math.random };
   const { clock } = opts;
+  const wall = opts.wall ?? clock;
+  const classify = { maxRetryAfterMs: 60_000, now: wall };
   const alerts = new Map<string, Tracked>();
   let closed = false;
   const targets: Target[] = opts.urls.map((url) => {
     const base = new URL(url);
     return { base, host: base.host, taken: new Map(), dirty: false, wakeable: false, failures: 0, nextResendAt: 0 };
   });
+  const fingerprintOf = (view: ConditionView) => fingerprint(alertLabels(view, opts.stack, opts.instance));
 
   function markDirty(): void {
     for (const t of targets) {
@@ -107,51 +112,37 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
     }
   }
 
-  /** What `target` must be sent now, and when it must be looked at again at the latest. */
-  function due(target: Target, now: number): { batch: { fp: string; alert: AlertmanagerAlert; firing: boolean }[]; nextAt: number } {
-    const batch: { fp: string; alert: AlertmanagerAlert; firing: boolean }[] = [];
-    let nextAt = Infinity;
-    const resend = now >= target.nextResendAt;
-    for (const [fp, a] of alerts) {
-      let taken = target.taken.get(fp);
-      if (taken !== undefined && taken.openedAt !== a.openedAt) {
-        target.taken.delete(fp);
-        taken = undefined;
+  /** The alert a planned post sends, its times in wall clock as of now. */
+  function body(due: readonly Planned[], now: number): AlertmanagerAlert[] {
+    const wallNow = opts.wall === undefined ? now : wall();
+    const toWall = (t: number) => wallNow - (now - t);
+    return due.flatMap(({ fp, post }) => {
+      const a = alerts.get(fp);
+      if (a === undefined) return [];
+      const common = { stack: opts.stack, instance: opts.instance, openedAt: toWall(a.openedAt), runbookUrl: opts.runbookUrl };
+      switch (post) {
+        case 'firing':
+          return [toAlertmanagerAlert({ ...a.view, active: true }, { ...common, endsAt: wallNow + ENDS_AFTER_RESENDS * opts.resendMs })];
+        case 'resolved':
+          return [toAlertmanagerAlert(a.view, { ...common, endsAt: toWall(a.resolvedAt ?? now) })];
+        case 'past_firing':
+        case 'past_resolved': {
+          const resolvedAt = toWall(a.resolvedAt ?? now);
+          return [pastAlert(a.view, { ...common, resolvedAt, endsAt: post === 'past_firing' ? wallNow + opts.resendMs : wallNow })];
+        }
       }
-      const endsAt = now + ENDS_AFTER_RESENDS * opts.resendMs;
-      const firing = () => toAlertmanagerAlert({ ...a.view, active: true }, { stack: opts.stack, openedAt: a.openedAt, endsAt, runbookUrl: opts.runbookUrl });
-      if (a.resolvedAt === undefined) {
-        if (resend || taken?.firingAt === undefined) batch.push({ fp, alert: firing(), firing: true });
-        nextAt = Math.min(nextAt, target.nextResendAt > now ? target.nextResendAt : now + opts.resendMs);
-        continue;
-      }
-      if (taken?.resolved) continue;
-      if (taken?.firingAt === undefined) {
-        // It never fired here: fire it first, or Alertmanager would never tell anyone.
-        batch.push({ fp, alert: firing(), firing: true });
-        nextAt = Math.min(nextAt, now + opts.resendMs);
-        continue;
-      }
-      const resolveAt = taken.firingAt >= a.resolvedAt ? taken.firingAt + opts.resendMs : 0;
-      if (now < resolveAt) {
-        nextAt = Math.min(nextAt, resolveAt);
-        continue;
-      }
-      const alert = toAlertmanagerAlert(a.view, { stack: opts.stack, openedAt: a.openedAt, endsAt: a.resolvedAt, runbookUrl: opts.runbookUrl });
-      batch.push({ fp, alert, firing: false });
-    }
-    return { batch, nextAt };
+    });
   }
 
   /** Forgets resolutions every Alertmanager took, or that one never took within retryForMs. */
   function prune(now: number): void {
     for (const [fp, a] of alerts) {
       if (a.resolvedAt === undefined) continue;
-      const missing = targets.filter((t) => t.taken.get(fp)?.resolved !== true);
+      const missing = targets.filter((t) => !isDone(t.taken.get(fp)));
       if (missing.length > 0 && now - a.resolvedAt < opts.retryForMs) continue;
       if (missing.length > 0) {
         log.error(
-          { alert: a.labels, hosts: missing.map((t) => t.host), retriedForMs: opts.retryForMs },
+          { alert: a.view.key, hosts: missing.map((t) => t.host), retriedForMs: opts.retryForMs },
           'giving up on a resolution: Alertmanager unreachable for ALERTMANAGER_RETRY_FOR_SEC; it resolves there when its endsAt passes',
         );
       }
@@ -160,24 +151,24 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
     }
   }
 
-  async function post(target: Target, body: string): Promise<{ ok: true } | { ok: false; reason: string; retryAfterMs?: number }> {
+  async function post(target: Target, alertsBody: AlertmanagerAlert[]): Promise<Verdict> {
+    const started = performance.now();
+    let verdict: Verdict;
     try {
       const { url, headers } = endpoint(target.base, '/api/v2/alerts');
-      const res = await request(url, {
+      const answer = await httpCall(url, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
-        body,
+        body: JSON.stringify(alertsBody),
         dispatcher: agent,
-        signal: AbortSignal.timeout(opts.timeoutMs),
+        timeoutMs: opts.timeoutMs,
       });
-      const answer = (await res.body.text()).slice(0, RESPONSE_SAMPLE);
-      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true };
-      const reason = `HTTP ${res.statusCode}${answer ? `: ${answer}` : ''}`;
-      const retryAfter = Number(res.headers['retry-after']);
-      return res.statusCode === 429 && Number.isFinite(retryAfter) ? { ok: false, reason, retryAfterMs: retryAfter * 1000 } : { ok: false, reason };
+      verdict = classifyAnswer(answer, classify);
     } catch (err) {
-      return { ok: false, reason: describeError(err) };
+      verdict = classifyError(err);
     }
+    opts.onAttempt?.(performance.now() - started, verdict.outcome === 'delivered' ? undefined : verdict.failure);
+    return verdict;
   }
 
   /** Waits `ms`; news (markDirty) cuts a wait short unless it is a backoff, and close() cuts any. */
@@ -198,38 +189,38 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
   async function round(target: Target): Promise<{ waitMs: number; wakeable: boolean }> {
     const now = clock();
     target.dirty = false;
-    const { batch, nextAt } = due(target, now);
-    if (batch.length === 0) {
-      if (now >= target.nextResendAt) target.nextResendAt = now + opts.resendMs;
+    const resendDue = now >= target.nextResendAt;
+    const { due } = plan(alerts, target.taken, now, resendDue, target.nextResendAt, opts.resendMs);
+    if (due.length === 0) {
+      if (resendDue) target.nextResendAt = now + opts.resendMs;
+      const { nextAt } = plan(alerts, target.taken, now, false, target.nextResendAt, opts.resendMs);
       return { waitMs: nextAt === Infinity ? opts.resendMs : nextAt - now, wakeable: true };
     }
-    const result = await post(target, JSON.stringify(batch.map((b) => b.alert)));
+    const verdict = await post(target, body(due, now));
     const after = clock();
-    if (result.ok) {
-      for (const { fp, firing } of batch) {
-        const a = alerts.get(fp);
-        if (a === undefined) continue;
-        const taken = target.taken.get(fp) ?? { openedAt: a.openedAt };
-        if (firing) taken.firingAt ??= after;
-        else taken.resolved = true;
-        target.taken.set(fp, taken);
-      }
-      if (target.failures > 0) log.info({ host: target.host, attempts: target.failures + 1 }, 'Alertmanager reachable again: alerts delivered');
-      target.failures = 0;
-      target.lastError = undefined;
-      target.lastDeliveredAt = after;
-      if (now >= target.nextResendAt) target.nextResendAt = now + opts.resendMs;
+    if (verdict.outcome === 'delivered') {
+      took(alerts, target.taken, due, after);
+      if (target.failures > 0) log.info({ host: target.host, attempts: target.failures + 1 }, 'Alertmanager takes alerts again');
+      Object.assign(target, { failures: 0, lastError: undefined, rejected: undefined, failingSince: undefined, lastDeliveredAt: after });
+      if (resendDue) target.nextResendAt = now + opts.resendMs;
       prune(after);
-      const next = due(target, after).nextAt;
-      return { waitMs: next === Infinity ? opts.resendMs : Math.max(0, next - after), wakeable: true };
+      const { nextAt } = plan(alerts, target.taken, after, false, target.nextResendAt, opts.resendMs);
+      return { waitMs: nextAt === Infinity ? opts.resendMs : Math.max(0, nextAt - after), wakeable: true };
     }
     target.failures++;
-    target.lastError = result.reason;
-    const ceiling = Math.min(maxBackoffMs, backoffBaseMs * 2 ** (target.failures - 1));
-    const waitMs = Math.max(backoffBaseMs, result.retryAfterMs ?? Math.round(ceiling / 2 + (random() * ceiling) / 2));
-    log.warn({ host: target.host, attempt: target.failures, reason: result.reason, alerts: batch.length, retryInMs: waitMs }, 'Alertmanager delivery failed; will retry');
+    target.failingSince ??= now;
+    const firstOfItsKind = verdict.reason !== target.lastError;
+    target.lastError = verdict.reason;
     prune(after);
-    // Whatever was due stays due (nothing was marked taken): the retry posts the truth as it is then.
+    // Whatever was due stays due (nothing was marked taken): the next try posts the truth as it is then.
+    if (verdict.outcome === 'permanent') {
+      target.rejected = true;
+      if (firstOfItsKind) log.error({ host: target.host, reason: verdict.reason }, 'Alertmanager rejected the alerts; trying again each resend interval, fix the URL or credentials');
+      return { waitMs: opts.resendMs, wakeable: false };
+    }
+    target.rejected = undefined;
+    const waitMs = retryWaitMs(verdict, target.failures, backoff);
+    log.warn({ host: target.host, attempt: target.failures, reason: verdict.reason, alerts: due.length, retryInMs: waitMs }, 'Alertmanager delivery failed; will retry');
     return { waitMs, wakeable: false };
   }
 
@@ -247,40 +238,15 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
 
   return {
     observe(views) {
-      const now = clock();
-      let changed = false;
-      const seen = new Set<string>();
-      for (const view of views) {
-        const fp = fingerprint(alertLabels(view, opts.stack));
-        seen.add(fp);
-        const tracked = alerts.get(fp);
-        if (view.active) {
-          if (tracked === undefined || tracked.resolvedAt !== undefined) {
-            alerts.set(fp, { labels: alertLabels(view, opts.stack), openedAt: view.since, view });
-            changed = true;
-          } else {
-            tracked.view = view;
-          }
-        } else if (tracked !== undefined && tracked.resolvedAt === undefined) {
-          tracked.resolvedAt = view.since;
-          tracked.view = view;
-          changed = true;
-        }
-      }
-      // A condition the detector no longer reports is over.
-      for (const [fp, a] of alerts) {
-        if (seen.has(fp) || a.resolvedAt !== undefined) continue;
-        a.resolvedAt = now;
-        a.view = { ...a.view, active: false, since: now, at: now, level: 'ok' };
-        changed = true;
-      }
-      if (changed) markDirty();
+      if (track(alerts, views, fingerprintOf, clock())) markDirty();
     },
     status() {
       return targets.map((t) => ({
         url: `${t.base.protocol}//${t.host}`,
-        pending: [...alerts.entries()].filter(([fp, a]) => (a.resolvedAt === undefined ? t.taken.get(fp)?.firingAt === undefined : !t.taken.get(fp)?.resolved)).length,
+        pending: pendingCount(alerts, t.taken),
         ...(t.lastError === undefined ? {} : { lastError: t.lastError }),
+        ...(t.rejected ? { rejected: true } : {}),
+        ...(t.failingSince === undefined ? {} : { failingSince: t.failingSince }),
         ...(t.lastDeliveredAt === undefined ? {} : { lastDeliveredAt: t.lastDeliveredAt }),
       }));
     },
@@ -293,8 +259,8 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
       });
       // One last post of what changed (a resolution decided just now), bounded.
       const last = Promise.all(
-        targets.map(async (t) => {
-          await loops[targets.indexOf(t)];
+        targets.map(async (t, i) => {
+          await loops[i];
           if (t.dirty) await round(t);
         }),
       );

@@ -1,18 +1,27 @@
 // A condition (detect/view.ts) as an Alertmanager alert (API v2
 // PostableAlert), and the silence of `make maintenance-on`. Pure: no clock,
-// no I/O.
+// no I/O; every time is wall-clock epoch ms, converted by the caller at the
+// moment of sending.
 //
-// The labels name the incident, never the watcher: every watcher of one stack
-// (one per Nginx instance) makes the same labels for the same condition, so
-// Alertmanager keeps one alert however many report it. `startsAt` is when
-// the condition opened; `endsAt` is a few resend intervals ahead while it is
-// open (Alertmanager resolves an alert nobody re-sends) and when it resolved
-// once it has.
+// The labels name the incident and the watcher that reports it (`instance`):
+// one watcher's all-clear is its own alert's, so it cannot resolve what
+// another watcher still sees failing. The route groups by the incident's
+// labels (monitoring/alertmanager.yml), so the watchers' alerts make one
+// message, resolved when the last of them is. `startsAt` is when the
+// condition opened; `endsAt` is a few resend intervals ahead while it is open
+// (Alertmanager resolves an alert nobody re-sends) and when it resolved once
+// it has.
+//
+// An incident that opened and resolved while Alertmanager could not be
+// reached is never posted under its live labels as firing: that could reopen
+// an alert another watcher has resolved (a stale "Failover detected" after
+// the all-clear). It is told after the fact as an alert of its own
+// (catalogue.ts's PAST_INCIDENT_ALERT), worded as past, which no live alert shares.
 import type { ConditionView } from '../detect/index.js';
 import type { IncidentNotification } from '../policy/index.js';
-import { INCIDENT_KINDS, type IncidentKind } from '../vocabulary.js';
+import { alertName, PAST_INCIDENT_ALERT, severity } from '../catalogue.js';
 import { runbookLink } from './slackMessage.js';
-import { headline, state } from './wording.js';
+import { clockTime, headline, INCIDENT_NAMES, state } from './wording.js';
 
 /** POST /api/v2/alerts takes a list of these. */
 export interface AlertmanagerAlert {
@@ -22,24 +31,21 @@ export interface AlertmanagerAlert {
   endsAt: string;
 }
 
-/** The alert names of monitoring/rules.yml, so routes and inhibitions written for those match these. */
-export const ALERT_NAMES: Record<IncidentKind, string> = Object.fromEntries(
-  INCIDENT_KINDS.map((kind) => [kind, `BlueGreen${kind.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}`]),
-) as Record<IncidentKind, string>;
-
-/** monitoring/rules.yml's severities: page = act now, ticket = act today (every other kind pages). */
-const TICKET_KINDS: ReadonlySet<IncidentKind> = new Set<IncidentKind>(['error_rate']);
-
 /** The label that ties an alert to its stack: the silence matches on it. */
 export const STACK_LABEL = 'stack';
+/** The label that names the reporting watcher; the route's group_by leaves it out. */
+export const INSTANCE_LABEL = 'instance';
+/** The labels the route groups by: the incident's, never the watcher's. */
+export const GROUP_BY = ['alertname', 'kind', STACK_LABEL, 'pool'] as const;
 
-/** What identifies the incident: the same from every watcher of the stack. */
-export function alertLabels(view: Pick<ConditionView, 'kind' | 'pool'>, stack: string): Record<string, string> {
+/** What identifies the incident, and which watcher reports it. */
+export function alertLabels(view: Pick<ConditionView, 'kind' | 'pool'>, stack: string, instance: string): Record<string, string> {
   const labels: Record<string, string> = {
-    alertname: ALERT_NAMES[view.kind],
+    alertname: alertName(view.kind),
     kind: view.kind,
     [STACK_LABEL]: stack,
-    severity: TICKET_KINDS.has(view.kind) ? 'ticket' : 'page',
+    severity: severity(view.kind),
+    [INSTANCE_LABEL]: instance,
   };
   // The pool a pool's condition (a failover) is about: one incident per pool, as the detector keys it.
   if (view.pool !== undefined) labels.pool = view.pool;
@@ -51,20 +57,23 @@ export function fingerprint(labels: Record<string, string>): string {
   return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
 }
 
-export interface AlertTiming {
-  /** Epoch ms: the condition's end once resolved, or how long an open alert lasts unless re-sent. */
+export interface AlertOptions {
+  stack: string;
+  instance: string;
+  /** When the incident opened (wall clock). */
+  openedAt: number;
+  /** Wall clock: how long an open alert lasts unless re-sent, or when a resolved one resolved. */
   endsAt: number;
+  runbookUrl?: string | undefined;
 }
 
 /**
- * The alert for `view`: firing while the view is active, resolved (endsAt =
- * when it resolved) once it is not. `openedAt` is when the incident opened
- * (the active view's `since`; an inactive view's `since` is its resolution).
+ * The alert for `view`: firing while the view is active, resolved once it is
+ * not. Both carry `resolved_summary`, the title Alertmanager's template shows
+ * for a resolved group: the watcher's all-clear once it resolved, and while it
+ * fires what an expiry means (nobody re-sent it), never the firing headline.
  */
-export function toAlertmanagerAlert(
-  view: ConditionView,
-  opts: { stack: string; openedAt: number; endsAt: number; runbookUrl?: string | undefined },
-): AlertmanagerAlert {
+export function toAlertmanagerAlert(view: ConditionView, opts: AlertOptions): AlertmanagerAlert {
   const notification: IncidentNotification = {
     kind: view.kind,
     message: view.active ? 'opened' : 'resolved',
@@ -76,17 +85,36 @@ export function toAlertmanagerAlert(
   };
   // The Slack message's headline: the same words whichever way an alert arrives.
   const summary = headline(notification);
+  const expired = `${INCIDENT_NAMES[view.kind]}${view.pool === undefined ? '' : ` (${view.pool})`} no longer reported: its watcher stopped re-sending it; check make status`;
   const annotations: Record<string, string> = {
     summary,
     description: view.active ? `${capitalise(state(view))}.` : summary,
+    resolved_summary: view.active ? expired : summary,
     incident_id: notification.incidentId,
   };
   if (opts.runbookUrl !== undefined) annotations.runbook_url = runbookLink(opts.runbookUrl, view.kind);
   return {
-    labels: alertLabels(view, opts.stack),
+    labels: alertLabels(view, opts.stack, opts.instance),
     annotations,
     startsAt: new Date(opts.openedAt).toISOString(),
-    endsAt: new Date(view.active ? opts.endsAt : view.since).toISOString(),
+    endsAt: new Date(opts.endsAt).toISOString(),
+  };
+}
+
+/**
+ * An incident that opened and resolved unseen by Alertmanager, told after the
+ * fact: its own alert name, the opening time as a label (each past incident
+ * its own alert), the same words firing or resolved. Firing until `endsAt`,
+ * so Alertmanager notifies it once (its group_wait is shorter), then resolved.
+ */
+export function pastAlert(view: ConditionView, opts: AlertOptions & { resolvedAt: number }): AlertmanagerAlert {
+  const live = toAlertmanagerAlert({ ...view, active: false }, opts);
+  const told = `After the fact: ${INCIDENT_NAMES[view.kind]}${view.pool === undefined ? '' : ` of ${view.pool}`} from ${clockTime(opts.openedAt)} to ${clockTime(opts.resolvedAt)} UTC, while Alertmanager was out of reach; over since then`;
+  return {
+    labels: { ...live.labels, alertname: PAST_INCIDENT_ALERT.name, severity: PAST_INCIDENT_ALERT.severity, opened: new Date(opts.openedAt).toISOString() },
+    annotations: { ...live.annotations, summary: told, resolved_summary: told, description: `${told}. ${live.annotations.summary}.` },
+    startsAt: live.startsAt,
+    endsAt: new Date(opts.endsAt).toISOString(),
   };
 }
 

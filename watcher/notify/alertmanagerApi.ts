@@ -1,10 +1,8 @@
 // Alertmanager's HTTP API v2 at the edge: the URL a call goes to (credentials
 // in a URL become basic auth) and the silences `make maintenance-on/off` set.
-import { request } from 'undici';
 import type { PostableSilence } from './alertmanagerAlert.js';
-
-/** How much of an unexpected answer a reason quotes. */
-export const RESPONSE_SAMPLE = 200;
+import { describeError, httpCall } from './http.js';
+import { REASON_SAMPLE } from './retry.js';
 
 /** `base` + `path`, without the credentials a URL may carry (sent as basic auth instead). */
 export function endpoint(base: URL, path: string): { url: URL; headers: Record<string, string> } {
@@ -27,16 +25,15 @@ export type SilenceResult = { ok: true; id: string } | { ok: false; reason: stri
 export async function createSilence(baseUrl: string, silence: PostableSilence, timeoutMs: number): Promise<SilenceResult> {
   try {
     const { url, headers } = endpoint(new URL(baseUrl), '/api/v2/silences');
-    const res = await request(url, {
+    const { status, body: text } = await httpCall(url, {
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify(silence),
-      signal: AbortSignal.timeout(timeoutMs),
+      timeoutMs,
     });
-    const text = await res.body.text();
-    if (res.statusCode < 200 || res.statusCode >= 300) return { ok: false, reason: `HTTP ${res.statusCode}: ${text.slice(0, RESPONSE_SAMPLE)}` };
+    if (status < 200 || status >= 300) return { ok: false, reason: `HTTP ${status}: ${text.slice(0, REASON_SAMPLE)}` };
     const id = (JSON.parse(text) as { silenceID?: unknown }).silenceID;
-    return typeof id === 'string' && id !== '' ? { ok: true, id } : { ok: false, reason: `no silenceID in the answer: ${text.slice(0, RESPONSE_SAMPLE)}` };
+    return typeof id === 'string' && id !== '' ? { ok: true, id } : { ok: false, reason: `no silenceID in the answer: ${text.slice(0, REASON_SAMPLE)}` };
   } catch (err) {
     return { ok: false, reason: describeError(err) };
   }
@@ -46,10 +43,9 @@ export async function createSilence(baseUrl: string, silence: PostableSilence, t
 export async function expireSilence(baseUrl: string, id: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
     const { url, headers } = endpoint(new URL(baseUrl), `/api/v2/silence/${encodeURIComponent(id)}`);
-    const res = await request(url, { method: 'DELETE', headers, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.body.text();
-    if ((res.statusCode >= 200 && res.statusCode < 300) || res.statusCode === 404) return { ok: true };
-    return { ok: false, reason: `HTTP ${res.statusCode}: ${text.slice(0, RESPONSE_SAMPLE)}` };
+    const { status, body: text } = await httpCall(url, { method: 'DELETE', headers, timeoutMs });
+    if ((status >= 200 && status < 300) || status === 404) return { ok: true };
+    return { ok: false, reason: `HTTP ${status}: ${text.slice(0, REASON_SAMPLE)}` };
   } catch (err) {
     return { ok: false, reason: describeError(err) };
   }
@@ -59,11 +55,4 @@ export async function expireSilence(baseUrl: string, id: string, timeoutMs: numb
 export function hostOf(url: string): string {
   const u = new URL(url);
   return `${u.protocol}//${u.host}`;
-}
-
-export function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
-  const code = (err as NodeJS.ErrnoException).code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code;
-  return `${err.name}: ${err.message}${cause}${code && !err.message.includes(code) && !cause.includes(code) ? ` [${code}]` : ''}`;
 }

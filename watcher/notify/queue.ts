@@ -4,7 +4,8 @@ import type { Logger } from '../../common/logger.js';
 import type { Notification } from '../policy/index.js';
 import type { Clock } from '../types.js';
 import type { Outcome } from '../vocabulary.js';
-import type { AlertSink, SlackMessage } from './slackClient.js';
+import type { AlertSink } from './sink.js';
+import type { SlackMessage } from './slackMessage.js';
 
 export interface QueuedAlert {
   /** What the policy's bookkeeping needs once delivery ends, and what a restart re-sends. */

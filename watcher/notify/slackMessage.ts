@@ -7,6 +7,7 @@
 import type { ConditionView, RequestSample } from '../detect/index.js';
 import type { IncidentNotification, Notification } from '../policy/index.js';
 import type { HistoryEntry } from '../state/history.js';
+import { runbookAnchor } from '../catalogue.js';
 import type { AlertKind } from '../vocabulary.js';
 import { duration, fromTo, headline, percent, sinceLast, summaryLines } from './wording.js';
 
@@ -15,17 +16,6 @@ const HEADER_MAX = 150;
 // https://docs.slack.dev/reference/block-kit/blocks/section-block (also: at most 10 fields)
 const FIELD_MAX = 2000;
 const SECTION_TEXT_MAX = 3000;
-
-const RUNBOOK_ANCHORS: Record<AlertKind, string> = {
-  failover: 'failover',
-  outage: 'outage',
-  error_rate: 'high-error-rate',
-  degraded: 'degraded-pool',
-  planned_switch: 'planned-switch',
-  maintenance_ended: 'maintenance',
-  release: 'releases',
-  watcher_restarted: 'watcher-restarted',
-};
 
 const UNKNOWN = '-';
 
@@ -177,7 +167,7 @@ function iso(at: number): string {
 export function runbookLink(runbookUrl: string, kind: AlertKind): string {
   const hash = runbookUrl.indexOf('#');
   const base = hash < 0 ? runbookUrl : runbookUrl.slice(0, hash);
-  return `${base}#${RUNBOOK_ANCHORS[kind]}`;
+  return `${base}#${runbookAnchor(kind)}`;
 }
 
 // A field holds at most 2000 characters; a value longer than this is cut first.

@@ -24,7 +24,7 @@ export function headline(n: Notification): string {
 
 function incidentHeadline(n: IncidentNotification): string {
   const c = n.condition;
-  const name = NAMES[c.kind];
+  const name = INCIDENT_NAMES[c.kind];
   switch (n.message) {
     case 'opened':
       return opening(c);
@@ -37,7 +37,7 @@ function incidentHeadline(n: IncidentNotification): string {
   }
 }
 
-const NAMES: Record<ConditionView['kind'], string> = {
+export const INCIDENT_NAMES: Record<ConditionView['kind'], string> = {
   failover: 'Failover',
   outage: 'Outage',
   error_rate: 'High error rate',
@@ -160,8 +160,8 @@ function sentence(word: string): string {
 
 /** One line per incident for the maintenance summary. */
 export function summaryLines(n: MaintenanceNotification): string[] {
-  const lines = n.open.map((c) => `Open: ${NAMES[c.kind]}: ${state(c)} (since ${duration(n.at - c.since)})`);
-  for (const c of n.resolved) lines.push(`Resolved during maintenance: ${NAMES[c.kind]}`);
+  const lines = n.open.map((c) => `Open: ${INCIDENT_NAMES[c.kind]}: ${state(c)} (since ${duration(n.at - c.since)})`);
+  for (const c of n.resolved) lines.push(`Resolved during maintenance: ${INCIDENT_NAMES[c.kind]}`);
   if (n.quiet > 0) lines.push(`${n.quiet} more opened and resolved during maintenance`);
   return lines;
 }
@@ -224,6 +224,6 @@ export function duration(ms: number): string {
 }
 
 /** HH:MM:SS in UTC: the date is in the message's fields. */
-function clockTime(at: number): string {
+export function clockTime(at: number): string {
   return new Date(at).toISOString().slice(11, 19);
 }

@@ -6,7 +6,7 @@ import { createLogger } from '../../common/logger.js';
 import { formatTestMessage } from '../notify/slackMessage.js';
 import { createSlackClient } from '../notify/slackClient.js';
 import { appendHistory, REASON_MAX } from '../state/history.js';
-import type { SlackFailure } from '../vocabulary.js';
+import type { DeliveryFailure } from '../vocabulary.js';
 import { auditEntry } from './historyCommands.js';
 
 export interface TestAlertSettings {
@@ -16,7 +16,7 @@ export interface TestAlertSettings {
   SLACK_TIMEOUT_MS: number;
 }
 
-const HINTS: Record<SlackFailure, string> = {
+const HINTS: Record<DeliveryFailure, string> = {
   http_4xx: 'Slack rejected it: the webhook URL is wrong or was revoked. Create a new one, put it in .env, run make up, try again.',
   http_5xx: 'Slack failed to take it. Real alerts are retried for SLACK_RETRY_FOR_SEC; try again in a minute.',
   rate_limited: 'Slack is rate-limiting this webhook. Real alerts wait for Retry-After; try again in a minute.',
@@ -45,7 +45,7 @@ export async function testAlert(settings: TestAlertSettings, who: string | undef
   }
   const host = new URL(settings.SLACK_WEBHOOK_URL).host;
   let took = 0;
-  let failure: SlackFailure | undefined;
+  let failure: DeliveryFailure | undefined;
   let reason: string | undefined;
   const client = createSlackClient({
     webhookUrl: settings.SLACK_WEBHOOK_URL,

@@ -1,9 +1,11 @@
 // The Alertmanager sink (notify/alertmanager.ts) and the maintenance silence
 // (operator/silences.ts) against fake Alertmanagers on 127.0.0.1: firing at
 // once and re-sent while open, endsAt on resolve, retries through 503s and
-// refused connections, an incident that opened and resolved during an outage
-// fired before it is resolved, every URL of a cluster, silences created and
-// expired.
+// refused connections, a 4xx said once and not hammered, an incident that
+// opened and resolved during an outage told after the fact and never as
+// live, two watchers through a model of Alertmanager's grouping and dedup
+// (test/support/alertmanagerModel.ts), a wall clock stepped back, every URL
+// of a cluster, silences created and expired.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
@@ -12,9 +14,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import type { ConditionView } from '../../../watcher/detect/index.js';
-import { createAlertmanagerNotifier, ENDS_AFTER_RESENDS, type AlertmanagerNotifier } from '../../../watcher/notify/alertmanager.js';
-import type { AlertmanagerAlert } from '../../../watcher/notify/alertmanagerAlert.js';
+import {
+  createAlertmanagerNotifier,
+  ENDS_AFTER_RESENDS,
+  type AlertmanagerNotifier,
+  type AlertmanagerOptions,
+} from '../../../watcher/notify/alertmanager.js';
+import { GROUP_BY, type AlertmanagerAlert } from '../../../watcher/notify/alertmanagerAlert.js';
 import { SILENCES_FILE, silenceStack, unsilenceStack } from '../../../watcher/operator/silences.js';
+import { AlertmanagerModel } from '../../support/alertmanagerModel.js';
 import { freePort } from '../../support/freePort.js';
 import { failoverView } from '../core/records.js';
 
@@ -33,11 +41,15 @@ interface FakeAlertmanager {
   answers: number[];
   silences: Map<string, unknown>;
   expired: string[];
+  /** What Alertmanager would make of the posts taken: its groups and notifications. */
+  model: AlertmanagerModel;
   close(): Promise<void>;
 }
 
 async function fakeAlertmanager(port = 0, auth?: string): Promise<FakeAlertmanager> {
-  const fake: FakeAlertmanager = { url: '', port: 0, posts: [], answers: [], silences: new Map(), expired: [], close: async () => {} };
+  const model = new AlertmanagerModel({ groupBy: GROUP_BY, groupWaitMs: 100, groupIntervalMs: 150, repeatIntervalMs: 3_600_000 });
+  const ticker = setInterval(() => model.advance(Date.now()), 10);
+  const fake: FakeAlertmanager = { url: '', port: 0, posts: [], answers: [], silences: new Map(), expired: [], model, close: async () => {} };
   let n = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -47,7 +59,10 @@ async function fakeAlertmanager(port = 0, auth?: string): Promise<FakeAlertmanag
       const body = Buffer.concat(chunks).toString('utf8');
       if (req.method === 'POST' && req.url === '/api/v2/alerts') {
         const status = fake.answers.shift() ?? 200;
-        if (status === 200) fake.posts.push({ at: Date.now(), alerts: JSON.parse(body) as AlertmanagerAlert[] });
+        if (status === 200) {
+          fake.posts.push({ at: Date.now(), alerts: JSON.parse(body) as AlertmanagerAlert[] });
+          model.post(fake.posts.at(-1)!.alerts, Date.now());
+        }
         return void res.writeHead(status).end(status === 200 ? '' : 'unavailable');
       }
       if (req.method === 'POST' && req.url === '/api/v2/silences') {
@@ -68,6 +83,7 @@ async function fakeAlertmanager(port = 0, auth?: string): Promise<FakeAlertmanag
   fake.url = `http://127.0.0.1:${fake.port}`;
   fake.close = () =>
     new Promise<void>((resolve) => {
+      clearInterval(ticker);
       server.closeAllConnections();
       server.close(() => resolve());
     });
@@ -85,10 +101,11 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-function notifier(urls: string[], logs: string[] = []): AlertmanagerNotifier {
+function notifier(urls: string[], logs: string[] = [], options: Partial<AlertmanagerOptions> = {}): AlertmanagerNotifier {
   const n = createAlertmanagerNotifier({
     urls,
     stack: 'test',
+    instance: 'watcher_a',
     resendMs: RESEND_MS,
     timeoutMs: 1000,
     retryForMs: 60_000,
@@ -96,6 +113,7 @@ function notifier(urls: string[], logs: string[] = []): AlertmanagerNotifier {
     clock: Date.now,
     backoffBaseMs: 30,
     maxBackoffMs: 100,
+    ...options,
   });
   cleanup.push(() => n.close(1000));
   return n;
@@ -163,10 +181,10 @@ describe('Alertmanager sink', () => {
     await until('delivery after the 503s', () => am.posts[0]);
     expect(am.answers).toEqual([]);
     expect(logs.some((l) => l.includes('HTTP 503'))).toBe(true);
-    await until('the recovery logged', () => logs.find((l) => l.includes('Alertmanager reachable again')));
+    await until('the recovery logged', () => logs.find((l) => l.includes('Alertmanager takes alerts again')));
   });
 
-  it('an incident that opened and resolved while Alertmanager was down is posted firing first, and resolved a resend interval later', async () => {
+  it('an incident that opened and resolved while Alertmanager was down is told after the fact, never posted firing under its live labels', async () => {
     const port = await freePort();
     const n = notifier([`http://127.0.0.1:${port}`]);
     n.observe([failover()]);
@@ -176,13 +194,110 @@ describe('Alertmanager sink', () => {
     await new Promise((r) => setTimeout(r, 100));
     const am = await fakeAlertmanager(port);
     cleanup.push(() => am.close());
-    const resolution = await until('the resolution', () => am.posts.find((p) => resolved(p).length > 0), 5000);
-    const first = am.posts[0]!;
-    expect(firing(first)).toHaveLength(1);
-    expect(first.alerts[0]!.startsAt).toBe(new Date(OPENED).toISOString());
-    // Alertmanager had it firing for a resend interval (longer than its group_wait) before the resolution.
-    expect(resolution.at - first.at).toBeGreaterThanOrEqual(RESEND_MS - 20);
-    expect(resolved(resolution)[0]!.endsAt).toBe(new Date(resolvedAt).toISOString());
+    const pastEnd = await until('the past alert resolved', () =>
+      am.posts.find((p) => resolved(p).some((a) => a.labels.alertname === 'BlueGreenPastIncident')),
+    );
+    const live = am.posts.flatMap((p) => p.alerts.map((a) => ({ a, at: p.at }))).filter(({ a }) => a.labels.alertname === 'BlueGreenFailover');
+    // The live alert only ever gets its end (Alertmanager may hold it from before).
+    expect(live.length).toBeGreaterThan(0);
+    expect(live.every(({ a, at }) => Date.parse(a.endsAt) <= at)).toBe(true);
+    expect(live[0]!.a.endsAt).toBe(new Date(resolvedAt).toISOString());
+    const pastFiring = am.posts.find((p) => firing(p).some((a) => a.labels.alertname === 'BlueGreenPastIncident'))!;
+    expect(pastFiring.alerts.find((a) => a.labels.alertname === 'BlueGreenPastIncident')!.startsAt).toBe(new Date(OPENED).toISOString());
+    // Firing for a resend interval (longer than group_wait), so Alertmanager tells it once, then resolved.
+    expect(pastEnd.at - pastFiring.at).toBeGreaterThanOrEqual(RESEND_MS - 20);
+    await until('the model to notify the past incident resolved', () => am.model.latest({ alertname: 'BlueGreenPastIncident' })?.status === 'resolved');
+    expect(am.model.notifications.map((x) => `${x.status} ${x.title.split(':')[0]}`)).toEqual(['firing After the fact', 'resolved After the fact']);
+  });
+
+  it("two watchers, Alertmanager down while the incident opens and resolves, B's report arriving after A's: nothing reopens", async () => {
+    const port = await freePort();
+    const a = notifier([`http://127.0.0.1:${port}`]);
+    a.observe([failover()]);
+    await new Promise((r) => setTimeout(r, 50));
+    a.observe([resolvedView(Date.now())]);
+    const am = await fakeAlertmanager(port);
+    cleanup.push(() => am.close());
+    await until("A's past incident told and resolved", () => am.model.latest({ instance: 'watcher_a' })?.status === 'resolved');
+    // B was cut off longer: it saw the same incident and reports only now, after A's all-clear.
+    const b = notifier([am.url], [], { instance: 'watcher_b' });
+    b.observe([failover({ since: OPENED + 500 })]);
+    b.observe([resolvedView(Date.now() - 200)]);
+    await until("B's report resolved", () => am.model.latest({ instance: 'watcher_b' })?.status === 'resolved');
+    await new Promise((r) => setTimeout(r, 300));
+    // The live failover never fired after the fact; every group ends resolved, and nothing stays active.
+    expect(am.model.notifications.filter((x) => x.firing.some((l) => l.alertname === 'BlueGreenFailover'))).toEqual([]);
+    for (const group of new Set(am.model.notifications.map((x) => x.group))) {
+      expect(am.model.notifications.filter((x) => x.group === group).at(-1)!.status).toBe('resolved');
+    }
+    expect(am.model.active(Date.now())).toEqual([]);
+  });
+
+  it("two watchers, Alertmanager up: one watcher's all-clear does not resolve the incident while the other still sees it failing", async () => {
+    const am = await fakeAlertmanager();
+    cleanup.push(() => am.close());
+    const a = notifier([am.url]);
+    const b = notifier([am.url], [], { instance: 'watcher_b' });
+    a.observe([failover()]);
+    b.observe([failover({ since: OPENED + 300 })]);
+    await until('the failover told', () => am.model.latest({ alertname: 'BlueGreenFailover' })?.status === 'firing');
+    a.observe([resolvedView(Date.now())]);
+    // A's resolution is flushed (several group intervals) while B still reports it open.
+    await new Promise((r) => setTimeout(r, 4 * 150));
+    for (let i = 0; i < 3; i++) {
+      b.observe([failover({ since: OPENED + 300 })]);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(am.model.notifications.every((x) => x.status === 'firing')).toBe(true);
+    expect(am.model.latest({ alertname: 'BlueGreenFailover' })!.firing).toEqual([expect.objectContaining({ instance: 'watcher_b' })]);
+    b.observe([resolvedView(Date.now())]);
+    await until('resolved once the last watcher resolves', () => am.model.latest({ alertname: 'BlueGreenFailover' })?.status === 'resolved');
+    expect(am.model.latest({ alertname: 'BlueGreenFailover' })!.title).toMatch(/^Recovered: /);
+  });
+
+  it('a watcher that stops re-sending lets its alert expire under a title that is not the firing one', async () => {
+    const am = await fakeAlertmanager();
+    cleanup.push(() => am.close());
+    const a = notifier([am.url]);
+    a.observe([failover()]);
+    await until('the failover told', () => am.model.latest({ alertname: 'BlueGreenFailover' })?.status === 'firing');
+    // Killed between its firing and its resolution.
+    await a.close(100);
+    await until('the alert expired', () => am.model.latest({ alertname: 'BlueGreenFailover' })?.status === 'resolved', ENDS_AFTER_RESENDS * RESEND_MS + 2000);
+    const end = am.model.latest({ alertname: 'BlueGreenFailover' })!;
+    expect(end.title).not.toMatch(/^Failover detected/);
+    expect(end.title).toMatch(/no longer reported/);
+  });
+
+  it('keeps re-sending on its own clock when the wall clock is stepped back an hour, with endsAt ahead of the stepped wall clock', async () => {
+    const am = await fakeAlertmanager();
+    cleanup.push(() => am.close());
+    let step = 0;
+    const wall = () => Date.now() - step;
+    const n = notifier([am.url], [], { wall });
+    n.observe([failover()]);
+    await until('the first post', () => am.posts[0]);
+    step = 3_600_000;
+    const before = am.posts.length;
+    await new Promise((r) => setTimeout(r, 3 * RESEND_MS + 100));
+    const after = am.posts.slice(before);
+    expect(after.length).toBeGreaterThanOrEqual(2);
+    for (const p of after) expect(Date.parse(p.alerts[0]!.endsAt)).toBeGreaterThan(p.at - step);
+  });
+
+  it('says a 4xx once, shows it in the status, and does not hammer Alertmanager with it', async () => {
+    const am = await fakeAlertmanager();
+    cleanup.push(() => am.close());
+    am.answers.push(...Array<number>(50).fill(400));
+    const logs: string[] = [];
+    const n = notifier([am.url], logs);
+    n.observe([failover()]);
+    await until('the rejection in the status', () => n.status()[0]?.rejected);
+    await new Promise((r) => setTimeout(r, 2 * RESEND_MS + 50));
+    // Tried again each resend interval, not on the backoff of an outage.
+    expect(50 - am.answers.length).toBeLessThanOrEqual(4);
+    expect(logs.filter((l) => l.includes('Alertmanager rejected the alerts'))).toHaveLength(1);
+    expect(n.status()[0]).toMatchObject({ rejected: true, lastError: 'HTTP 400: unavailable' });
   });
 
   it('posts to every Alertmanager of a cluster, each at its own pace: one down delays none of the others', async () => {

@@ -48,3 +48,14 @@ describe('Alertmanager settings', () => {
     expect(JSON.stringify(logged)).not.toContain('s3cret');
   });
 });
+
+describe('monitoring/alertmanager.yml', () => {
+  it("groups by the incident's labels the watcher posts, never by the watcher's instance", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const { GROUP_BY, INSTANCE_LABEL } = await import('../../../watcher/notify/alertmanagerAlert.js');
+    const config = parse(readFileSync('monitoring/alertmanager.yml', 'utf8')) as { route: { group_by: string[] } };
+    expect(config.route.group_by).toEqual([...GROUP_BY]);
+    expect(config.route.group_by).not.toContain(INSTANCE_LABEL);
+  });
+});

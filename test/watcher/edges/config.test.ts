@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, redactConfig } from '../../../common/config.js';
 import { pipelineSettings, runbookBase, WEBHOOK_SECRETS, watcherConfigSchema } from '../../../watcher/config.js';
@@ -31,6 +32,8 @@ describe('watcher config', () => {
         PLANNED_SWITCH_TTL_SEC: 120,
         ALERTMANAGER_URL: [],
         ALERTMANAGER_STACK: 'bluegreen',
+        // The host name, made label-safe.
+        ALERTMANAGER_INSTANCE: hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'watcher',
         ALERTMANAGER_RESEND_SEC: 60,
         ALERTMANAGER_TIMEOUT_MS: 5000,
         ALERTMANAGER_RETRY_FOR_SEC: 900,

@@ -116,6 +116,23 @@ describe('slack client', () => {
     expect(messages()).toContain('Slack rejected the alert; not retrying');
   });
 
+  it('retries a 408 like a timeout', async () => {
+    receiver.answerNext(408);
+    expect(await slack().send(MESSAGE)).toBe('delivered');
+    expect(receiver.requests.map((r) => r.status)).toEqual([408, 200]);
+  });
+
+  it('says a permanent rejection once, not once per message', async () => {
+    receiver.answerByDefault(403);
+    const sink = slack();
+    for (let i = 0; i < 3; i++) expect(await sink.send(MESSAGE)).toBe('failed');
+    expect(receiver.requests).toHaveLength(3);
+    expect(messages().filter((m) => m === 'Slack rejected the alert; not retrying')).toHaveLength(1);
+    receiver.answerByDefault(200);
+    expect(await sink.send(MESSAGE)).toBe('delivered');
+    expect(messages()).toContain('Slack takes alerts again');
+  });
+
   it('keeps retrying through an outage, with the backoff capped, until Slack answers', async () => {
     receiver.answerNext(...Array<number>(8).fill(503));
     let clock = 0;
@@ -125,7 +142,7 @@ describe('slack client', () => {
       backoffBaseMs: 1000,
       maxBackoffMs: 10_000,
       random: () => 1,
-      now: () => clock,
+      monotonic: () => clock,
       sleep: async (ms) => {
         waits.push(ms);
         clock += ms;
@@ -143,7 +160,7 @@ describe('slack client', () => {
       retryForMs: 2_500,
       backoffBaseMs: 1000,
       random: () => 1,
-      now: () => clock,
+      monotonic: () => clock,
       sleep: async (ms) => void (clock += ms),
     });
     expect(await sink.send(MESSAGE)).toBe('failed');

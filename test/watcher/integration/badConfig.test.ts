@@ -42,6 +42,7 @@ const BAD: Record<string, () => string> = {
   PLANNED_SWITCH_TTL_SEC: () => '0',
   ALERTMANAGER_URL: () => `http://ops:${SECRET}@alertmanager:9093,ftp://am-2`,
   ALERTMANAGER_STACK: () => 'my stack',
+  ALERTMANAGER_INSTANCE: () => 'watcher/a',
   ALERTMANAGER_RESEND_SEC: () => '0',
   ALERTMANAGER_TIMEOUT_MS: () => '10',
   ALERTMANAGER_RETRY_FOR_SEC: () => '-1',

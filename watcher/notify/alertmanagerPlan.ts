@@ -1,0 +1,141 @@
+// What each Alertmanager must be sent now: pure, from the conditions the
+// watcher tracks and what that Alertmanager has taken so far. After
+// Prometheus's notifier: an open alert is sent at once and re-sent every
+// resend interval; a resolved one is sent with its real end until taken, and
+// never again as firing. An incident that resolved before this Alertmanager
+// took it firing (it was out of reach, or this watcher restarted) gets its
+// end all the same (it may hold the alert from before) and is told after the
+// fact (`past`), through an alert of its own, fired once and then resolved:
+// nothing here can reopen the live alert. Times are the pipeline's monotonic
+// clock.
+import type { ConditionView } from '../detect/index.js';
+
+export interface Tracked {
+  openedAt: number;
+  view: ConditionView;
+  /** When it resolved; undefined while open. */
+  resolvedAt?: number;
+}
+
+/** What one Alertmanager has taken of one alert. */
+export interface Taken {
+  openedAt: number;
+  /** When it took the live alert firing (monotonic). */
+  firingAt?: number;
+  /** It took the live alert's end. */
+  ended?: boolean;
+  /** When it took the after-the-fact alert firing. */
+  pastAt?: number;
+  /** It took the after-the-fact alert's end. */
+  pastEnded?: boolean;
+}
+
+/** Nothing more to send it about this alert. */
+export const isDone = (t: Taken | undefined): boolean => t?.ended === true && (t.firingAt !== undefined || t.pastEnded === true);
+
+export type Post = 'firing' | 'resolved' | 'past_firing' | 'past_resolved';
+
+export interface Planned {
+  fp: string;
+  post: Post;
+}
+
+/**
+ * The posts due now for one Alertmanager, and when to look again at the
+ * latest. `resendDue`: its resend interval has run out, so every open alert
+ * goes again. `taken` entries of an earlier incident under the same key are
+ * dropped here.
+ */
+export function plan(
+  alerts: ReadonlyMap<string, Tracked>,
+  taken: Map<string, Taken>,
+  now: number,
+  resendDue: boolean,
+  nextResendAt: number,
+  resendMs: number,
+): { due: Planned[]; nextAt: number } {
+  const due: Planned[] = [];
+  let nextAt = Infinity;
+  for (const [fp, a] of alerts) {
+    let t = taken.get(fp);
+    if (t !== undefined && t.openedAt !== a.openedAt) {
+      taken.delete(fp);
+      t = undefined;
+    }
+    if (a.resolvedAt === undefined) {
+      if (resendDue || t?.firingAt === undefined) due.push({ fp, post: 'firing' });
+      nextAt = Math.min(nextAt, nextResendAt > now ? nextResendAt : now + resendMs);
+      continue;
+    }
+    if (!t?.ended) due.push({ fp, post: 'resolved' });
+    if (t?.firingAt !== undefined || t?.pastEnded) continue;
+    if (t?.pastAt === undefined) {
+      due.push({ fp, post: 'past_firing' });
+      nextAt = Math.min(nextAt, now + resendMs);
+      continue;
+    }
+    // Fired after the fact: resolved one resend later, so Alertmanager's group_wait (shorter) notifies it first.
+    const resolveAt = t.pastAt + resendMs;
+    if (now >= resolveAt) due.push({ fp, post: 'past_resolved' });
+    else nextAt = Math.min(nextAt, resolveAt);
+  }
+  return { due, nextAt };
+}
+
+/** Records what an Alertmanager took: the answer to a successful post of `due`. */
+export function took(alerts: ReadonlyMap<string, Tracked>, taken: Map<string, Taken>, due: readonly Planned[], at: number): void {
+  for (const { fp, post } of due) {
+    const a = alerts.get(fp);
+    if (a === undefined) continue;
+    const t = taken.get(fp) ?? { openedAt: a.openedAt };
+    if (post === 'firing') t.firingAt ??= at;
+    else if (post === 'resolved') t.ended = true;
+    else if (post === 'past_firing') t.pastAt ??= at;
+    else t.pastEnded = true;
+    taken.set(fp, t);
+  }
+}
+
+/** Open alerts not yet taken firing, plus resolved ones whose end was not taken: what a status counts as pending. */
+export function pendingCount(alerts: ReadonlyMap<string, Tracked>, taken: ReadonlyMap<string, Taken>): number {
+  let n = 0;
+  for (const [fp, a] of alerts) {
+    const t = taken.get(fp);
+    if (a.resolvedAt === undefined ? t?.firingAt === undefined : !isDone(t)) n++;
+  }
+  return n;
+}
+
+/**
+ * The detector's conditions now, folded into the tracked alerts: a new or
+ * reopened incident starts fresh, a resolution is recorded once, and a
+ * condition the detector no longer reports is over. True when anything changed.
+ */
+export function track(alerts: Map<string, Tracked>, views: readonly ConditionView[], fingerprintOf: (view: ConditionView) => string, now: number): boolean {
+  let changed = false;
+  const seen = new Set<string>();
+  for (const view of views) {
+    const fp = fingerprintOf(view);
+    seen.add(fp);
+    const tracked = alerts.get(fp);
+    if (view.active) {
+      if (tracked === undefined || tracked.resolvedAt !== undefined) {
+        alerts.set(fp, { openedAt: view.since, view });
+        changed = true;
+      } else {
+        tracked.view = view;
+      }
+    } else if (tracked !== undefined && tracked.resolvedAt === undefined) {
+      tracked.resolvedAt = view.since;
+      tracked.view = view;
+      changed = true;
+    }
+  }
+  for (const [fp, a] of alerts) {
+    if (seen.has(fp) || a.resolvedAt !== undefined) continue;
+    a.resolvedAt = now;
+    a.view = { ...a.view, active: false, since: now, at: now, level: 'ok' };
+    changed = true;
+  }
+  return changed;
+}
