@@ -159,13 +159,15 @@ const exporter = createExporter({
 });
 
 const health = new HealthCheck(config.HEARTBEAT_INTERVAL_SEC * 1000);
+const checkHealth = () =>
+  health.check({ now: clock(), source: source!.status(), delivery: pipeline.deliveryHealth(), alertmanagers: alertmanager?.status() ?? [] });
 const heartbeat: Heartbeat =
   config.HEARTBEAT_URL === undefined
     ? HEARTBEAT_OFF
     : startHeartbeat({
         url: config.HEARTBEAT_URL,
         intervalMs: config.HEARTBEAT_INTERVAL_SEC * 1000,
-        check: () => health.check({ now: clock(), source: source!.status(), delivery: pipeline.deliveryHealth() }),
+        check: checkHealth,
         logger,
         clock,
       });
@@ -175,7 +177,12 @@ try {
   http = await startHttpServer({
     port: config.WATCHER_PORT,
     routes: {
-      '/healthz': json(() => ({ status: 'ok' })),
+      // 200 while the process serves (a restart fixes neither a revoked webhook nor a dead Slack); the
+      // body says whether the watcher does its job, as the heartbeat does.
+      '/healthz': json(() => {
+        const h = checkHealth();
+        return h.healthy ? { status: 'ok', healthy: true } : { status: 'ok', healthy: false, reason: h.reason };
+      }),
       '/stats': json(() => stats.snapshot(pipeline.view(), source!.status(), { delivery, heartbeat: heartbeat.status() })),
       '/metrics': exporter.handler,
       ...page.routes,

@@ -97,7 +97,12 @@ export class AlertmanagerModel {
         at: now,
         group: group.key,
         status,
-        title: (status === 'firing' ? first?.annotations.summary : first?.annotations.resolved_summary ?? first?.annotations.summary) ?? '',
+        title:
+          (status === 'resolved'
+            ? (first?.annotations.resolved_summary ?? first?.annotations.summary)
+            : resolved.size > 0
+              ? first?.annotations.partial_summary
+              : first?.annotations.summary) ?? '',
         firing: [...firing.values()].map((a) => a.labels),
         resolved: [...resolved.values()].map((a) => a.labels),
       });

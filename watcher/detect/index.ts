@@ -221,6 +221,9 @@ export class Detector {
     }
     if (primaryFailed) {
       this.lastFailure.set(`failover:${primary}`, sampleOf(record));
+      // The primary's replicas failed: an open degraded pool's hold starts over, whichever incident takes the failure.
+      const degraded = this.degraded.get(primary);
+      if (degraded?.active) degraded.count();
       const failover = this.failoverOf(primary);
       // It fails over only when the backup answered; an unretried request
       // (a POST) reaches the client as a 5xx and the pool change comes with

@@ -1,5 +1,5 @@
-// Is the watcher doing its job? The heartbeat's answer, from what the source
-// and the delivery queue report: pure, with the time passed in. A watcher
+// Is the watcher doing its job? The heartbeat's answer (and /healthz's), from
+// what the source, the delivery queue and each Alertmanager report: pure, with the time passed in. A watcher
 // that is dead or hung never gets here, and its silence is the alert.
 import { duration } from '../notify/wording.js';
 import type { SourceStatus } from '../source/index.js';
@@ -11,10 +11,22 @@ export interface DeliveryHealth {
   failedAt?: number;
 }
 
+/** One Alertmanager as its notifier reports it (notify/alertmanager.ts). */
+export interface AlertmanagerHealth {
+  url: string;
+  /** Its last post was refused for good (a 4xx): no retry will fix it. */
+  rejected?: boolean;
+  lastError?: string;
+  /** Since when its posts have failed, until one succeeds. */
+  failingSince?: number;
+}
+
 export interface HealthInputs {
   now: number;
   source: Pick<SourceStatus, 'state' | 'path' | 'error'>;
   delivery: DeliveryHealth;
+  /** Each Alertmanager of ALERTMANAGER_URL; none without it. */
+  alertmanagers?: readonly AlertmanagerHealth[];
 }
 
 export type Health = { healthy: true } | { healthy: false; reason: string };
@@ -29,7 +41,7 @@ export class HealthCheck {
    */
   constructor(private readonly graceMs: number) {}
 
-  check({ now, source, delivery }: HealthInputs): Health {
+  check({ now, source, delivery, alertmanagers }: HealthInputs): Health {
     const unreadable = source.state === 'waiting' || source.error !== undefined;
     this.unreadableSince = unreadable ? (this.unreadableSince ?? now) : undefined;
     if (this.unreadableSince !== undefined && now - this.unreadableSince >= this.graceMs) {
@@ -41,6 +53,13 @@ export class HealthCheck {
     }
     if (delivery.failedAt !== undefined) {
       return { healthy: false, reason: `Slack did not take the alert of ${new Date(delivery.failedAt).toISOString()} (see the watcher's log)` };
+    }
+    for (const am of alertmanagers ?? []) {
+      // A refusal is the operator's to fix at once; an outage is retried, and counts past the grace.
+      if (am.rejected) return { healthy: false, reason: `Alertmanager ${am.url} refuses the alerts: ${am.lastError ?? 'a 4xx'}` };
+      if (am.failingSince !== undefined && now - am.failingSince >= this.graceMs) {
+        return { healthy: false, reason: `Alertmanager ${am.url} unreachable for ${duration(now - am.failingSince)}: ${am.lastError ?? 'no answer'}` };
+      }
     }
     return { healthy: true };
   }

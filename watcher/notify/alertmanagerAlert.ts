@@ -71,7 +71,8 @@ export interface AlertOptions {
  * The alert for `view`: firing while the view is active, resolved once it is
  * not. Both carry `resolved_summary`, the title Alertmanager's template shows
  * for a resolved group: the watcher's all-clear once it resolved, and while it
- * fires what an expiry means (nobody re-sent it), never the firing headline.
+ * fires what an expiry means (nobody re-sent it), never the firing headline;
+ * and `partial_summary`, the title of a group some of whose watchers resolved.
  */
 export function toAlertmanagerAlert(view: ConditionView, opts: AlertOptions): AlertmanagerAlert {
   const notification: IncidentNotification = {
@@ -90,6 +91,8 @@ export function toAlertmanagerAlert(view: ConditionView, opts: AlertOptions): Al
     summary,
     description: view.active ? `${capitalise(state(view))}.` : summary,
     resolved_summary: view.active ? expired : summary,
+    // A group of which some watchers' alerts resolved and others' still fire.
+    partial_summary: `Still open for some watchers: ${summary}`,
     incident_id: notification.incidentId,
   };
   if (opts.runbookUrl !== undefined) annotations.runbook_url = runbookLink(opts.runbookUrl, view.kind);
@@ -112,7 +115,7 @@ export function pastAlert(view: ConditionView, opts: AlertOptions & { resolvedAt
   const told = `After the fact: ${INCIDENT_NAMES[view.kind]}${view.pool === undefined ? '' : ` of ${view.pool}`} from ${clockTime(opts.openedAt)} to ${clockTime(opts.resolvedAt)} UTC, while Alertmanager was out of reach; over since then`;
   return {
     labels: { ...live.labels, alertname: PAST_INCIDENT_ALERT.name, severity: PAST_INCIDENT_ALERT.severity, opened: new Date(opts.openedAt).toISOString() },
-    annotations: { ...live.annotations, summary: told, resolved_summary: told, description: `${told}. ${live.annotations.summary}.` },
+    annotations: { ...live.annotations, summary: told, resolved_summary: told, partial_summary: told, description: `${told}. ${live.annotations.summary}.` },
     startsAt: live.startsAt,
     endsAt: new Date(opts.endsAt).toISOString(),
   };

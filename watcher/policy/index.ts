@@ -87,18 +87,28 @@ export class NotifyPolicy {
 
   /** A sent message's delivery ended. */
   settled(notification: Notification, outcome: Outcome): void {
-    // Only incidents have a state for the outcome to update.
-    if (notification.message === 'notice') return;
-    const incident = this.incidents.get(notification.condition.key);
-    if (incident === undefined || incident.id !== notification.incidentId || incident.told === undefined) return;
-    if (!reachedItsSink(outcome)) {
-      // Only the latest word matters: an older message failing late (Slack
-      // was retried meanwhile) says nothing about one decided after it.
-      if (incident.told.at === notification.at) incident.told = { ...incident.told, lost: true };
+    // The maintenance summary carries the state of every incident it lists: settled for each.
+    if (notification.kind === 'maintenance_ended') {
+      for (const view of [...notification.open, ...notification.resolved]) {
+        const incident = this.incidents.get(view.key);
+        if (incident !== undefined) this.settle(incident, notification.at, outcome);
+      }
       return;
     }
+    // Other notices carry no state.
+    if (notification.message === 'notice') return;
+    const incident = this.incidents.get(notification.condition.key);
+    if (incident === undefined || incident.id !== notification.incidentId) return;
+    this.settle(incident, notification.at, outcome);
+  }
+
+  private settle(incident: Incident, at: number, outcome: Outcome): void {
+    // Only the latest word matters: an older message failing late (Slack was
+    // retried meanwhile) says nothing about one decided after it.
+    if (incident.told === undefined || incident.told.at !== at) return;
+    if (!reachedItsSink(outcome)) incident.told = { ...incident.told, lost: true };
     // Slack has heard the all-clear: the incident is over.
-    if (!incident.told.active && incident.told.at === notification.at) this.incidents.delete(incident.key);
+    else if (!incident.told.active) this.incidents.delete(incident.key);
   }
 
   /** Incidents Slack has heard of or will, by key. */
@@ -196,8 +206,16 @@ export class NotifyPolicy {
         incident.reported = undefined;
         continue;
       }
-      if (incident.told?.active) resolved.push(view);
-      else if (incident.told === undefined) this.quiet++;
+      if (incident.told?.active) {
+        // Kept until the summary that carries its all-clear is delivered; if it is not, the all-clear is re-sent.
+        resolved.push(view);
+        incident.told = toldOf(view, now);
+        incident.lastSentAt = now;
+        incident.deferred = 0;
+        incident.reported = undefined;
+        continue;
+      }
+      if (incident.told === undefined) this.quiet++;
       this.incidents.delete(view.key);
     }
     const notification: Notification = { kind: 'maintenance_ended', message: 'notice', at: now, open, resolved, quiet: this.quiet };

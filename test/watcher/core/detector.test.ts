@@ -493,6 +493,19 @@ describe('Detector: degraded pool (replicas)', () => {
     expect(view('degraded:blue')).toMatchObject({ active: false, level: 'ok' });
   });
 
+  it('holds while the primary’s replicas fail on, even when a failover takes those failures', () => {
+    const { d, at, view } = setup();
+    at(0, replicaFailed());
+    at(1_000, served('blue'));
+    expect(view('degraded:blue')).toMatchObject({ active: true, level: 'recovering' });
+    // Then every blue replica fails and green answers: the failover's failures are blue's replicas' too.
+    const allFailed = record({ pool: 'green', release: 'green-v1', upstreamStatuses: [500, 500, 200], upstreamAddrs: [BLUE, BLUE_2, GREEN] });
+    at(2_000, allFailed);
+    expect(view('failover:blue')?.active).toBe(true);
+    expect(d.tick(T + 1_000 + HOLD)).toBe(false);
+    expect(view('degraded:blue')).toMatchObject({ active: true, level: 'masked' });
+  });
+
   it('holds at least while a failed replica sits out Nginx’s fail_timeout, however short RECOVERY_HOLD is', () => {
     const { d, at, view } = setup({ recoveryHoldMs: 1_000 });
     at(0, replicaFailed());

@@ -128,3 +128,21 @@ describe('health check: delivery', () => {
     expect(reason).toContain(new Date(T0).toISOString());
   });
 });
+
+describe('health check: Alertmanager', () => {
+  const check = (health: HealthCheck, atMs: number, alertmanagers: HealthInputs['alertmanagers']) =>
+    health.check({ now: T0 + atMs, source: following, delivery: {}, alertmanagers });
+
+  it('is unhealthy at once when an Alertmanager refuses the alerts (a 4xx), naming it and its answer', () => {
+    const reason = reasonOf(check(new HealthCheck(GRACE), 0, [{ url: 'http://am:9093', rejected: true, lastError: 'HTTP 401: unauthorized' }]));
+    expect(reason).toBe('Alertmanager http://am:9093 refuses the alerts: HTTP 401: unauthorized');
+  });
+
+  it('tolerates an unreachable Alertmanager within the grace, then reports how long', () => {
+    const health = new HealthCheck(GRACE);
+    const down = [{ url: 'http://am:9093', failingSince: T0, lastError: 'ECONNREFUSED' }];
+    expect(check(health, GRACE - 1, down)).toEqual({ healthy: true });
+    expect(reasonOf(check(health, GRACE, down))).toMatch(/^Alertmanager http:\/\/am:9093 unreachable for 1 min: ECONNREFUSED/);
+    expect(check(health, GRACE + 1, [{ url: 'http://am:9093' }])).toEqual({ healthy: true });
+  });
+});

@@ -327,11 +327,29 @@ describe('NotifyPolicy: maintenance', () => {
       },
     ]);
     expect(notificationSchema.parse(end[0]?.notification)).toEqual(end[0]?.notification);
+    // The outage is kept until the summary that carries its all-clear is delivered.
+    expect(p.open().map((i) => i.key)).toEqual(['failover:blue', 'outage']);
+    p.settled(end[0]!.notification, 'delivered');
     // The summary told Slack what is open: nothing more now, and the cooldown runs from it.
     expect(p.open()).toMatchObject([{ key: 'failover:blue', told: { level: 'flapping', at: T + 30 * S }, deferred: 0 }]);
     expect(at(p, 31 * S, after)).toEqual([]);
     expect(brief(at(p, 31 * S, [resolved()]))).toEqual([['defer', 'failover', 'resolved']]);
     expect(brief(at(p, 30 * S + COOLDOWN, [resolved()]))).toEqual([['send', 'failover', 'resolved']]);
+  });
+
+  it('a summary that was not delivered is not the last word: the all-clear it carried is sent again', () => {
+    const p = policy();
+    at(p, 0, [failover()]);
+    expect(brief(at(p, 10 * S, [resolved()], true))).toEqual([['suppress', 'failover', 'resolved']]);
+    const end = at(p, 20 * S, [resolved()], false);
+    expect(brief(end)).toEqual([['send', 'maintenance_ended', 'notice']]);
+    // Slack was down past SLACK_RETRY_FOR_SEC (or answered a 4xx, or the queue was full).
+    p.settled(end[0]!.notification, 'failed');
+    expect(brief(at(p, 21 * S, [resolved()]))).toEqual([['defer', 'failover', 'resolved']]);
+    const resend = at(p, 20 * S + COOLDOWN, [resolved()]);
+    expect(brief(resend)).toEqual([['send', 'failover', 'resolved']]);
+    p.settled(resend[0]!.notification, 'delivered');
+    expect(p.open()).toEqual([]);
   });
 
   it('an incident that opened during maintenance and is still open at its end is in the summary, not paged again', () => {

@@ -64,7 +64,7 @@ describe('watcher daemon', () => {
       expect(Date.parse(entry.settledAt)).toBeGreaterThanOrEqual(Date.parse(entry.raisedAt));
     }
     expect(stats.body.window.count).toBe(8);
-    expect(await getJson(d, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await getJson(d, '/healthz')).toEqual({ status: 200, body: { status: 'ok', healthy: true } });
     expect((await getJson(d, '/nope')).status).toBe(404);
   });
 

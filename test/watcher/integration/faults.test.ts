@@ -259,13 +259,13 @@ describe('watcher under faults', () => {
     for (const name of ['maintenance', 'state.json']) execFileSync('mkfifo', [join(h.controlDir, name)]);
     writeFileSync(h.logPath, lines('blue', 2));
     const d = await startDaemon();
-    expect(await getJson(d, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await getJson(d, '/healthz')).toEqual({ status: 200, body: { status: 'ok', healthy: true } });
     expect(d.logs().some((l) => l.level === 'warn' && l.msg.startsWith('cannot use the saved state') && /FIFO/.test(String(l.problem)))).toBe(true);
     expect((await getJson(d, '/stats')).body.maintenance).toBe(false);
     appendFileSync(h.logPath, lines('green', 1));
     expect(await waitForPosts(1)).toEqual(['Failover detected: pool changed blue → green']);
     const warned = (l: object) => JSON.stringify(l);
     expect(d.logs().some((l) => l.level === 'warn' && /FIFO/.test(warned(l)) && warned(l).includes('maintenance'))).toBe(true);
-    expect(await getJson(d, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await getJson(d, '/healthz')).toEqual({ status: 200, body: { status: 'ok', healthy: true } });
   });
 });
