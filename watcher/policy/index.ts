@@ -160,10 +160,7 @@ export class NotifyPolicy {
 
   private send(now: number, incident: Incident, view: ConditionView, message: IncidentNotification['message']): PolicyResult {
     const notification = this.notification(now, incident, view, message);
-    incident.told = toldOf(view, now);
-    incident.lastSentAt = now;
-    incident.deferred = 0;
-    incident.reported = undefined;
+    told(incident, view, now);
     return { decision: 'send', notification };
   }
 
@@ -198,21 +195,11 @@ export class NotifyPolicy {
     for (const view of views) {
       const incident = this.incidents.get(view.key);
       if (incident === undefined) continue;
-      if (view.active) {
-        open.push(view);
-        incident.told = toldOf(view, now);
-        incident.lastSentAt = now;
-        incident.deferred = 0;
-        incident.reported = undefined;
-        continue;
-      }
-      if (incident.told?.active) {
-        // Kept until the summary that carries its all-clear is delivered; if it is not, the all-clear is re-sent.
-        resolved.push(view);
-        incident.told = toldOf(view, now);
-        incident.lastSentAt = now;
-        incident.deferred = 0;
-        incident.reported = undefined;
+      // An open one, and a resolved one Slack had heard of, are the summary's to tell: the latter is kept
+      // until the summary is delivered, and its all-clear re-sent if it is not.
+      if (view.active || incident.told?.active) {
+        (view.active ? open : resolved).push(view);
+        told(incident, view, now);
         continue;
       }
       if (incident.told === undefined) this.quiet++;
@@ -240,6 +227,14 @@ function within(now: number, since: number | undefined, ms: number): boolean {
   if (since === undefined) return false;
   const elapsed = now - since;
   return elapsed >= 0 && elapsed < ms;
+}
+
+/** A message about `incident` saying `view` goes out now. */
+function told(incident: Incident, view: ConditionView, now: number): void {
+  incident.told = toldOf(view, now);
+  incident.lastSentAt = now;
+  incident.deferred = 0;
+  incident.reported = undefined;
 }
 
 function toldOf(view: ConditionView, now: number): Told {

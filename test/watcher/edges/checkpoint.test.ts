@@ -7,11 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Detector } from '../../../watcher/detect/index.js';
 import { NotifyPolicy } from '../../../watcher/policy/index.js';
 import { assertWritable } from '../../../watcher/state/atomicFile.js';
 import { MAX_STATE_BYTES, STATE_FILE, type LoadedState } from '../../../watcher/state/checkpoint.js';
-import { checkpointDir, FINGERPRINT, NOW, roundTripped, saved, STATE, type LogLine } from './savedState.js';
+import { checkpointDir, restoredDetector, FINGERPRINT, NOW, roundTripped, saved, STATE, type LogLine } from './savedState.js';
 
 let dir: string;
 let logs: LogLine[];
@@ -143,16 +142,7 @@ describe('checkpoint: the version 1 state carries over', () => {
   /** What the restored detector and policy decide on the first tick after the upgrade, `ms` after the save. */
   function firstDecisions(state: LoadedState, ms = 1_000) {
     const now = AT + ms;
-    const detector = new Detector({
-      activePool: 'blue',
-      windowSize: 200,
-      poolWindowSize: 100,
-      thresholdPercent: 2,
-      recoveryHoldMs: 10_000,
-      clock: () => now,
-      plannedSwitch: () => undefined,
-      restore: state.detector,
-    });
+    const detector = restoredDetector(state.detector, () => now);
     const policy = new NotifyPolicy({ cooldownMs: COOLDOWN, remindMs: 0, restore: state.policy });
     return policy.evaluate(now, detector.conditions(now), false).map((r) => [r.decision, r.notification.kind, r.notification.message]);
   }

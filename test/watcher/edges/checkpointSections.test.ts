@@ -5,12 +5,11 @@
 // field: checkpointFuzz.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watcherConfigSchema } from '../../../watcher/config.js';
-import { Detector } from '../../../watcher/detect/index.js';
 import { NotifyPolicy } from '../../../watcher/policy/index.js';
 import type { LoadedState } from '../../../watcher/state/checkpoint.js';
 import type { AccessRecord } from '../../../watcher/types.js';
 import { failedOver, served, Sim } from '../core/sim.js';
-import { checkpointDir, NOW, roundTripped, saved, STATE, type LogLine } from './savedState.js';
+import { checkpointDir, restoredDetector, NOW, roundTripped, saved, STATE, type LogLine } from './savedState.js';
 
 let logs: LogLine[];
 let ctx: ReturnType<typeof checkpointDir>;
@@ -127,16 +126,7 @@ describe('checkpoint: one bad field costs its section, the rest resumes', () => 
     expect(lost).toEqual(['failover:blue']);
     // Still failing: the next evaluation says so (the cooldown since its last message has passed).
     const now = NOW + 60_000;
-    const detector = new Detector({
-      activePool: 'blue',
-      windowSize: 200,
-      poolWindowSize: 100,
-      thresholdPercent: 2,
-      recoveryHoldMs: 10_000,
-      clock: () => now,
-      plannedSwitch: () => undefined,
-      restore: state.detector,
-    });
+    const detector = restoredDetector(state.detector, () => now);
     const policy = new NotifyPolicy({ cooldownMs: 60_000, remindMs: 0, restore: state.policy });
     const decided = policy
       .evaluate(now, detector.conditions(now), false)

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../common/logger.js';
-import type { ConditionView } from '../../../watcher/detect/index.js';
+import { Detector, type ConditionView, type DetectorState } from '../../../watcher/detect/index.js';
 import { createCheckpoint, STATE_FILE, type CheckpointOptions, type SavedState } from '../../../watcher/state/checkpoint.js';
 
 export const NOW = Date.UTC(2026, 10, 22);
@@ -152,4 +152,18 @@ export function checkpointDir() {
     write: (content: unknown) => writeFileSync(join(dir, STATE_FILE), typeof content === 'string' ? content : JSON.stringify(content)),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A detector carrying on from a saved state, with the settings the saved conditions were made with. */
+export function restoredDetector(restore: DetectorState, clock: () => number): Detector {
+  return new Detector({
+    activePool: 'blue',
+    windowSize: 200,
+    poolWindowSize: 100,
+    thresholdPercent: 2,
+    recoveryHoldMs: 10_000,
+    clock,
+    plannedSwitch: () => undefined,
+    restore,
+  });
 }
