@@ -134,7 +134,7 @@ maintenance-on: $(ENV_FILE) ## Hold back every alert (planned work), without a r
 maintenance-off: $(ENV_FILE) ## Send alerts again
 	@$(ctl) maintenance off --who "$$AUDIT_WHO"
 
-test-alert: $(ENV_FILE) ## Post one marked test message to Slack the way alerts go, and print what Slack answered
+test-alert: $(ENV_FILE) ## Post one marked test message down every configured path (Slack, Alertmanager), and print what each answered
 	@$(ctl) test-alert --who "$$AUDIT_WHO"
 
 node_modules: package.json package-lock.json

@@ -90,6 +90,14 @@ export const PAST_INCIDENT_ALERT: AlertEntry = {
   meaning: 'an incident that opened and resolved while Alertmanager was out of reach, told after the fact',
 };
 
+/** `make test-alert` through Alertmanager: a marked alert that checks the route to Slack, and resolves by itself. */
+export const TEST_ALERT: AlertEntry = {
+  name: 'BlueGreenTestAlert',
+  severity: 'info',
+  anchor: 'watcher-problems',
+  meaning: 'make test-alert: alerts from this stack reach this channel',
+};
+
 /** Every alert with a name: each is a rule of monitoring/rules.yml. */
 export const ALERTS: readonly AlertEntry[] = [...Object.values(INCIDENT_ALERTS), ...RULE_ONLY_ALERTS];
 

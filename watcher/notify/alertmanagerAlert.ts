@@ -19,7 +19,7 @@
 // (catalogue.ts's PAST_INCIDENT_ALERT), worded as past, which no live alert shares.
 import type { ConditionView } from '../detect/index.js';
 import type { IncidentNotification } from '../policy/index.js';
-import { alertName, PAST_INCIDENT_ALERT, severity } from '../catalogue.js';
+import { alertName, PAST_INCIDENT_ALERT, severity, TEST_ALERT } from '../catalogue.js';
 import { runbookLink } from './slackMessage.js';
 import { clockTime, headline, INCIDENT_NAMES, state } from './wording.js';
 
@@ -118,6 +118,25 @@ export function pastAlert(view: ConditionView, opts: AlertOptions & { resolvedAt
     annotations: { ...live.annotations, summary: told, resolved_summary: told, partial_summary: told, description: `${told}. ${live.annotations.summary}.` },
     startsAt: live.startsAt,
     endsAt: new Date(opts.endsAt).toISOString(),
+  };
+}
+
+/** How long `make test-alert`'s alert fires: past any sane group_wait, then it resolves by itself. */
+export const TEST_ALERT_MS = 5 * 60_000;
+
+/** `make test-alert` through Alertmanager: routed like every alert of the stack, with the Slack test message's words. */
+export function testAlertmanagerAlert(opts: { stack: string; instance: string; now: number; who: string }): AlertmanagerAlert {
+  const summary = 'Test alert from the bluegreen watcher: no action needed';
+  return {
+    labels: { alertname: TEST_ALERT.name, severity: TEST_ALERT.severity, [STACK_LABEL]: opts.stack, [INSTANCE_LABEL]: opts.instance },
+    annotations: {
+      summary,
+      resolved_summary: `${summary} (over)`,
+      partial_summary: summary,
+      description: `Sent by ${opts.who}: alerts from this stack reach this channel.`,
+    },
+    startsAt: new Date(opts.now).toISOString(),
+    endsAt: new Date(opts.now + TEST_ALERT_MS).toISOString(),
   };
 }
 

@@ -47,6 +47,7 @@ const settings = parseConfig(
     SLACK_TIMEOUT_MS: true,
     ALERTMANAGER_URL: true,
     ALERTMANAGER_STACK: true,
+    ALERTMANAGER_INSTANCE: true,
     ALERTMANAGER_TIMEOUT_MS: true,
   }),
   process.env,

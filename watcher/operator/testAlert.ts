@@ -1,9 +1,15 @@
-// `ctl test-alert` (make test-alert): one marked message through the real
-// Slack client, with the webhook and timeouts the daemon uses, and no policy:
-// the way to check a new webhook, and what Slack says about it. One attempt,
-// so an operator gets Slack's answer now rather than after SLACK_RETRY_FOR_SEC.
+// `ctl test-alert` (make test-alert): one marked message down every path
+// alerts take, with the settings the daemon uses and no policy: the Slack
+// webhook (SLACK_WEBHOOK_URL) and each Alertmanager (ALERTMANAGER_URL), the
+// way to check a new webhook or route and what each receiver says about it.
+// One attempt each, so an operator gets the answer now rather than after the
+// retry time.
 import { createLogger } from '../../common/logger.js';
 import { formatTestMessage } from '../notify/slackMessage.js';
+import { endpoint, hostOf } from '../notify/alertmanagerApi.js';
+import { testAlertmanagerAlert, TEST_ALERT_MS } from '../notify/alertmanagerAlert.js';
+import { httpCall } from '../notify/http.js';
+import { classifyAnswer, classifyError, type Verdict } from '../notify/retry.js';
 import { createSlackClient } from '../notify/slackClient.js';
 import { appendHistory, REASON_MAX } from '../state/history.js';
 import type { DeliveryFailure } from '../vocabulary.js';
@@ -14,7 +20,19 @@ export interface TestAlertSettings {
   SLACK_WEBHOOK_URL?: string | undefined;
   SLACK_CONNECT_TIMEOUT_MS: number;
   SLACK_TIMEOUT_MS: number;
+  ALERTMANAGER_URL: readonly string[];
+  ALERTMANAGER_STACK: string;
+  ALERTMANAGER_INSTANCE: string;
+  ALERTMANAGER_TIMEOUT_MS: number;
 }
+
+const AM_HINTS: Record<DeliveryFailure, string> = {
+  http_4xx: 'Alertmanager refused it: check the URL (its base, not /api/v2) and the credentials in ALERTMANAGER_URL.',
+  http_5xx: 'Alertmanager failed to take it. Real alerts are retried; check its log (docker compose logs alertmanager).',
+  rate_limited: 'something in front of Alertmanager is rate-limiting; real alerts wait for Retry-After.',
+  timeout: 'no answer in time: check that this host reaches Alertmanager (make status, docker compose ps alertmanager).',
+  network: 'no connection: check that Alertmanager runs and that ALERTMANAGER_URL names it as this container reaches it.',
+};
 
 const HINTS: Record<DeliveryFailure, string> = {
   http_4xx: 'Slack rejected it: the webhook URL is wrong or was revoked. Create a new one, put it in .env, run make up, try again.',
@@ -24,10 +42,10 @@ const HINTS: Record<DeliveryFailure, string> = {
   network: 'no connection: check that this host can reach the webhook host (proxy, firewall, DNS).',
 };
 
-/** Prints the outcome; returns the exit code: 0 delivered or dry-run, 1 not delivered. */
+/** Prints the outcome of each path; returns the exit code: 0 all delivered (or dry-run), 1 any not. */
 export async function testAlert(settings: TestAlertSettings, who: string | undefined, out: NodeJS.WritableStream): Promise<number> {
-  const message = formatTestMessage({ at: Date.now(), who: who ?? 'unknown' });
-  // Slack's answer is anybody's text: the audit trail takes it printable and short.
+  const at = Date.now();
+  // A receiver's answer is anybody's text: the audit trail takes it printable and short.
   const record = (outcome: 'ok' | 'failed', reason: string) => {
     const printable = reason.replace(/[\p{Cc}\p{Cf}]+/gu, ' ').slice(0, REASON_MAX);
     try {
@@ -36,19 +54,28 @@ export async function testAlert(settings: TestAlertSettings, who: string | undef
       out.write(`WARNING: not recorded in the history: ${(err as Error).message}\n`);
     }
   };
-  if (settings.SLACK_WEBHOOK_URL === undefined) {
+  if (settings.SLACK_WEBHOOK_URL === undefined && settings.ALERTMANAGER_URL.length === 0) {
     record('ok', 'dry-run: not posted');
     out.write(
       'dry-run: SLACK_WEBHOOK_URL is empty, so nothing was posted. Put the webhook in .env, run make up, then make test-alert again.\n',
     );
     return 0;
   }
-  const host = new URL(settings.SLACK_WEBHOOK_URL).host;
+  const results: { ok: boolean; said: string }[] = [];
+  if (settings.SLACK_WEBHOOK_URL !== undefined) results.push(await viaSlack(settings.SLACK_WEBHOOK_URL, settings, at, who ?? 'unknown', out));
+  for (const url of settings.ALERTMANAGER_URL) results.push(await viaAlertmanager(url, settings, at, who ?? 'unknown', out));
+  const ok = results.every((r) => r.ok);
+  record(ok ? 'ok' : 'failed', results.map((r) => r.said).join('; '));
+  return ok ? 0 : 1;
+}
+
+async function viaSlack(webhookUrl: string, settings: TestAlertSettings, at: number, who: string, out: NodeJS.WritableStream) {
+  const host = new URL(webhookUrl).host;
   let took = 0;
   let failure: DeliveryFailure | undefined;
   let reason: string | undefined;
   const client = createSlackClient({
-    webhookUrl: settings.SLACK_WEBHOOK_URL,
+    webhookUrl,
     connectTimeoutMs: settings.SLACK_CONNECT_TIMEOUT_MS,
     timeoutMs: settings.SLACK_TIMEOUT_MS,
     retryForMs: 0,
@@ -61,17 +88,41 @@ export async function testAlert(settings: TestAlertSettings, who: string | undef
     },
   });
   try {
-    const result = await client.send(message);
-    if (result === 'delivered') {
-      record('ok', `delivered to ${host}`);
+    if ((await client.send(formatTestMessage({ at, who }))) === 'delivered') {
       out.write(`test alert delivered to ${host} in ${took} ms: it should be in the channel now\n`);
-      return 0;
+      return { ok: true, said: `delivered to ${host}` };
     }
     const why = reason ?? 'no answer';
-    record('failed', `${host}: ${why}`);
     out.write(`test alert NOT delivered to ${host}: ${why}\n${failure === undefined ? '' : `${HINTS[failure]}\n`}`);
-    return 1;
+    return { ok: false, said: `${host}: ${why}` };
   } finally {
     await client.close();
   }
+}
+
+/** One marked alert posted as the daemon posts incidents: Alertmanager routes it to Slack after its group_wait. */
+async function viaAlertmanager(url: string, settings: TestAlertSettings, at: number, who: string, out: NodeJS.WritableStream) {
+  const host = hostOf(url);
+  const alert = testAlertmanagerAlert({ stack: settings.ALERTMANAGER_STACK, instance: settings.ALERTMANAGER_INSTANCE, now: at, who });
+  let verdict: Verdict;
+  try {
+    const { url: target, headers } = endpoint(new URL(url), '/api/v2/alerts');
+    const answer = await httpCall(target, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify([alert]),
+      timeoutMs: settings.ALERTMANAGER_TIMEOUT_MS,
+    });
+    verdict = classifyAnswer(answer, { maxRetryAfterMs: 60_000, now: Date.now });
+  } catch (err) {
+    verdict = classifyError(err);
+  }
+  if (verdict.outcome === 'delivered') {
+    out.write(
+      `test alert taken by Alertmanager ${host}: it reaches the channel after its group_wait (ALERTMANAGER_GROUP_WAIT), and resolves in ${TEST_ALERT_MS / 60_000} min\n`,
+    );
+    return { ok: true, said: `taken by Alertmanager ${host}` };
+  }
+  out.write(`test alert NOT taken by Alertmanager ${host}: ${verdict.reason}\n${AM_HINTS[verdict.failure]}\n`);
+  return { ok: false, said: `Alertmanager ${host}: ${verdict.reason}` };
 }

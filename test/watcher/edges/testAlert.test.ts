@@ -78,3 +78,40 @@ describe('ctl test-alert', () => {
     expect(receiver.requests).toHaveLength(0);
   });
 });
+
+describe('ctl test-alert through Alertmanager', () => {
+  it('posts one marked alert to each Alertmanager of ALERTMANAGER_URL, as the daemon posts incidents, and says each took it', async () => {
+    const am = await startReceiver();
+    try {
+      const r = await testAlert({ ALERTMANAGER_URL: am.url('/'), ALERTMANAGER_STACK: 'prod', ALERTMANAGER_INSTANCE: 'alert_watcher' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^test alert taken by Alertmanager http:\/\/127\.0\.0\.1:\d+: it reaches the channel after its group_wait/);
+      expect(am.requests.map((q) => q.path)).toEqual(['/api/v2/alerts']);
+      const [alert] = JSON.parse(am.requests[0]!.body) as { labels: Record<string, string>; annotations: Record<string, string>; endsAt: string }[];
+      expect(alert!.labels).toEqual({ alertname: 'BlueGreenTestAlert', severity: 'info', stack: 'prod', instance: 'alert_watcher' });
+      expect(alert!.annotations.description).toContain('alice@ops-1');
+      // It resolves by itself: no second command needed.
+      expect(Date.parse(alert!.endsAt)).toBeGreaterThan(Date.now());
+      expect(lastEntry()).toMatchObject({ action: 'test_alert', outcome: 'ok' });
+    } finally {
+      await am.close();
+    }
+  });
+
+  it('tests both paths when both are set, and exits 1 naming the one that refused, with what to check', async () => {
+    const am = await startReceiver();
+    am.answerNext(401);
+    try {
+      const r = await testAlert({ SLACK_WEBHOOK_URL: receiver.url(), ALERTMANAGER_URL: am.url('/') });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^test alert delivered to 127\.0\.0\.1:\d+ in \d+ ms/m);
+      expect(r.stdout).toMatch(/^test alert NOT taken by Alertmanager http:\/\/127\.0\.0\.1:\d+: HTTP 401: error$/m);
+      expect(r.stdout).toContain('check the URL (its base, not /api/v2) and the credentials');
+      expect(receiver.requests).toHaveLength(1);
+      expect(lastEntry()).toMatchObject({ action: 'test_alert', outcome: 'failed' });
+      expect(r.stdout).not.toContain(SECRET_PATH);
+    } finally {
+      await am.close();
+    }
+  });
+});
