@@ -195,9 +195,9 @@ export class NotifyPolicy {
     for (const view of views) {
       const incident = this.incidents.get(view.key);
       if (incident === undefined) continue;
-      // An open one, and a resolved one Slack had heard of, are the summary's to tell: the latter is kept
-      // until the summary is delivered, and its all-clear re-sent if it is not.
-      if (view.active || incident.told?.active) {
+      // An open one, and a resolved one Slack heard of as open (or whose last message was lost), are the
+      // summary's to tell: the latter is kept until the summary is delivered, and its all-clear re-sent if not.
+      if (view.active || incident.told?.active || incident.told?.lost) {
         (view.active ? open : resolved).push(view);
         told(incident, view, now);
         continue;

@@ -352,6 +352,21 @@ describe('NotifyPolicy: maintenance', () => {
     expect(p.open()).toEqual([]);
   });
 
+  it('an all-clear lost before maintenance is carried by its summary, not forgotten (simulation seed 20261841)', () => {
+    const p = policy();
+    at(p, 0, [failover()]);
+    const recovered = at(p, COOLDOWN, [resolved()]);
+    expect(brief(recovered)).toEqual([['send', 'failover', 'resolved']]);
+    // Slack was down: the all-clear did not arrive, and then maintenance began.
+    p.settled(recovered[0]!.notification, 'failed');
+    at(p, COOLDOWN + 10 * S, [resolved()], true);
+    const end = at(p, COOLDOWN + 20 * S, [resolved()], false);
+    expect(end[0]?.notification).toMatchObject({ kind: 'maintenance_ended', resolved: [resolved()] });
+    // The summary was lost too: the all-clear is sent again once the cooldown allows.
+    p.settled(end[0]!.notification, 'failed');
+    expect(brief(at(p, 2 * COOLDOWN + 20 * S, [resolved()]))).toEqual([['send', 'failover', 'resolved']]);
+  });
+
   it('an incident that opened during maintenance and is still open at its end is in the summary, not paged again', () => {
     const p = policy();
     at(p, 0, [failover()], true);
