@@ -95,8 +95,7 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
   const agent = new Agent({ connect: { timeout: opts.timeoutMs }, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs });
   const backoff: BackoffOptions = { baseMs: opts.backoffBaseMs ?? 1000, maxMs: opts.maxBackoffMs ?? 10_000, random: opts.random ?? Math.random };
   const { clock } = opts;
-  const wall = opts.wall ?? clock;
-  const classify = { maxRetryAfterMs: 60_000, now: wall };
+  const classify = { maxRetryAfterMs: 60_000, now: opts.wall ?? clock };
   const alerts = new Map<string, Tracked>();
   let closed = false;
   const targets: Target[] = opts.urls.map((url) => {
@@ -114,7 +113,7 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
 
   /** The alert a planned post sends, its times in wall clock as of now. */
   function body(due: readonly Planned[], now: number): AlertmanagerAlert[] {
-    const wallNow = opts.wall === undefined ? now : wall();
+    const wallNow = opts.wall?.() ?? now;
     const toWall = (t: number) => wallNow - (now - t);
     return due.flatMap(({ fp, post }) => {
       const a = alerts.get(fp);

@@ -33,8 +33,6 @@ export interface RetryingSinkOptions extends Partial<BackoffOptions> {
   sleep?: (ms: number) => Promise<void>;
   /** After each attempt: how long it took, and why it failed if it did (for /metrics and make test-alert). */
   onAttempt?(durationMs: number, failure: DeliveryFailure | undefined, reason: string | undefined): void;
-  /** Each message's final verdict, for health: a permanent rejection is the operator's to fix. */
-  onVerdict?(verdict: Verdict): void;
 }
 
 export function createRetryingSink(integration: Integration<SlackMessage>, opts: RetryingSinkOptions): AlertSink {
@@ -61,7 +59,6 @@ export function createRetryingSink(integration: Integration<SlackMessage>, opts:
         sleep,
         onRetry: (attempt, v, waitMs) => log.warn({ attempt, reason: v.reason, retryInMs: waitMs }, `${name} delivery failed; will retry`),
       });
-      opts.onVerdict?.(verdict);
       if (verdict.outcome === 'delivered') {
         if (lastRejection !== undefined) log.info(`${name} takes alerts again`);
         lastRejection = undefined;
