@@ -153,7 +153,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     }
     const views = detector.conditions(now);
     // Alertmanager hears the conditions themselves; its routes, not the policy, decide what Slack hears.
-    opts.alertmanager?.observe(views);
+    opts.alertmanager?.observe(views, maintenance);
     for (const result of policy.evaluate(now, views, maintenance)) {
       handle(result);
       decided = true;

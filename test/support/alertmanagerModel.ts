@@ -5,7 +5,9 @@
 // flushes a new group after group_wait and then every group_interval, and the
 // dedup stage (notify.DedupStage.needsUpdate) decides from the notification
 // log whether a flush notifies; resolved alerts leave the group once
-// flushed. What the receiver gets is recorded as Slack would show it: the
+// flushed. A silence mutes the alerts it matches before dedup (the mute
+// stage): a muted flush notifies nothing and logs nothing, and its resolved
+// alerts leave the group all the same. What the receiver gets is recorded as Slack would show it: the
 // group's status and its alerts. Time is whatever the caller says it is.
 import type { AlertmanagerAlert } from '../../watcher/notify/alertmanagerAlert.js';
 
@@ -28,8 +30,13 @@ interface Group {
   key: string;
   alerts: Map<string, Stored>;
   nextFlushAt: number;
-  /** The notification log: what the last notification held. */
-  log?: { firing: Set<string>; resolved: Set<string>; at: number };
+}
+
+/** The notification log's entry for a group: what its last notification held. It outlives the group (nflog, kept for days). */
+interface LogEntry {
+  firing: Set<string>;
+  resolved: Set<string>;
+  at: number;
 }
 
 export interface Notified {
@@ -47,6 +54,9 @@ const fingerprint = (labels: Record<string, string>) => JSON.stringify(Object.ke
 export class AlertmanagerModel {
   readonly notifications: Notified[] = [];
   private readonly groups = new Map<string, Group>();
+  private readonly log = new Map<string, LogEntry>();
+  /** Active silences: label equality matchers, by id. */
+  private readonly silences = new Map<string, Record<string, string>>();
 
   constructor(private readonly timings: ModelTimings) {}
 
@@ -64,6 +74,16 @@ export class AlertmanagerModel {
       const old = group.alerts.get(fp);
       group.alerts.set(fp, old !== undefined && overlaps(old, incoming) ? merge(old, incoming) : incoming);
     }
+  }
+
+  /** POST /api/v2/silences (equality matchers only). */
+  silence(id: string, matchers: Record<string, string>): void {
+    this.silences.set(id, matchers);
+  }
+
+  /** DELETE /api/v2/silence/{id}. */
+  expire(id: string): void {
+    this.silences.delete(id);
   }
 
   /** Runs every flush due up to `now`, in time order. */
@@ -89,8 +109,11 @@ export class AlertmanagerModel {
     group.nextFlushAt = now + this.timings.groupIntervalMs;
     const firing = new Map<string, Stored>();
     const resolved = new Map<string, Stored>();
-    for (const [fp, a] of group.alerts) (a.endsAt > now ? firing : resolved).set(fp, a);
-    if (needsUpdate(group.log, firing, resolved, now, this.timings.repeatIntervalMs)) {
+    for (const [fp, a] of group.alerts) {
+      if (!this.muted(a.labels)) (a.endsAt > now ? firing : resolved).set(fp, a);
+    }
+    const muted = [...group.alerts.entries()].filter(([, a]) => this.muted(a.labels) && a.endsAt <= now).map(([fp]) => fp);
+    if (firing.size + resolved.size > 0 && needsUpdate(this.log.get(group.key), firing, resolved, now, this.timings.repeatIntervalMs)) {
       const status = firing.size > 0 ? 'firing' : 'resolved';
       const first = status === 'firing' ? [...firing.values()][0] : [...resolved.values()][0];
       this.notifications.push({
@@ -106,10 +129,14 @@ export class AlertmanagerModel {
         firing: [...firing.values()].map((a) => a.labels),
         resolved: [...resolved.values()].map((a) => a.labels),
       });
-      group.log = { firing: new Set(firing.keys()), resolved: new Set(resolved.keys()), at: now };
+      this.log.set(group.key, { firing: new Set(firing.keys()), resolved: new Set(resolved.keys()), at: now });
     }
-    for (const fp of resolved.keys()) group.alerts.delete(fp);
+    for (const fp of [...resolved.keys(), ...muted]) group.alerts.delete(fp);
     if (group.alerts.size === 0) this.groups.delete(group.key);
+  }
+
+  private muted(labels: Record<string, string>): boolean {
+    return [...this.silences.values()].some((m) => Object.entries(m).every(([k, v]) => labels[k] === v));
   }
 }
 
@@ -132,7 +159,7 @@ function merge(a: Stored, o: Stored): Stored {
   return res;
 }
 
-function needsUpdate(log: Group['log'], firing: Map<string, Stored>, resolved: Map<string, Stored>, now: number, repeatMs: number): boolean {
+function needsUpdate(log: LogEntry | undefined, firing: Map<string, Stored>, resolved: Map<string, Stored>, now: number, repeatMs: number): boolean {
   if (log === undefined) return firing.size > 0;
   if ([...firing.keys()].some((fp) => !log.firing.has(fp))) return true;
   if (firing.size === 0) return log.firing.size > 0;

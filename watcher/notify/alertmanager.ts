@@ -16,7 +16,8 @@
 // tried again only each resend interval. Scheduling runs on the pipeline's
 // monotonic clock; startsAt/endsAt are wall-clock times computed as the post
 // is made, so a clock step neither stops the re-sends nor lets an open alert
-// expire.
+// expire. Maintenance (its silence holds every notification) keeps each
+// resolution it muted, and tells it again once maintenance has ended.
 import { Agent } from 'undici';
 import type { Logger } from '../../common/logger.js';
 import type { ConditionView } from '../detect/index.js';
@@ -24,7 +25,7 @@ import type { Clock } from '../types.js';
 import type { DeliveryFailure } from '../vocabulary.js';
 import { alertLabels, fingerprint, pastAlert, toAlertmanagerAlert, type AlertmanagerAlert } from './alertmanagerAlert.js';
 import { endpoint } from './alertmanagerApi.js';
-import { isDone, pendingCount, plan, took, track, type Planned, type Taken, type Tracked } from './alertmanagerPlan.js';
+import { holdEnds, isDone, pendingCount, plan, retellEnds, took, track, type Planned, type Taken, type Tracked } from './alertmanagerPlan.js';
 import { httpCall } from './http.js';
 import { classifyAnswer, classifyError, retryWaitMs, type BackoffOptions, type Verdict } from './retry.js';
 
@@ -67,8 +68,8 @@ export interface AlertmanagerStatus {
 }
 
 export interface AlertmanagerNotifier {
-  /** The detector's conditions now: call on each change and each tick. Never blocks. */
-  observe(views: readonly ConditionView[]): void;
+  /** The detector's conditions now, and whether maintenance is on (default off): call on each change and each tick. Never blocks. */
+  observe(views: readonly ConditionView[], maintenance?: boolean): void;
   status(): AlertmanagerStatus[];
   /** Posts what is due to each Alertmanager once more (bounded by `timeoutMs`), then stops. */
   close(timeoutMs: number): Promise<void>;
@@ -98,6 +99,7 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
   const classify = { maxRetryAfterMs: 60_000, now: opts.wall ?? clock };
   const alerts = new Map<string, Tracked>();
   let closed = false;
+  let maintenance = false;
   const targets: Target[] = opts.urls.map((url) => {
     const base = new URL(url);
     return { base, host: base.host, taken: new Map(), dirty: false, wakeable: false, failures: 0, nextResendAt: 0 };
@@ -136,9 +138,9 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
   /** Forgets resolutions every Alertmanager took, or that one never took within retryForMs. */
   function prune(now: number): void {
     for (const [fp, a] of alerts) {
-      if (a.resolvedAt === undefined) continue;
+      if (a.resolvedAt === undefined || a.heldEnd) continue;
       const missing = targets.filter((t) => !isDone(t.taken.get(fp)));
-      if (missing.length > 0 && now - a.resolvedAt < opts.retryForMs) continue;
+      if (missing.length > 0 && now - (a.retoldAt ?? a.resolvedAt) < opts.retryForMs) continue;
       if (missing.length > 0) {
         log.error(
           { alert: a.view.key, hosts: missing.map((t) => t.host), retriedForMs: opts.retryForMs },
@@ -236,8 +238,13 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
   const loops = targets.map((t) => loop(t));
 
   return {
-    observe(views) {
-      if (track(alerts, views, fingerprintOf, clock())) markDirty();
+    observe(views, maintenanceNow = false) {
+      const now = clock();
+      let changed = false;
+      if (maintenanceNow && !maintenance) holdEnds(alerts);
+      if (!maintenanceNow && maintenance) changed = retellEnds(alerts, targets.map((t) => t.taken), now);
+      maintenance = maintenanceNow;
+      if (track(alerts, views, fingerprintOf, now, maintenance) || changed) markDirty();
     },
     status() {
       return targets.map((t) => ({

@@ -6,8 +6,10 @@
 // took it firing (it was out of reach, or this watcher restarted) gets its
 // end all the same (it may hold the alert from before) and is told after the
 // fact (`past`), through an alert of its own, fired once and then resolved:
-// nothing here can reopen the live alert. Times are the pipeline's monotonic
-// clock.
+// nothing here can reopen the live alert. A resolution taken under
+// maintenance reached nobody (the silence muted it, and Alertmanager forgets
+// a resolved alert once it has flushed it, muted or not): it is kept, and
+// told again when maintenance ends. Times are the pipeline's monotonic clock.
 import type { ConditionView } from '../detect/index.js';
 
 export interface Tracked {
@@ -15,6 +17,10 @@ export interface Tracked {
   view: ConditionView;
   /** When it resolved; undefined while open. */
   resolvedAt?: number;
+  /** Resolved during maintenance: its end is told again when maintenance ends. */
+  heldEnd?: boolean;
+  /** When maintenance ended and its end was told again: the retry window starts anew. */
+  retoldAt?: number;
 }
 
 /** What one Alertmanager has taken of one alert. */
@@ -111,7 +117,13 @@ export function pendingCount(alerts: ReadonlyMap<string, Tracked>, taken: Readon
  * reopened incident starts fresh, a resolution is recorded once, and a
  * condition the detector no longer reports is over. True when anything changed.
  */
-export function track(alerts: Map<string, Tracked>, views: readonly ConditionView[], fingerprintOf: (view: ConditionView) => string, now: number): boolean {
+export function track(
+  alerts: Map<string, Tracked>,
+  views: readonly ConditionView[],
+  fingerprintOf: (view: ConditionView) => string,
+  now: number,
+  maintenance = false,
+): boolean {
   let changed = false;
   const seen = new Set<string>();
   for (const view of views) {
@@ -128,6 +140,7 @@ export function track(alerts: Map<string, Tracked>, views: readonly ConditionVie
     } else if (tracked !== undefined && tracked.resolvedAt === undefined) {
       tracked.resolvedAt = view.since;
       tracked.view = view;
+      if (maintenance) tracked.heldEnd = true;
       changed = true;
     }
   }
@@ -135,7 +148,37 @@ export function track(alerts: Map<string, Tracked>, views: readonly ConditionVie
     if (seen.has(fp) || a.resolvedAt !== undefined) continue;
     a.resolvedAt = now;
     a.view = { ...a.view, active: false, since: now, at: now, level: 'ok' };
+    if (maintenance) a.heldEnd = true;
     changed = true;
   }
   return changed;
+}
+
+/**
+ * Maintenance began: a resolution not yet notified (Alertmanager holds it
+ * for its next group tick) would be muted too, so it is held like the ones
+ * that come during maintenance.
+ */
+export function holdEnds(alerts: ReadonlyMap<string, Tracked>): void {
+  for (const a of alerts.values()) if (a.resolvedAt !== undefined) a.heldEnd = true;
+}
+
+/**
+ * Maintenance ended (its silence expired first): each resolution it held is
+ * due again at every Alertmanager, so the group's all-clear is notified.
+ * True when there is any.
+ */
+export function retellEnds(alerts: ReadonlyMap<string, Tracked>, takens: readonly Map<string, Taken>[], now: number): boolean {
+  let any = false;
+  for (const [fp, a] of alerts) {
+    if (!a.heldEnd) continue;
+    a.heldEnd = undefined;
+    a.retoldAt = now;
+    for (const taken of takens) {
+      const t = taken.get(fp);
+      if (t !== undefined) t.ended = false;
+    }
+    any = true;
+  }
+  return any;
 }

@@ -95,17 +95,22 @@ async function maintenance(args: string[]): Promise<void> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, strict: true, options: { who: { type: 'string' } } });
   const [mode, extra] = positionals;
   if ((mode !== 'on' && mode !== 'off') || extra !== undefined) throw new UsageError('maintenance takes exactly "on" or "off"');
-  const entry = auditEntry({ who: values.who }, { action: mode === 'on' ? 'maintenance_on' : 'maintenance_off', outcome: 'ok' });
-  const file = writeMaintenance(CONTROL_DIR, mode === 'on');
+  const on = mode === 'on';
+  const entry = auditEntry({ who: values.who }, { action: on ? 'maintenance_on' : 'maintenance_off', outcome: 'ok' });
+  // With Alertmanager, maintenance is a silence there too: it holds every watcher's alerts, not only this one's.
+  // It is expired before the watcher hears maintenance end, because the watcher then re-posts the
+  // resolutions the silence muted, and a re-post that comes while it still holds is muted again.
+  const withAlertmanager = config.ALERTMANAGER_URL.length > 0;
+  const outcome = withAlertmanager && !on ? await unsilenceStack(config) : undefined;
+  const file = writeMaintenance(CONTROL_DIR, on);
   appendHistory(CONTROL_DIR, entry);
   process.stdout.write(`maintenance ${mode} (${file}); the watcher applies it to the next alert\n`);
-  // With Alertmanager, maintenance is a silence there too: it holds every watcher's alerts, not only this one's.
-  if (config.ALERTMANAGER_URL.length === 0) return;
-  const outcome = mode === 'on' ? await silenceStack(config, entry.who ?? 'unknown') : await unsilenceStack(config);
-  for (const line of outcome.lines) process.stdout.write(`${line}\n`);
-  if (!outcome.ok) {
+  const result = outcome ?? (withAlertmanager ? await silenceStack(config, entry.who ?? 'unknown') : undefined);
+  if (result === undefined) return;
+  for (const line of result.lines) process.stdout.write(`${line}\n`);
+  if (!result.ok) {
     throw new Error(
-      mode === 'on'
+      on
         ? 'cannot reach every Alertmanager: alerts from the other watchers still reach the one(s) above without a silence; run make maintenance-on again once it is back'
         : 'a silence could not be expired: alerts stay held there until it is; run make maintenance-off again once Alertmanager is back',
     );

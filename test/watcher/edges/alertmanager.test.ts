@@ -67,12 +67,15 @@ async function fakeAlertmanager(port = 0, auth?: string): Promise<FakeAlertmanag
       }
       if (req.method === 'POST' && req.url === '/api/v2/silences') {
         const id = `silence-${++n}`;
-        fake.silences.set(id, JSON.parse(body));
+        const silence = JSON.parse(body) as { matchers: { name: string; value: string }[] };
+        fake.silences.set(id, silence);
+        model.silence(id, Object.fromEntries(silence.matchers.map((m) => [m.name, m.value])));
         return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ silenceID: id }));
       }
       const del = /^\/api\/v2\/silence\/(.+)$/.exec(req.url ?? '');
       if (req.method === 'DELETE' && del) {
         fake.expired.push(del[1]!);
+        model.expire(del[1]!);
         return void res.writeHead(fake.silences.delete(del[1]!) ? 200 : 404).end();
       }
       res.writeHead(404).end();
@@ -357,6 +360,29 @@ describe('maintenance silences', () => {
     expect(b.expired).toEqual(['silence-1']);
     expect(existsSync(join(dir, SILENCES_FILE))).toBe(false);
     expect((await unsilenceStack(config)).lines).toEqual(['no Alertmanager silence to expire']);
+  });
+
+  it('an incident that resolved under the silence is told resolved once maintenance ends, however long it lasted', async () => {
+    const am = await fakeAlertmanager();
+    cleanup.push(() => am.close());
+    const dir = mkdtempSync(join(tmpdir(), 'bg-silence-'));
+    const config = { CONTROL_DIR: dir, ALERTMANAGER_URL: [am.url], ALERTMANAGER_STACK: 'test', ALERTMANAGER_TIMEOUT_MS: 1000 };
+    // A short retry window: maintenance outlasts it, and the resolution must still be told at its end.
+    const n = notifier([am.url], [], { retryForMs: 200 });
+    n.observe([failover()], false);
+    await until('the failover told', () => am.model.latest({ alertname: 'BlueGreenFailover' })?.status === 'firing');
+    await silenceStack(config, 'alice');
+    n.observe([failover()], true);
+    n.observe([resolvedView(Date.now())], true);
+    // Alertmanager took the resolution and flushed it muted: Slack heard nothing.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(am.model.latest({ alertname: 'BlueGreenFailover' })?.status).toBe('firing');
+    // make maintenance-off: the silence expires first, then the watcher sees maintenance end.
+    await unsilenceStack(config);
+    n.observe([resolvedView(Date.now() - 600)], false);
+    await until('the all-clear told', () => am.model.latest({ alertname: 'BlueGreenFailover' })?.status === 'resolved');
+    expect(am.model.latest({ alertname: 'BlueGreenFailover' })!.title).toMatch(/^Recovered: /);
+    expect(am.model.active(Date.now())).toEqual([]);
   });
 
   it('says clearly which Alertmanager it could not reach, and keeps what it could not expire for the next try', async () => {
