@@ -87,7 +87,7 @@ export const PAST_INCIDENT_ALERT: AlertEntry = {
   name: 'BlueGreenPastIncident',
   severity: 'info',
   anchor: 'past-incident',
-  meaning: 'an incident that opened and resolved while Alertmanager was out of reach, told after the fact',
+  meaning: 'an incident that opened and resolved while Alertmanager was out of reach or the watcher was down, told after the fact',
 };
 
 /** `make test-alert` through Alertmanager: a marked alert that checks the route to Slack, and resolves by itself. */
@@ -107,6 +107,7 @@ export const NOTICE_ANCHORS: Readonly<Record<NoticeKind, string>> = {
   maintenance_ended: 'maintenance',
   release: 'releases',
   watcher_restarted: 'watcher-restarted',
+  past_incident: 'past-incident',
 };
 
 export const alertName = (kind: IncidentKind): string => INCIDENT_ALERTS[kind].name;

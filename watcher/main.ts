@@ -117,6 +117,8 @@ const pipeline = createPipeline({
   stats,
   logger,
   restore: saved && { ...saved, detector: { ...saved.detector, primaryPool: activePool } },
+  // The source resumes there, reading first what was written while the watcher was down.
+  catchingUp: saved?.position !== undefined,
   startNotices:
     runMarker.uncleanSince === undefined ? [] : [{ kind: 'watcher_restarted', message: 'notice', at: clock(), downSince: runMarker.uncleanSince }],
   onStateChange() {
@@ -131,11 +133,14 @@ source = startSource({
   logger,
   onLine: pipeline.onLine,
   onDroppedLine: pipeline.onDroppedLine,
+  onCaughtUp: pipeline.caughtUp,
   start: saved?.position,
 });
 
 /** Saves position and pipeline state; the checkpoint skips a state it already holds. */
 function saveState(): void {
+  // Mid-backlog, what was read is not decided yet: the saved position stays before it, to be read again.
+  if (pipeline.catchingUp) return;
   // Undefined until the log exists and holds a byte: nothing to resume yet.
   const position = source?.position();
   if (position !== undefined) checkpoint.save({ position, ...pipeline.state() });

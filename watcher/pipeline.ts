@@ -6,14 +6,18 @@
 // time pass for what no line triggers: a recovery hold running out, a
 // cooldown ending, a reminder falling due, maintenance ending; it also brings
 // in the release notices `ctl record` left in the outbox.
+// After a restart, the log written while the watcher was down is read first
+// (catching up): the detector runs on the lines' own time meanwhile, and the
+// policy hears the outcome once the source has caught up (detect/backlog.ts).
 import type { Logger } from '../common/logger.js';
 import { poolName } from '../common/config.js';
+import { Backlog } from './detect/backlog.js';
 import { Detector, type DetectorState } from './detect/index.js';
 import type { DeliveryHealth } from './heartbeat/index.js';
 import { TrafficMetrics } from './metrics/index.js';
 import { DeliveryQueue, formatSlackMessage, type AlertmanagerNotifier, type AlertSink, type QueuedAlert } from './notify/index.js';
 import type { PipelineView, RecentAlert, WatcherStats } from './operator/stats.js';
-import { parseLine } from './parse/index.js';
+import { logTimeMs, parseLine } from './parse/index.js';
 import {
   NotifyPolicy,
   type NoticeNotification,
@@ -25,7 +29,7 @@ import type { DroppedLine } from './source/index.js';
 import type { PipelineSettings } from './config.js';
 import type { Control } from './state/control.js';
 import type { Outbox } from './state/outbox.js';
-import type { Clock, PlannedSwitch } from './types.js';
+import type { AccessRecord, Clock, PlannedSwitch } from './types.js';
 import { reachedItsSink } from './vocabulary.js';
 
 // A flood of bad lines must not become a flood of log lines.
@@ -43,11 +47,17 @@ export interface PipelineOptions extends PipelineSettings {
   outbox?: Outbox;
   sink: AlertSink;
   /** ALERTMANAGER_URL: every open and resolved condition, whatever the policy decides (notify/alertmanager.ts). */
-  alertmanager?: Pick<AlertmanagerNotifier, 'observe'>;
+  alertmanager?: Pick<AlertmanagerNotifier, 'observe' | 'observePast'>;
   stats: WatcherStats;
   logger: Logger;
   /** A previous run's state: the detector and policy carry on, undelivered messages are sent again. */
   restore?: PipelineState;
+  /**
+   * The source starts with what the log holds from the watcher's time away (a
+   * saved position): the detector runs on the log's time, and the policy
+   * waits, until caughtUp().
+   */
+  catchingUp?: boolean;
   /** News from the start itself (the watcher was down): decided before anything else, so it is said first. */
   startNotices?: NoticeNotification[];
   /**
@@ -69,6 +79,10 @@ export interface Pipeline {
   readonly traffic: TrafficMetrics;
   onLine(line: string): void;
   onDroppedLine(dropped: DroppedLine): void;
+  /** The source has read what the log held at start: from now on lines are live. */
+  caughtUp(): void;
+  /** Still reading the backlog: nothing it read is decided yet, so there is nothing to save. */
+  readonly catchingUp: boolean;
   /** Lets time pass: call about once a second. */
   tick(): void;
   view(): PipelineView;
@@ -89,13 +103,19 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     const shift = clock() - wall();
     return { ...marker, createdAt: marker.createdAt + shift, expiresAt: marker.expiresAt + shift };
   };
+  let backlog: Backlog | undefined;
+  // While catching up, the log's time (never ahead of the clock, whose steps it may carry).
+  const detectorClock: Clock = () => {
+    const logNow = backlog?.now;
+    return logNow === undefined ? clock() : Math.min(logNow, clock());
+  };
   const detector = new Detector({
     activePool: opts.activePool,
     windowSize: opts.windowSize,
     poolWindowSize: opts.poolWindowSize,
     thresholdPercent: opts.thresholdPercent,
     recoveryHoldMs: opts.recoveryHoldMs,
-    clock,
+    clock: detectorClock,
     plannedSwitch: () => onClock(control.plannedSwitch()),
     publishedPrimary: () => control.publishedPool(),
     restore: opts.restore?.detector,
@@ -105,6 +125,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     primaryPool: () => detector.primaryPool,
     servingPool: () => detector.servingPool,
   });
+  if (opts.catchingUp) backlog = new Backlog(detector.conditions(clock()));
   const policy = new NotifyPolicy({ cooldownMs: opts.cooldownMs, remindMs: opts.remindMs, restore: opts.restore?.policy });
   const stateChanged = opts.onStateChange ?? (() => {});
   // Each queued message's /stats entry, settled when its delivery ends.
@@ -161,6 +182,22 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     return decided;
   }
 
+  /** A backlog line: on the log's time, the holds looked at each second of it, the outcome kept for caughtUp(). */
+  function catchUp(record: AccessRecord): void {
+    const b = backlog!;
+    let changed = b.advance(logTimeMs(record)) && detector.tick(detectorClock());
+    changed = detector.observe(record) || changed;
+    traffic.observe(record);
+    if (changed) b.observe(detector.conditions(detectorClock()));
+  }
+
+  /** The backlog's end: the clock takes over from the log's time (holds it outlasted end now); what opened and ended in it. */
+  function finishBacklog(b: Backlog) {
+    const now = clock();
+    if (detector.tick(now)) b.observe(detector.conditions(now));
+    return b.takePast();
+  }
+
   return {
     traffic,
     onLine(line) {
@@ -171,6 +208,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         reportMalformed({ reason: parsed.reason, sample: line.slice(0, SAMPLE_CHARS) });
         return;
       }
+      if (backlog !== undefined) return void catchUp(parsed.record);
       const changed = detector.observe(parsed.record);
       traffic.observe(parsed.record);
       if (!changed) return;
@@ -182,7 +220,22 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       stats.lines.droppedTooLong++;
       reportTooLong({ bytes, sample });
     },
+    caughtUp() {
+      if (backlog === undefined) return;
+      const past = finishBacklog(backlog);
+      backlog = undefined;
+      const now = clock();
+      if (past.length > 0) log.info({ count: past.length }, 'read incidents that opened and ended while the watcher was down: telling them after the fact');
+      opts.alertmanager?.observePast(past);
+      evaluate(past.map(({ view, openedAt, resolvedAt }) => ({ kind: 'past_incident', message: 'notice', at: now, condition: view, openedAt, resolvedAt })));
+      stateChanged();
+    },
+    get catchingUp() {
+      return backlog !== undefined;
+    },
     tick() {
+      // Time passes in the log's lines until the backlog is read; the policy hears of it then.
+      if (backlog !== undefined) return;
       const now = clock();
       const resolved = detector.tick(now);
       const taken = outbox?.take() ?? [];

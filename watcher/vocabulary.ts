@@ -24,6 +24,8 @@ export const NOTICE_KINDS = [
   'release',
   // The watcher started after an unclean stop (killed, crashed, host lost): how long it was blind.
   'watcher_restarted',
+  // An incident that opened and resolved while the watcher was down, read from the log after its restart.
+  'past_incident',
 ] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 

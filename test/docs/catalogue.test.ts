@@ -45,6 +45,7 @@ describe('the catalogue', () => {
       maintenance_ended: 'maintenance',
       release: 'releases',
       watcher_restarted: 'watcher-restarted',
+      past_incident: 'past-incident',
     });
   });
 });

@@ -27,6 +27,7 @@ import { alertLabels, fingerprint, pastAlert, toAlertmanagerAlert, type Alertman
 import { endpoint } from './alertmanagerApi.js';
 import { holdEnds, isDone, pendingCount, plan, retellEnds, took, track, type Planned, type Taken, type Tracked } from './alertmanagerPlan.js';
 import { httpCall } from './http.js';
+import { UNSEEN } from './wording.js';
 import { classifyAnswer, classifyError, retryWaitMs, type BackoffOptions, type Verdict } from './retry.js';
 
 /** An open alert lasts this many resend intervals unless posted again: one lost post does not resolve it. */
@@ -70,6 +71,8 @@ export interface AlertmanagerStatus {
 export interface AlertmanagerNotifier {
   /** The detector's conditions now, and whether maintenance is on (default off): call on each change and each tick. Never blocks. */
   observe(views: readonly ConditionView[], maintenance?: boolean): void;
+  /** Incidents read from the log after a restart that had already ended: told after the fact, never as live. */
+  observePast(past: readonly { view: ConditionView; openedAt: number }[]): void;
   status(): AlertmanagerStatus[];
   /** Posts what is due to each Alertmanager once more (bounded by `timeoutMs`), then stops. */
   close(timeoutMs: number): Promise<void>;
@@ -129,7 +132,8 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
         case 'past_firing':
         case 'past_resolved': {
           const resolvedAt = toWall(a.resolvedAt ?? now);
-          return [pastAlert(a.view, { ...common, resolvedAt, endsAt: post === 'past_firing' ? wallNow + opts.resendMs : wallNow })];
+          const unseen = a.missed ? UNSEEN.watcherDown : UNSEEN.alertmanagerDown;
+          return [pastAlert(a.view, { ...common, resolvedAt, unseen, endsAt: post === 'past_firing' ? wallNow + opts.resendMs : wallNow })];
         }
       }
     });
@@ -245,6 +249,14 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
       if (!maintenanceNow && maintenance) changed = retellEnds(alerts, targets.map((t) => t.taken), now);
       maintenance = maintenanceNow;
       if (track(alerts, views, fingerprintOf, now, maintenance) || changed) markDirty();
+    },
+    observePast(past) {
+      for (const { view, openedAt } of past) {
+        const fp = fingerprintOf(view);
+        if (alerts.get(fp)?.openedAt === openedAt) continue;
+        alerts.set(fp, { openedAt, view, resolvedAt: view.since, missed: true });
+        markDirty();
+      }
     },
     status() {
       return targets.map((t) => ({

@@ -21,7 +21,7 @@ import type { ConditionView } from '../detect/index.js';
 import type { IncidentNotification } from '../policy/index.js';
 import { alertName, PAST_INCIDENT_ALERT, severity, TEST_ALERT } from '../catalogue.js';
 import { runbookLink } from './slackMessage.js';
-import { clockTime, headline, INCIDENT_NAMES, state } from './wording.js';
+import { afterTheFact, headline, INCIDENT_NAMES, state } from './wording.js';
 
 /** POST /api/v2/alerts takes a list of these. */
 export interface AlertmanagerAlert {
@@ -110,9 +110,9 @@ export function toAlertmanagerAlert(view: ConditionView, opts: AlertOptions): Al
  * its own alert), the same words firing or resolved. Firing until `endsAt`,
  * so Alertmanager notifies it once (its group_wait is shorter), then resolved.
  */
-export function pastAlert(view: ConditionView, opts: AlertOptions & { resolvedAt: number }): AlertmanagerAlert {
+export function pastAlert(view: ConditionView, opts: AlertOptions & { resolvedAt: number; unseen: string }): AlertmanagerAlert {
   const live = toAlertmanagerAlert({ ...view, active: false }, opts);
-  const told = `After the fact: ${INCIDENT_NAMES[view.kind]}${view.pool === undefined ? '' : ` of ${view.pool}`} from ${clockTime(opts.openedAt)} to ${clockTime(opts.resolvedAt)} UTC, while Alertmanager was out of reach; over since then`;
+  const told = afterTheFact(view, opts.openedAt, opts.resolvedAt, opts.unseen);
   return {
     labels: { ...live.labels, alertname: PAST_INCIDENT_ALERT.name, severity: PAST_INCIDENT_ALERT.severity, opened: new Date(opts.openedAt).toISOString() },
     annotations: { ...live.annotations, summary: told, resolved_summary: told, partial_summary: told, description: `${told}. ${live.annotations.summary}.` },

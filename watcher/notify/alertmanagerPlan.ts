@@ -21,6 +21,8 @@ export interface Tracked {
   heldEnd?: boolean;
   /** When maintenance ended and its end was told again: the retry window starts anew. */
   retoldAt?: number;
+  /** Read from the log after a restart, already over: this watcher missed it live. */
+  missed?: boolean;
 }
 
 /** What one Alertmanager has taken of one alert. */

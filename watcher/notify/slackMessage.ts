@@ -37,6 +37,11 @@ export function formatSlackMessage(n: Notification, opts: { runbookUrl: string |
       ['Back at', iso(n.at)],
       ['Meanwhile', 'Nothing was watched. The log written meanwhile is read from the saved position: alerts about that time follow.'],
     ]);
+  } else if (n.kind === 'past_incident') {
+    // The incident's own fields, as its all-clear would have shown them, and why it comes only now.
+    const fields = incidentFields({ ...n, kind: n.condition.kind, message: 'resolved', incidentId: '', openedAt: n.openedAt, at: n.resolvedAt, deferred: 0 });
+    fields.push(['Told now because', 'The watcher was down while it happened: it was read from the access log after the restart, and had already ended.']);
+    body = fieldsSection(fields);
   } else if (n.kind === 'planned_switch') {
     body = fieldsSection([
       ['From pool (release)', `${n.from} (${code(n.fromRelease)})`],

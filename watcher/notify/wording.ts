@@ -17,6 +17,8 @@ export function headline(n: Notification): string {
       return releaseHeadline(n.entry);
     case 'watcher_restarted':
       return `Watcher restarted after an unclean stop: down ${duration(n.at - n.downSince)}, from ${clockTime(n.downSince)} to ${clockTime(n.at)} UTC`;
+    case 'past_incident':
+      return afterTheFact(n.condition, n.openedAt, n.resolvedAt, UNSEEN.watcherDown);
     default:
       return incidentHeadline(n);
   }
@@ -35,6 +37,20 @@ function incidentHeadline(n: IncidentNotification): string {
     case 'updated':
       return `${name} ${direction(n)}: ${state(c)}`;
   }
+}
+
+/** Why an incident is told after the fact: nobody could be told while it lasted. */
+export const UNSEEN = {
+  watcherDown: 'while the watcher was down',
+  alertmanagerDown: 'while Alertmanager was out of reach',
+} as const;
+
+/**
+ * An incident told once it was over, because nobody could be told while it
+ * lasted (`unseen`: why): worded as past, with its times, never as a page.
+ */
+export function afterTheFact(c: Pick<ConditionView, 'kind' | 'pool'>, openedAt: number, resolvedAt: number, unseen: string): string {
+  return `After the fact: ${INCIDENT_NAMES[c.kind]}${c.pool === undefined ? '' : ` of ${c.pool}`} from ${clockTime(openedAt)} to ${clockTime(resolvedAt)} UTC, ${unseen}; over since then`;
 }
 
 export const INCIDENT_NAMES: Record<ConditionView['kind'], string> = {

@@ -9,7 +9,7 @@ import { LineRecord, rawValue } from './record.js';
 import { scanSpans } from './scan.js';
 import { POOL, RELEASE, REQUEST_TIME, STATUS, UPSTREAM_RESPONSE_TIME, UPSTREAM_STATUS } from './spans.js';
 import { echo, finalStatus, lastMillis, millis, optional, statusList } from './values.js';
-import type { ParseResult } from '../types.js';
+import type { AccessRecord, ParseResult } from '../types.js';
 
 export function parseLine(line: string): ParseResult {
   return parseNginxLine(line) ?? parseAnyLine(line);
@@ -38,4 +38,12 @@ export function parseAnyLine(line: string): ParseResult {
 
 function fail(reason: string): ParseResult {
   return { ok: false, reason };
+}
+
+/** The line's `time=` as epoch ms, or undefined when it has none that parses. */
+export function logTimeMs(record: AccessRecord): number | undefined {
+  const time = record.time;
+  if (time === undefined) return undefined;
+  const ms = Date.parse(time);
+  return Number.isFinite(ms) ? ms : undefined;
 }

@@ -82,14 +82,27 @@ export const watcherRestartedNotificationSchema = z.object({
 });
 export type WatcherRestartedNotification = z.output<typeof watcherRestartedNotificationSchema>;
 
+/** An incident read from the log after a restart that had already ended (detect/backlog.ts): told after the fact. */
+export const pastIncidentNotificationSchema = z.object({
+  kind: z.literal('past_incident'),
+  message: z.literal('notice'),
+  at: epochMs,
+  /** The condition as it resolved. */
+  condition: conditionViewSchema,
+  openedAt: epochMs,
+  resolvedAt: epochMs,
+});
+export type PastIncidentNotification = z.output<typeof pastIncidentNotificationSchema>;
+
 export const notificationSchema = z.union([
   incidentNotificationSchema,
   plannedSwitchNotificationSchema,
   maintenanceNotificationSchema,
   releaseNotificationSchema,
   watcherRestartedNotificationSchema,
+  pastIncidentNotificationSchema,
 ]);
 export type Notification = z.output<typeof notificationSchema>;
 
 /** One-off news, not about an incident: sent once, at once. */
-export type NoticeNotification = PlannedSwitchNotification | ReleaseNotification | WatcherRestartedNotification;
+export type NoticeNotification = PlannedSwitchNotification | ReleaseNotification | WatcherRestartedNotification | PastIncidentNotification;

@@ -94,6 +94,7 @@ class LogFollower {
   // replaces a rotated one) holds nothing but lines written since.
   private startAtEnd = true;
   private announcedWaiting = false;
+  private caughtUpOnce = false;
   private rotationPending = false;
   private rotations = 0;
   private truncations = 0;
@@ -131,6 +132,10 @@ class LogFollower {
       try {
         caughtUp = await this.poll();
         this.lastError = undefined;
+        if (caughtUp && !this.caughtUpOnce && this.queued.length === 0 && !this.rotationPending) {
+          this.caughtUpOnce = true;
+          this.opts.onCaughtUp?.();
+        }
       } catch (err) {
         this.reportError(err as NodeJS.ErrnoException);
       }

@@ -33,6 +33,12 @@ export interface SourceOptions {
   onLine(line: string): void;
   onDroppedLine(dropped: DroppedLine): void;
   /**
+   * Called once, the first time a poll has read everything there was: the
+   * files of a saved position finished, the file at `path` read to its end
+   * (or absent). Lines after it are live; lines before it may be old.
+   */
+  onCaughtUp?(): void;
+  /**
    * Where a previous run stopped. When the file at `path` is still that file
    * (same fingerprint, at least `offset` bytes) reading resumes there, so lines
    * written while the watcher was down are read. When it was rotated

@@ -4,6 +4,7 @@
 // (a resolved title that never repeats the firing one); an incident told
 // after the fact; and the maintenance silence.
 import { describe, expect, it } from 'vitest';
+import { UNSEEN } from '../../../watcher/notify/wording.js';
 import type { ConditionView } from '../../../watcher/detect/index.js';
 import { INCIDENT_ALERTS } from '../../../watcher/catalogue.js';
 import {
@@ -97,6 +98,7 @@ describe('incident → Alertmanager alert', () => {
       openedAt: OPENED,
       resolvedAt,
       endsAt: NOW + 60_000,
+      unseen: UNSEEN.alertmanagerDown,
     });
     expect(alert.labels).toMatchObject({ alertname: 'BlueGreenPastIncident', severity: 'info', kind: 'failover', pool: 'blue', instance: 'w' });
     expect(alert.labels.alertname).not.toBe(live.alertname);
