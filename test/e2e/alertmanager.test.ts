@@ -6,10 +6,13 @@
 // Chaos goes straight to blue's port (make chaos does the same plus an audit
 // entry through `docker compose exec`, seconds each on a loaded host); the
 // maintenance is the Makefile's, since its silence is what is tested.
-// One stack, three scenarios, in about two and a half minutes: a silence
-// (make maintenance-on) holds both watchers' alerts; one failover gives
-// exactly one Slack message and its resolution one more; Alertmanager down
-// for 60 s over a whole failover and its resolution loses neither.
+// One stack, five scenarios: a silence (make maintenance-on) holds both
+// watchers' alerts, and a failover Slack heard of that resolves under it is
+// told resolved once maintenance ends; one failover gives one opening and one
+// all-clear even when one watcher resolves a minute before the other;
+// Alertmanager down for 60 s over a whole failover, with one watcher paused
+// past the other's report, loses nothing and reopens nothing; a watcher
+// killed between its firing and its resolution leaves no open alert.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,10 +31,13 @@ const GROUP_INTERVAL_SEC = 2;
 const SETTLE_MS = (RESEND_SEC + GROUP_INTERVAL_SEC + 1) * 1000;
 
 /** Messages that came through Alertmanager (Slack attachments), not the first watcher's own (Block Kit). */
-async function alertmanagerMessages(since: number): Promise<{ at: number; title: string }[]> {
+async function alertmanagerMessages(since: number): Promise<{ at: number; title: string; text: string }[]> {
   return (await receivedAlerts())
     .filter((m: SlackPost) => m.receivedAt >= since && Array.isArray((m.body as { attachments?: unknown }).attachments))
-    .map((m) => ({ at: m.receivedAt, title: String((m.body as unknown as { attachments: { title?: string }[] }).attachments[0]?.title ?? '') }));
+    .map((m) => {
+      const first = (m.body as unknown as { attachments: { title?: string; text?: string }[] }).attachments[0];
+      return { at: m.receivedAt, title: String(first?.title ?? ''), text: String(first?.text ?? '') };
+    });
 }
 
 const t0 = Date.now();
@@ -74,6 +80,8 @@ describe.skipIf(!enabled)('alerts through Alertmanager from two Nginx + watcher 
   let stack: Stack;
   let traffic: Promise<void> | undefined;
   let stopTraffic = false;
+  // Nginx ports the client leaves alone for a while: that Nginx's watcher sees nothing heal.
+  const quiet = new Set<number>();
   const startedAt = Date.now();
   const make = async (...args: string[]) => {
     const run = await stack.make(...args);
@@ -106,7 +114,7 @@ describe.skipIf(!enabled)('alerts through Alertmanager from two Nginx + watcher 
     traffic = (async () => {
       while (!stopTraffic) {
         await Promise.all(
-          [PORTS.nginx, NGINX_B_PORT].map((port) =>
+          [PORTS.nginx, NGINX_B_PORT].filter((port) => !quiet.has(port)).map((port) =>
             fetch(`http://127.0.0.1:${port}/version`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(5000) })
               .then((r) => r.arrayBuffer())
               .catch(() => undefined),
@@ -151,22 +159,47 @@ describe.skipIf(!enabled)('alerts through Alertmanager from two Nginx + watcher 
     expect(await alertmanagerMessages(since)).toEqual([]);
   });
 
-  it('one failover seen by both watchers gives one opening and one all-clear, the all-clear only once both resolved', async () => {
+  it('a failover Slack heard of that resolves under the silence is told resolved once make maintenance-off has run', async () => {
+    const since = Date.now();
+    expect((await chaos('blue', 'start?mode=error')).status).toBe(200);
+    await waitForMessage(since, 'Failover detected: pool changed blue → green', 20_000);
+    expect((await make('maintenance-on')).code).toBe(0);
+    expect((await chaos('blue', 'stop')).status).toBe(200);
+    await waitFor('the second watcher resolving the failover', 30_000, async () => ((await watcherSaid(WATCHER_B_PORT, 'Recovered', since)) ? true : undefined));
+    // Both resolutions were taken and flushed muted: Slack still says "failing".
+    await sleep(GROUP_INTERVAL_SEC * 1000 + 1000);
+    expect((await alertmanagerMessages(since)).map((m) => m.title)).toEqual(['Failover detected: pool changed blue → green']);
+    const off = Date.now();
+    expect((await make('maintenance-off')).code).toBe(0);
+    const told = await waitForMessage(off, 'Recovered: pool changed green → blue', 20_000);
+    console.log(`[e2e] alertmanager: all-clear ${told.at - off} ms after make maintenance-off`);
+    await sleep(SETTLE_MS);
+    expect((await alertmanagerMessages(since)).map((m) => m.title).at(-1)).toMatch(/^Recovered: pool changed green → blue/);
+  });
+
+  it('one failover seen by both watchers, one resolving a minute before the other: one opening, one all-clear once both resolved', async () => {
     const since = Date.now();
     expect((await chaos('blue', 'start?mode=error')).status).toBe(200);
     const opened = await waitForMessage(since, 'Failover detected: pool changed blue → green', 20_000);
     console.log(`[e2e] alertmanager: failover message ${opened.at - since} ms after chaos started`);
     await waitFor('the second watcher opening the failover', 10_000, async () => ((await watcherSaid(WATCHER_B_PORT, 'Failover detected', since)) ? true : undefined));
 
+    // No request through the second Nginx for a minute: its watcher sees blue failing until then.
+    quiet.add(NGINX_B_PORT);
     const stopped = Date.now();
     expect((await chaos('blue', 'stop')).status).toBe(200);
-    await waitForMessage(since, 'Recovered: pool changed green → blue', 30_000);
-    console.log(`[e2e] alertmanager: recovery message ${Date.now() - stopped} ms after chaos stopped`);
-    // Both watchers resolved, and re-sends and group ticks have passed: still two messages.
+    await waitFor('the first watcher resolving', 20_000, async () => ((await watcherSaid(PORTS.watcher, 'Recovered', since)) ? true : undefined));
+    await sleep(Math.max(0, stopped + 60_000 - Date.now()));
+    const early = (await alertmanagerMessages(since)).map((m) => m.title);
+    quiet.delete(NGINX_B_PORT);
+    const resumed = Date.now();
+    const recovered = await waitForMessage(since, 'Recovered: pool changed green → blue', 30_000);
+    console.log(`[e2e] alertmanager: all-clear ${recovered.at - resumed} ms after the second watcher's traffic came back (${((resumed - stopped) / 1000).toFixed(0)} s after the first healed)`);
     await waitFor('the second watcher resolving', 10_000, async () => ((await watcherSaid(WATCHER_B_PORT, 'Recovered', since)) ? true : undefined));
     await sleep(SETTLE_MS);
-    // One opening, one all-clear; a group tick between the two watchers' resolutions says the incident is
-    // still open for the other (each watcher's alert is its own: the first all-clear cannot close it).
+    // During the minute, the group said it was still open for a watcher, never "Recovered".
+    expect(early[0]).toBe('Failover detected: pool changed blue → green');
+    expect(early.slice(1).every((t) => t.startsWith('Still open for some watchers: Failover detected'))).toBe(true);
     const titles = (await alertmanagerMessages(since)).map((m) => m.title);
     expect(titles[0]).toBe('Failover detected: pool changed blue → green');
     expect(titles.at(-1)).toMatch(/^Recovered: pool changed green → blue/);
@@ -175,7 +208,7 @@ describe.skipIf(!enabled)('alerts through Alertmanager from two Nginx + watcher 
     await waitFor('no active alert once every pool is healthy', 10_000, async () => ((await alertmanagerAlerts()).length === 0 ? true : undefined));
   });
 
-  it('Alertmanager down for 60 s loses nothing and reopens nothing: a failover that opened and resolved meanwhile is told after the fact', async () => {
+  it("Alertmanager down for 60 s, then the second watcher paused past the first one's report: a failover that opened and resolved meanwhile is told after the fact, nothing reopens", async () => {
     const since = Date.now();
     // The docker CLI on the container itself: compose takes seconds more to read the project on a busy host.
     const container = `${stack.projectName}-alertmanager-1`;
@@ -189,17 +222,50 @@ describe.skipIf(!enabled)('alerts through Alertmanager from two Nginx + watcher 
     expect(await alertmanagerMessages(since)).toEqual([]);
 
     await sleep(Math.max(0, down + 60_000 - Date.now()));
+    // The second watcher frozen: its report comes only after the first one's is told and resolved.
+    const watcherB = `${stack.projectName}-alert_watcher_b-1`;
+    await docker('pause', watcherB);
     mark('starting alertmanager');
     await docker('start', container);
     const back = Date.now();
     console.log(`[e2e] alertmanager: down ${((back - down) / 1000).toFixed(1)} s`);
     await waitForMessage(since, 'After the fact: Failover of blue', 30_000);
-    await waitFor('the past incident resolved in Alertmanager', 30_000, async () => ((await alertmanagerAlerts()).length === 0 ? true : undefined));
+    await waitFor("the first watcher's past incident resolved in Alertmanager", 30_000, async () => ((await alertmanagerAlerts()).length === 0 ? true : undefined));
     console.log(`[e2e] alertmanager: told ${Date.now() - back} ms after Alertmanager came back`);
-    await sleep(GROUP_INTERVAL_SEC * 1000 + 1000);
+    await docker('unpause', watcherB);
+    const unpaused = Date.now();
+    mark('second watcher unpaused');
+    // Its own report of the same past incident (the firing message names the watchers that saw it), then resolved.
+    await waitFor("the second watcher's report told and resolved", 30_000, async () => {
+      const told = (await alertmanagerMessages(unpaused)).some((m) => m.title.startsWith('After the fact') && m.text.includes('seen by alert_watcher_b'));
+      return told && (await alertmanagerAlerts()).length === 0 ? true : undefined;
+    });
+    await sleep(SETTLE_MS);
+    expect(await alertmanagerAlerts()).toEqual([]);
     // Never as a live page: no "Failover detected" after the fact, only the incident told as past, in each status.
     const titles = (await alertmanagerMessages(since)).map((m) => m.title);
     expect(titles.length).toBeGreaterThanOrEqual(1);
     for (const title of titles) expect(title).toMatch(/^After the fact: Failover of blue from \d\d:\d\d:\d\d to \d\d:\d\d:\d\d UTC/);
+  });
+
+  it('a watcher killed between its firing and its resolution: its alert expires under a title that is not the firing one, and nothing stays open', async () => {
+    const since = Date.now();
+    expect((await chaos('blue', 'start?mode=error')).status).toBe(200);
+    await waitForMessage(since, 'Failover detected: pool changed blue → green', 20_000);
+    await waitFor('the second watcher opening the failover', 10_000, async () => ((await watcherSaid(WATCHER_B_PORT, 'Failover detected', since)) ? true : undefined));
+    await docker('kill', `${stack.projectName}-alert_watcher_b-1`);
+    mark('second watcher killed');
+    const killed = Date.now();
+    expect((await chaos('blue', 'stop')).status).toBe(200);
+    // Its last alert lasts four resends from its last post, then Alertmanager resolves it.
+    const ended = await waitFor('the group resolved', 30_000, async () => (await alertmanagerMessages(killed)).find((m) => !m.title.startsWith('Still open')));
+    console.log(`[e2e] alertmanager: group resolved ${ended.at - killed} ms after the kill: "${ended.title}"`);
+    await sleep(SETTLE_MS);
+    const titles = (await alertmanagerMessages(since)).map((m) => m.title);
+    expect(titles[0]).toBe('Failover detected: pool changed blue → green');
+    expect(titles.slice(1, -1).every((t) => t.startsWith('Still open for some watchers: Failover detected'))).toBe(true);
+    // Closed by the first watcher's all-clear or by the expiry: never the firing headline.
+    expect(titles.at(-1)).toMatch(/^(Recovered: pool changed green → blue|Failover \(blue\) no longer reported)/);
+    expect(await alertmanagerAlerts()).toEqual([]);
   });
 });

@@ -7,8 +7,15 @@
 //   - no all-clear was delivered while blue was still failing (within its hold);
 //   - nothing was announced twice as new without an all-clear between;
 //   - once all heal, the latest delivered word is the all-clear.
-// A failure prints its seed and schedule, which replays exactly:
+// A failure prints its seed, its schedule and that schedule shrunk (segments
+// dropped, shortened, their faults turned off, while it still fails), each of
+// which replays exactly:
 //   SIM_SEED=<seed> npx vitest run --project unit test/watcher/core/truth.sim.test.ts
+//   SIM_SCHEDULE='<json>' npx vitest run --project unit test/watcher/core/truth.sim.test.ts
+// With a bug planted (a lost message no longer counted as a difference from
+// Slack's word), seed 20261221 fails and shrinks to two segments: 1 s of blue
+// failing 60%, then 10 s of Slack refusing, "Failover detected" left as the
+// last word.
 // `npm run sim` runs 20,000 (SIM_SCHEDULES=<n> sets how many); the unit tests
 // run 400, about 6 s. With the maintenance fix of issue 22 reverted, it fails
 // within 70 schedules (seed 20261267: "Failover update: blue flapping …" left
@@ -137,6 +144,43 @@ function check(s: Schedule, delivered: readonly Delivered[], lastFailureSec: num
   return undefined;
 }
 
+/** What is wrong with how `s` ends, or undefined when the invariant holds. */
+async function problemOf(s: Schedule): Promise<string | undefined> {
+  const { delivered, lastFailureSec } = await run(s);
+  return check(s, delivered, lastFailureSec, failingSpans(s));
+}
+
+/**
+ * A smaller schedule that still `fails`: one change at a time (drop a
+ * segment, halve its length, turn one of its faults off), kept when it still
+ * fails, until no change does. Greedy, like QuickCheck's shrinking: a local
+ * minimum, enough to read.
+ */
+async function shrink(s: Schedule, fails: (s: Schedule) => Promise<boolean>): Promise<Schedule> {
+  const faults = ['maintenance', 'slackDown', 'restartAfter'] as const;
+  const smaller = (b: Schedule): Schedule[] =>
+    b.segments.flatMap((seg, i) => {
+      const withSeg = (next: Segment | undefined) => ({ ...b, segments: b.segments.flatMap((g, j) => (j !== i ? [g] : next === undefined ? [] : [next])) });
+      return [
+        withSeg(undefined),
+        ...(seg.seconds > 1 ? [withSeg({ ...seg, seconds: Math.ceil(seg.seconds / 2) })] : []),
+        ...faults.filter((k) => seg[k]).map((k) => withSeg({ ...seg, [k]: false })),
+      ];
+    });
+  let best = s;
+  for (;;) {
+    let next: Schedule | undefined;
+    for (const candidate of smaller(best)) {
+      if (await fails(candidate)) {
+        next = candidate;
+        break;
+      }
+    }
+    if (next === undefined) return best;
+    best = next;
+  }
+}
+
 /** The seconds [from, to) in which blue failed, from the schedule. */
 function failingSpans(s: Schedule): number[][] {
   const spans: number[][] = [];
@@ -150,25 +194,43 @@ function failingSpans(s: Schedule): number[][] {
 
 describe('simulation: Slack’s latest word is the truth', () => {
   const only = process.env.SIM_SEED;
+  const given = process.env.SIM_SCHEDULE === undefined ? undefined : (JSON.parse(process.env.SIM_SCHEDULE) as Schedule);
   const count = Number(process.env.SIM_SCHEDULES ?? 400);
-  const seeds = only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => 20_261_206 + i);
+  const seeds = given !== undefined ? [given.seed] : only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => 20_261_206 + i);
 
   it(`holds over ${seeds.length} random schedules of failures, heals, maintenance, Slack outages and restarts`, async () => {
     let ran = 0;
     let announced = 0;
     for (const seed of seeds) {
-      const s = schedule(seed);
+      const s = given ?? schedule(seed);
       const { delivered, lastFailureSec } = await run(s);
       const problem = check(s, delivered, lastFailureSec, failingSpans(s));
       if (problem !== undefined) {
-        expect.fail(`seed ${seed}: ${problem}\nschedule: ${JSON.stringify(s)}\ndelivered: ${JSON.stringify(delivered)}`);
+        const shrunk = await shrink(s, async (c) => (await problemOf(c)) !== undefined);
+        expect.fail(
+          `seed ${seed}: ${problem}\nschedule: ${JSON.stringify(s)}\ndelivered: ${JSON.stringify(delivered)}\n` +
+            `shrunk (${await problemOf(shrunk)}): SIM_SCHEDULE='${JSON.stringify(shrunk)}'`,
+        );
       }
       ran++;
       if (delivered.some((d) => /^Failover detected/.test(d.text))) announced++;
     }
     // The schedules must exercise the invariant, not pass vacuously.
     expect(ran).toBe(seeds.length);
-    if (only === undefined) expect(announced).toBeGreaterThan(seeds.length / 3);
+    if (only === undefined && given === undefined) expect(announced).toBeGreaterThan(seeds.length / 3);
     console.log(`[sim] ${ran} schedules, ${announced} with a failover announced`);
   }, Math.max(20_000, seeds.length * 50));
+
+  it('shrinks a failing schedule to a small one that still fails', async () => {
+    const segment = (fields: Partial<Segment>): Segment => ({ seconds: 8, failing: 0, maintenance: false, slackDown: false, restartAfter: false, ...fields });
+    const big: Schedule = {
+      seed: 1,
+      cooldownSec: 5,
+      segments: [segment({ failing: 1 }), segment({ slackDown: true, seconds: 30, maintenance: true }), segment({ restartAfter: true }), segment({ failing: 0.3 })],
+    };
+    // "Fails" while a Slack outage of at least 5 s remains: the rest is noise to shrink away.
+    const fails = async (s: Schedule) => s.segments.some((g) => g.slackDown && g.seconds >= 5);
+    const shrunk = await shrink(big, fails);
+    expect(shrunk.segments).toEqual([segment({ slackDown: true, seconds: 8 })]);
+  });
 });
