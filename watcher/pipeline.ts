@@ -47,7 +47,7 @@ export interface PipelineOptions extends PipelineSettings {
   outbox?: Outbox;
   sink: AlertSink;
   /** ALERTMANAGER_URL: every open and resolved condition, whatever the policy decides (notify/alertmanager.ts). */
-  alertmanager?: Pick<AlertmanagerNotifier, 'observe' | 'observePast'>;
+  alertmanager?: Pick<AlertmanagerNotifier, 'observe' | 'observeRestored' | 'observePast'>;
   stats: WatcherStats;
   logger: Logger;
   /** A previous run's state: the detector and policy carry on, undelivered messages are sent again. */
@@ -125,7 +125,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     primaryPool: () => detector.primaryPool,
     servingPool: () => detector.servingPool,
   });
-  if (opts.catchingUp) backlog = new Backlog(detector.conditions(clock()));
+  // What a previous run left open, Alertmanager may hold firing under this watcher's name: tracked
+  // from the start, so its end is posted however soon it comes (before the first line, or in the backlog).
+  const restored = detector.conditions(clock());
+  if (opts.restore !== undefined) opts.alertmanager?.observeRestored(restored, control.maintenance());
+  if (opts.catchingUp) backlog = new Backlog(restored);
   const policy = new NotifyPolicy({ cooldownMs: opts.cooldownMs, remindMs: opts.remindMs, restore: opts.restore?.policy });
   const stateChanged = opts.onStateChange ?? (() => {});
   // Each queued message's /stats entry, settled when its delivery ends.

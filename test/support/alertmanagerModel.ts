@@ -86,6 +86,11 @@ export class AlertmanagerModel {
     this.silences.delete(id);
   }
 
+  /** A restart: the alerts it held are gone (they live in memory); the notification log and silences persist. */
+  restart(): void {
+    this.groups.clear();
+  }
+
   /** Runs every flush due up to `now`, in time order. */
   advance(now: number): void {
     for (;;) {
@@ -115,7 +120,9 @@ export class AlertmanagerModel {
     const muted = [...group.alerts.entries()].filter(([, a]) => this.muted(a.labels) && a.endsAt <= now).map(([fp]) => fp);
     if (firing.size + resolved.size > 0 && needsUpdate(this.log.get(group.key), firing, resolved, now, this.timings.repeatIntervalMs)) {
       const status = firing.size > 0 ? 'firing' : 'resolved';
-      const first = status === 'firing' ? [...firing.values()][0] : [...resolved.values()][0];
+      // As monitoring/alertmanager.yml titles it: an alert that expired unrefreshed names a resolved group.
+      const ended = [...resolved.values()];
+      const first = status === 'firing' ? [...firing.values()][0] : (ended.find((a) => a.annotations.resolved_by === 'expiry') ?? ended[0]);
       this.notifications.push({
         at: now,
         group: group.key,

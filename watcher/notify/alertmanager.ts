@@ -25,13 +25,27 @@ import type { Clock } from '../types.js';
 import type { DeliveryFailure } from '../vocabulary.js';
 import { alertLabels, fingerprint, pastAlert, toAlertmanagerAlert, type AlertmanagerAlert } from './alertmanagerAlert.js';
 import { endpoint } from './alertmanagerApi.js';
-import { holdEnds, isDone, pendingCount, plan, retellEnds, took, track, type Planned, type Taken, type Tracked } from './alertmanagerPlan.js';
+import {
+  ENDS_AFTER_RESENDS,
+  holdEnds,
+  isDone,
+  keepResolvedMs,
+  pendingCount,
+  plan,
+  resolvedSince,
+  retellEnds,
+  took,
+  track,
+  type Planned,
+  type Taken,
+  type Tracked,
+} from './alertmanagerPlan.js';
 import { httpCall } from './http.js';
 import { UNSEEN } from './wording.js';
+
+export { ENDS_AFTER_RESENDS } from './alertmanagerPlan.js';
 import { classifyAnswer, classifyError, retryWaitMs, type BackoffOptions, type Verdict } from './retry.js';
 
-/** An open alert lasts this many resend intervals unless posted again: one lost post does not resolve it. */
-export const ENDS_AFTER_RESENDS = 4;
 
 export interface AlertmanagerOptions {
   urls: readonly string[];
@@ -51,6 +65,8 @@ export interface AlertmanagerOptions {
   backoffBaseMs?: number;
   maxBackoffMs?: number;
   random?: () => number;
+  /** The HTTP exchange: httpCall, unless a simulation stands in for the network (test/watcher/core). */
+  call?: typeof httpCall;
   /** After each POST: how long it took, and why it failed if it did (for /metrics). */
   onAttempt?(durationMs: number, failure: DeliveryFailure | undefined): void;
 }
@@ -71,6 +87,13 @@ export interface AlertmanagerStatus {
 export interface AlertmanagerNotifier {
   /** The detector's conditions now, and whether maintenance is on (default off): call on each change and each tick. Never blocks. */
   observe(views: readonly ConditionView[], maintenance?: boolean): void;
+  /**
+   * The conditions a previous run left (its saved state), before anything
+   * else: an open one is tracked as open; one that resolved lately may be
+   * held firing by an Alertmanager that lost its end (it restarted), so its
+   * end is posted again, as for any resolution taken.
+   */
+  observeRestored(views: readonly ConditionView[], maintenance?: boolean): void;
   /** Incidents read from the log after a restart that had already ended: told after the fact, never as live. */
   observePast(past: readonly { view: ConditionView; openedAt: number }[]): void;
   status(): AlertmanagerStatus[];
@@ -139,12 +162,13 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
     });
   }
 
-  /** Forgets resolutions every Alertmanager took, or that one never took within retryForMs. */
+  /** Forgets resolutions every Alertmanager took (once their re-sends are over), or that one never took within retryForMs. */
   function prune(now: number): void {
     for (const [fp, a] of alerts) {
       if (a.resolvedAt === undefined || a.heldEnd) continue;
       const missing = targets.filter((t) => !isDone(t.taken.get(fp)));
-      if (missing.length > 0 && now - (a.retoldAt ?? a.resolvedAt) < opts.retryForMs) continue;
+      if (missing.length === 0 && now - resolvedSince(a) < keepResolvedMs(opts.resendMs)) continue;
+      if (missing.length > 0 && now - resolvedSince(a) < opts.retryForMs) continue;
       if (missing.length > 0) {
         log.error(
           { alert: a.view.key, hosts: missing.map((t) => t.host), retriedForMs: opts.retryForMs },
@@ -161,7 +185,7 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
     let verdict: Verdict;
     try {
       const { url, headers } = endpoint(target.base, '/api/v2/alerts');
-      const answer = await httpCall(url, {
+      const answer = await (opts.call ?? httpCall)(url, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
         body: JSON.stringify(alertsBody),
@@ -204,7 +228,7 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
     const verdict = await post(target, body(due, now));
     const after = clock();
     if (verdict.outcome === 'delivered') {
-      took(alerts, target.taken, due, after);
+      took(alerts, target.taken, due, after, now + ENDS_AFTER_RESENDS * opts.resendMs);
       if (target.failures > 0) log.info({ host: target.host, attempts: target.failures + 1 }, 'Alertmanager takes alerts again');
       Object.assign(target, { failures: 0, lastError: undefined, rejected: undefined, failingSince: undefined, lastDeliveredAt: after });
       if (resendDue) target.nextResendAt = now + opts.resendMs;
@@ -241,14 +265,27 @@ export function createAlertmanagerNotifier(opts: AlertmanagerOptions): Alertmana
 
   const loops = targets.map((t) => loop(t));
 
+  function observe(views: readonly ConditionView[], maintenanceNow = false): void {
+    const now = clock();
+    let changed = false;
+    if (maintenanceNow && !maintenance) holdEnds(alerts);
+    if (!maintenanceNow && maintenance) changed = retellEnds(alerts, targets.map((t) => t.taken), now);
+    maintenance = maintenanceNow;
+    if (track(alerts, views, fingerprintOf, now, maintenance) || changed) markDirty();
+  }
+
   return {
-    observe(views, maintenanceNow = false) {
+    observe,
+    observeRestored(views, maintenanceNow = false) {
       const now = clock();
-      let changed = false;
-      if (maintenanceNow && !maintenance) holdEnds(alerts);
-      if (!maintenanceNow && maintenance) changed = retellEnds(alerts, targets.map((t) => t.taken), now);
-      maintenance = maintenanceNow;
-      if (track(alerts, views, fingerprintOf, now, maintenance) || changed) markDirty();
+      for (const view of views) {
+        if (view.active || now - view.since >= keepResolvedMs(opts.resendMs)) continue;
+        const fp = fingerprintOf(view);
+        alerts.set(fp, { openedAt: view.since, view, resolvedAt: view.since });
+        // Told firing by the previous run, for all this one knows: its end, never an after-the-fact report.
+        for (const t of targets) t.taken.set(fp, { openedAt: view.since, firingAt: now });
+      }
+      observe(views.filter((v) => v.active), maintenanceNow);
     },
     observePast(past) {
       for (const { view, openedAt } of past) {

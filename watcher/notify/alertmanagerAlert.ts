@@ -93,6 +93,10 @@ export function toAlertmanagerAlert(view: ConditionView, opts: AlertOptions): Al
     resolved_summary: view.active ? expired : summary,
     // A group of which some watchers' alerts resolved and others' still fire.
     partial_summary: `Still open for some watchers: ${summary}`,
+    // How it ends if it ends as posted now: an open one only by expiring (its watcher stopped re-sending it).
+    // The title prefers that word, so a group that ends with one watcher's all-clear and another's silence
+    // never says "Recovered".
+    resolved_by: view.active ? 'expiry' : 'watcher',
     incident_id: notification.incidentId,
   };
   if (opts.runbookUrl !== undefined) annotations.runbook_url = runbookLink(opts.runbookUrl, view.kind);

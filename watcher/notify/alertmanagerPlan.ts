@@ -9,8 +9,19 @@
 // nothing here can reopen the live alert. A resolution taken under
 // maintenance reached nobody (the silence muted it, and Alertmanager forgets
 // a resolved alert once it has flushed it, muted or not): it is kept, and
-// told again when maintenance ends. Times are the pipeline's monotonic clock.
+// told again when maintenance ends. An open alert that Alertmanager let
+// expire (its endsAt passed before a re-send got through) has been closed
+// there as "no longer reported": when it turns out to have resolved
+// meanwhile, its end alone would notify nothing, so it is told after the fact
+// too. A resolution taken is posted again at each resend for as long as an
+// open alert would last (Prometheus re-sends them too): Alertmanager keeps
+// alerts in memory only, and one that restarted before flushing it would
+// otherwise leave Slack saying "failing". Times are the pipeline's monotonic
+// clock.
 import type { ConditionView } from '../detect/index.js';
+
+/** An open alert lasts this many resend intervals unless posted again: one lost post does not resolve it. */
+export const ENDS_AFTER_RESENDS = 4;
 
 export interface Tracked {
   openedAt: number;
@@ -30,6 +41,10 @@ export interface Taken {
   openedAt: number;
   /** When it took the live alert firing (monotonic). */
   firingAt?: number;
+  /** When the live alert it took last expires there unless posted again (monotonic). */
+  expiresAt?: number;
+  /** The live alert had expired there before its end was posted: the end is told after the fact. */
+  lapsed?: boolean;
   /** It took the live alert's end. */
   ended?: boolean;
   /** When it took the after-the-fact alert firing. */
@@ -39,7 +54,7 @@ export interface Taken {
 }
 
 /** Nothing more to send it about this alert. */
-export const isDone = (t: Taken | undefined): boolean => t?.ended === true && (t.firingAt !== undefined || t.pastEnded === true);
+export const isDone = (t: Taken | undefined): boolean => t?.ended === true && ((t.firingAt !== undefined && !t.lapsed) || t.pastEnded === true);
 
 export type Post = 'firing' | 'resolved' | 'past_firing' | 'past_resolved';
 
@@ -75,8 +90,14 @@ export function plan(
       nextAt = Math.min(nextAt, nextResendAt > now ? nextResendAt : now + resendMs);
       continue;
     }
-    if (!t?.ended) due.push({ fp, post: 'resolved' });
-    if (t?.firingAt !== undefined || t?.pastEnded) continue;
+    if (!t?.ended) {
+      due.push({ fp, post: 'resolved' });
+      if (t?.expiresAt !== undefined && now >= t.expiresAt) t.lapsed = true;
+    } else if (now - resolvedSince(a) < keepResolvedMs(resendMs)) {
+      if (resendDue) due.push({ fp, post: 'resolved' });
+      nextAt = Math.min(nextAt, nextResendAt > now ? nextResendAt : now + resendMs);
+    }
+    if ((t?.firingAt !== undefined && !t.lapsed) || t?.pastEnded) continue;
     if (t?.pastAt === undefined) {
       due.push({ fp, post: 'past_firing' });
       nextAt = Math.min(nextAt, now + resendMs);
@@ -90,13 +111,28 @@ export function plan(
   return { due, nextAt };
 }
 
-/** Records what an Alertmanager took: the answer to a successful post of `due`. */
-export function took(alerts: ReadonlyMap<string, Tracked>, taken: Map<string, Taken>, due: readonly Planned[], at: number): void {
+/** Since when a resolution stands (told again at maintenance end: since then). */
+export const resolvedSince = (a: Tracked): number => a.retoldAt ?? a.resolvedAt ?? 0;
+
+/** How long a resolution is re-posted after it was taken: as long as an open alert lasts unrefreshed. */
+export const keepResolvedMs = (resendMs: number): number => ENDS_AFTER_RESENDS * resendMs;
+
+/** Records what an Alertmanager took: the answer to a successful post of `due`, whose firing alerts end at `firingEndsAt`. */
+export function took(
+  alerts: ReadonlyMap<string, Tracked>,
+  taken: Map<string, Taken>,
+  due: readonly Planned[],
+  at: number,
+  firingEndsAt: number,
+): void {
   for (const { fp, post } of due) {
     const a = alerts.get(fp);
     if (a === undefined) continue;
     const t = taken.get(fp) ?? { openedAt: a.openedAt };
-    if (post === 'firing') t.firingAt ??= at;
+    if (post === 'firing') {
+      t.firingAt ??= at;
+      t.expiresAt = firingEndsAt;
+    }
     else if (post === 'resolved') t.ended = true;
     else if (post === 'past_firing') t.pastAt ??= at;
     else t.pastEnded = true;
@@ -178,7 +214,10 @@ export function retellEnds(alerts: ReadonlyMap<string, Tracked>, takens: readonl
     a.retoldAt = now;
     for (const taken of takens) {
       const t = taken.get(fp);
-      if (t !== undefined) t.ended = false;
+      if (t === undefined) continue;
+      // Its end was taken in time once: told again, it is an end, not a lapse.
+      t.ended = false;
+      t.expiresAt = undefined;
     }
     any = true;
   }

@@ -69,6 +69,7 @@ describe('incident → Alertmanager alert', () => {
       // What a resolved title says if the alert expires, nobody having re-sent it: never the firing headline.
       resolved_summary: 'Failover (blue) no longer reported: its watcher stopped re-sending it; check make status',
       partial_summary: 'Still open for some watchers: Failover detected: pool changed blue → green',
+      resolved_by: 'expiry',
       incident_id: `failover:blue@${OPENED}`,
       runbook_url: 'https://x.example/runbook.md#failover',
     });

@@ -20,7 +20,8 @@ export interface Received {
 
 export type SimOptions = Partial<
   Pick<PipelineOptions, 'cooldownMs' | 'remindMs' | 'recoveryHoldMs' | 'windowSize' | 'thresholdPercent' | 'poolWindowSize'>
-> & { restore?: PipelineState; answer?: () => 'delivered' | 'failed'; startSec?: number };
+> &
+  Partial<Pick<PipelineOptions, 'alertmanager'>> & { restore?: PipelineState; answer?: () => 'delivered' | 'failed'; startSec?: number };
 
 const BLUE = '172.18.0.3:3000';
 const GREEN = '172.18.0.4:3000';
@@ -75,8 +76,12 @@ export class Sim {
       stats: this.stats,
       logger: createLogger('sim', 'silent'),
       restore: opts.restore,
+      ...(opts.alertmanager === undefined ? {} : { alertmanager: opts.alertmanager }),
     });
   }
+
+  /** The clock the pipeline runs on, for what runs beside it (an Alertmanager notifier). */
+  readonly clock = (): number => this.now;
 
   /** Seconds since T0. */
   get t(): number {

@@ -165,11 +165,17 @@ describe('Alertmanager sink', () => {
     const last = await until('the resolution', () => am.posts.find((p) => resolved(p).length > 0));
     expect(resolved(last)[0]!.endsAt).toBe(new Date(resolvedAt).toISOString());
     expect(resolved(last)[0]!.annotations.summary).toMatch(/^Recovered: pool changed green → blue/);
-    // Taken: not sent again.
-    const count = am.posts.length;
-    await new Promise((r) => setTimeout(r, 3 * RESEND_MS));
-    expect(am.posts.length).toBe(count);
+    // Taken: re-sent at each resend for as long as an open alert lasts (an Alertmanager that restarted
+    // before flushing it lost it), with the same end, then no more.
     expect(n.status()).toEqual([expect.objectContaining({ url: am.url, pending: 0 })]);
+    await new Promise((r) => setTimeout(r, (ENDS_AFTER_RESENDS + 1) * RESEND_MS));
+    const after = am.posts.filter((p) => p.at > last.at);
+    expect(after.length).toBeGreaterThanOrEqual(ENDS_AFTER_RESENDS - 2);
+    expect(after.length).toBeLessThanOrEqual(ENDS_AFTER_RESENDS);
+    expect(after.every((p) => resolved(p).length === 1 && resolved(p)[0]!.endsAt === new Date(resolvedAt).toISOString())).toBe(true);
+    const count = am.posts.length;
+    await new Promise((r) => setTimeout(r, 2 * RESEND_MS));
+    expect(am.posts.length).toBe(count);
   });
 
   it('retries through 503s and refused connections, and delivers once Alertmanager is back', async () => {

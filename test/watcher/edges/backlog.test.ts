@@ -46,7 +46,7 @@ function setup(restore?: PipelineState) {
     clock: () => now,
     control,
     sink,
-    alertmanager: { observe: () => {}, observePast: (p) => void past.push(...p.map(({ view, openedAt }) => ({ key: view.key, openedAt }))) },
+    alertmanager: { observe: () => {}, observeRestored: () => {}, observePast: (p) => void past.push(...p.map(({ view, openedAt }) => ({ key: view.key, openedAt }))) },
     stats: new WatcherStats(() => now),
     logger: createLogger('test', 'silent'),
     restore,
