@@ -8,6 +8,7 @@ const PAIRED = [
   'test/e2e/failover.test.ts',
   'test/e2e/security.test.ts',
   'test/e2e/nginx-bad-config.test.ts',
+  'test/e2e/faults-delivery.test.ts',
 ];
 const E2E_TIMEOUTS = { testTimeout: 120_000, hookTimeout: 600_000 };
 

@@ -8,16 +8,19 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedLoop, openLoop, throughput } from '../../ops/stack/index.js';
 import { requireDockerOrSkip } from './support/docker.js';
-import { settleUnderTraffic } from './support/incidents.js';
+import { settled, settleUnderTraffic, waitForStats } from './support/incidents.js';
 import {
   PORTS,
   chaos,
   docker,
+  getVersion,
+  pollUntil,
   receivedAlerts,
   sleep,
   startStack,
   waitForAlert,
   waitForServing,
+  type Sample,
   type Stack,
 } from './support/stack.js';
 
@@ -35,6 +38,8 @@ const MB = 1024 * 1024;
 // traffic (a /version line is under 512 bytes), rounded up for a late wake-up.
 const ROTATION_SLACK_SEC = 2;
 const LINE_BYTES_MAX = 512;
+// startStack's RECOVERY_HOLD_SEC.
+const HOLD_SEC = 3;
 
 interface WatcherStats {
   lines: { read: number; malformed: number };
@@ -160,6 +165,68 @@ describe.skipIf(!enabled)('the watcher under faults on the Compose stack', () =>
     ]);
   });
 
+  it('the watcher stopped while blue fails over and heals and the access log rotates: after its restart it has read every line written while it was down, and Slack hears of the failover it missed', async () => {
+    const t0 = Date.now();
+    await settleUnderTraffic(30_000);
+    // The settling traffic read to its last line before the stop: the restarted watcher's count is then the downtime's alone.
+    await waitForLinesRead((await watcherStats()).lines.read, Number.POSITIVE_INFINITY);
+    const since = Date.now();
+    await stack.compose('stop', 'alert_watcher');
+
+    // One client at about 10 requests/s, every request counted: each is one line the watcher must read.
+    const samples: Sample[] = [];
+    const send = async () => {
+      const sample = await getVersion();
+      samples.push(sample);
+      await sleep(100);
+      return sample;
+    };
+    const sendUntil = async (pool: string, max: number) => {
+      for (let i = 0; i < max; i++) if ((await send()).pool === pool) return Date.now();
+      throw new Error(`${pool} not serving after ${max} requests`);
+    };
+    expect((await chaos('blue', 'start?mode=error')).status).toBe(200);
+    const greenAt = await sendUntil('green', 50);
+    for (let i = 0; i < 10; i++) await send();
+    const failing = samples.length;
+    // Mid-incident, the way the stack rotates (nginx/docker-entrypoint.d/50-rotate-access-log.sh): the
+    // saved position is now in access.log.1, which the resume finishes before the new access.log.
+    await inNginx(`mv ${LOG} ${LOG}.1 && nginx -s reopen`);
+    expect((await chaos('blue', 'stop')).status).toBe(200);
+    const blueAt = await sendUntil('blue', 150);
+    // Blue steady for longer than the hold, in the log: the incident is over before the watcher reads it.
+    while (Date.now() < blueAt + (HOLD_SEC + 2) * 1000) await send();
+    const healing = samples.length - failing;
+    for (let i = 0; i < 20; i++) await send();
+    const startedAt = Date.now();
+    await stack.compose('start', 'alert_watcher');
+
+    await pollUntil(() => watcherStats().then(() => true), 30_000, 250, () => 'watcher not answering /stats after its start');
+    const read = await waitForLinesRead(0, samples.length);
+    const afterTheFact = await waitForAlert('After the fact: Failover of blue', since, 15_000).catch(() => undefined);
+    await waitForStats(settled, 15_000, 'nothing open or queued after the restart');
+    const texts = (await receivedAlerts()).filter((m) => m.receivedAt >= since).map((m) => m.body.text);
+    console.log(
+      `[e2e] watcher stopped: ${samples.length} requests while down (${failing} while blue failed, rotation, ${healing} healing and steady for ${HOLD_SEC + 2} s, 20 after), ` +
+        `down ${((startedAt - since) / 1000).toFixed(1)} s; ${read} lines read after the restart; Slack since the stop: ${JSON.stringify(texts)}; case ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    expect(samples.filter((x) => x.status !== 200)).toEqual([]);
+    expect(read).toBe(samples.length);
+    // A clean stop: no restart notice. The incident had ended: never paged as live, nor resolved as one.
+    expect(texts.filter((t) => /^Watcher restarted/.test(t))).toEqual([]);
+    expect(texts.filter((t) => /^Failover detected/.test(t))).toEqual([]);
+    expect(texts.filter((t) => /^Recovered/.test(t))).toEqual([]);
+    expect(afterTheFact?.body.text, `an after-the-fact message among ${JSON.stringify(texts)}`).toMatch(
+      /^After the fact: Failover of blue from \d\d:\d\d:\d\d to \d\d:\d\d:\d\d UTC, while the watcher was down; over since then$/,
+    );
+    expect(texts.filter((t) => t.startsWith('After the fact: Failover of blue'))).toHaveLength(1);
+    // Its times are the log's: opened when green took over, over after blue's hold, both before the restart.
+    const [from, to] = [...afterTheFact!.body.text.matchAll(/(\d\d):(\d\d):(\d\d)/g)].map((m) => utcToday(m, since));
+    expect(Math.abs(from! - greenAt)).toBeLessThanOrEqual(3_000);
+    expect(to!).toBeGreaterThanOrEqual(blueAt - 1_000);
+    expect(to!).toBeLessThanOrEqual(startedAt);
+  });
+
   it(`soak: ${SOAK_MS / 1000} s at full speed, every log within its bound at every sample, every line read once`, { timeout: SOAK_MS + 90_000 }, async () => {
     // The stack's own services (not the test's webhook receiver).
     const services = (await stack.compose('ps', '-q', 'app_blue', 'app_green', 'nginx', 'alert_watcher')).trim().split('\n');
@@ -219,6 +286,13 @@ describe.skipIf(!enabled)('the watcher under faults on the Compose stack', () =>
     expect(await waitForLinesRead(before.lines.read, statuses.length)).toBe(statuses.length);
   });
 });
+
+/** An HH:MM:SS (UTC) match as epoch ms on the day of `near`, whichever of it and the day around it is closest. */
+function utcToday(m: RegExpMatchArray, near: number): number {
+  const day = 86_400_000;
+  const at = Math.floor(near / day) * day + ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000;
+  return [at - day, at, at + day].reduce((best, t) => (Math.abs(t - near) < Math.abs(best - near) ? t : best));
+}
 
 /** Total bytes of the files in `dir` whose names start with `prefix` (a log and its rotated copies). */
 function filesSize(dir: string, prefix: string): number {

@@ -174,11 +174,54 @@ export async function chaos(pool: 'blue' | 'green', query: string): Promise<Resp
 export interface SlackPost {
   receivedAt: number;
   body: { text: string; blocks?: unknown[] };
+  /** Answered 2xx: a message Slack would show. receivedAlerts() lists only these. */
+  accepted: boolean;
+  /** What the receiver answered. */
+  status: number;
 }
 
+/** The posts the receiver accepted, oldest first: what the channel would show. */
 export async function receivedAlerts(): Promise<SlackPost[]> {
   const res = await fetch(`http://127.0.0.1:${PORTS.receiver}/messages`);
   return (await res.json()) as SlackPost[];
+}
+
+/** Every post, the refused ones too (setReceiver), oldest first. */
+export async function receivedPosts(): Promise<SlackPost[]> {
+  const res = await fetch(`http://127.0.0.1:${PORTS.receiver}/messages?all=1`);
+  return (await res.json()) as SlackPost[];
+}
+
+/** How the receiver answers each webhook post: `status`, with a body of `bodyBytes` bytes when above 0. */
+export interface ReceiverMode {
+  status: number;
+  bodyBytes?: number;
+}
+
+export interface ReceiverState {
+  status: number;
+  bodyBytes: number;
+  /** Answers with a `bodyBytes` body: started, written to the end, cut short by the client closing; bytes handed to the socket. */
+  huge: { started: number; finished: number; abandoned: number; maxBytesWritten: number; bytesWritten: number };
+}
+
+/**
+ * Makes the receiver answer every webhook post this way until told
+ * otherwise; `{ status: 200 }` is normal. The mode lives as long as the
+ * stack: a suite that changes it sets it back.
+ */
+export async function setReceiver(mode: ReceiverMode): Promise<ReceiverState> {
+  const res = await fetch(`http://127.0.0.1:${PORTS.receiver}/control`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(mode),
+  });
+  if (res.status !== 200) throw new Error(`receiver refused ${JSON.stringify(mode)}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as ReceiverState;
+}
+
+export async function receiverState(): Promise<ReceiverState> {
+  return (await (await fetch(`http://127.0.0.1:${PORTS.receiver}/control`)).json()) as ReceiverState;
 }
 
 /**
@@ -186,7 +229,7 @@ export async function receivedAlerts(): Promise<SlackPost[]> {
  * `timeoutMs` fails with `describe(last)`, where `last` is the last miss
  * (a thrown error or undefined).
  */
-async function pollUntil<T>(
+export async function pollUntil<T>(
   attempt: () => Promise<T | undefined>,
   timeoutMs: number,
   intervalMs: number,
