@@ -23,6 +23,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PipelineState } from '../../../watcher/pipeline.js';
 import { rng } from '../../support/rng.js';
+import { shrink } from '../../support/shrink.js';
 import { failedOver, served, Sim } from './sim.js';
 
 const HOLD_SEC = 10;
@@ -150,36 +151,13 @@ async function problemOf(s: Schedule): Promise<string | undefined> {
   return check(s, delivered, lastFailureSec, failingSpans(s));
 }
 
-/**
- * A smaller schedule that still `fails`: one change at a time (drop a
- * segment, halve its length, turn one of its faults off), kept when it still
- * fails, until no change does. Greedy, like QuickCheck's shrinking: a local
- * minimum, enough to read.
- */
-async function shrink(s: Schedule, fails: (s: Schedule) => Promise<boolean>): Promise<Schedule> {
-  const faults = ['maintenance', 'slackDown', 'restartAfter'] as const;
-  const smaller = (b: Schedule): Schedule[] =>
-    b.segments.flatMap((seg, i) => {
-      const withSeg = (next: Segment | undefined) => ({ ...b, segments: b.segments.flatMap((g, j) => (j !== i ? [g] : next === undefined ? [] : [next])) });
-      return [
-        withSeg(undefined),
-        ...(seg.seconds > 1 ? [withSeg({ ...seg, seconds: Math.ceil(seg.seconds / 2) })] : []),
-        ...faults.filter((k) => seg[k]).map((k) => withSeg({ ...seg, [k]: false })),
-      ];
-    });
-  let best = s;
-  for (;;) {
-    let next: Schedule | undefined;
-    for (const candidate of smaller(best)) {
-      if (await fails(candidate)) {
-        next = candidate;
-        break;
-      }
-    }
-    if (next === undefined) return best;
-    best = next;
-  }
-}
+const FAULTS = ['maintenance', 'slackDown', 'restartAfter'] as const;
+
+/** A segment made smaller: half as long, or one of its faults turned off. */
+const segmentVariants = (seg: Segment): Segment[] => [
+  ...(seg.seconds > 1 ? [{ ...seg, seconds: Math.ceil(seg.seconds / 2) }] : []),
+  ...FAULTS.filter((k) => seg[k]).map((k) => ({ ...seg, [k]: false })),
+];
 
 /** The seconds [from, to) in which blue failed, from the schedule. */
 function failingSpans(s: Schedule): number[][] {
@@ -206,7 +184,7 @@ describe('simulation: Slack’s latest word is the truth', () => {
       const { delivered, lastFailureSec } = await run(s);
       const problem = check(s, delivered, lastFailureSec, failingSpans(s));
       if (problem !== undefined) {
-        const shrunk = await shrink(s, async (c) => (await problemOf(c)) !== undefined);
+        const shrunk = await shrink(s, async (c) => (await problemOf(c)) !== undefined, segmentVariants);
         expect.fail(
           `seed ${seed}: ${problem}\nschedule: ${JSON.stringify(s)}\ndelivered: ${JSON.stringify(delivered)}\n` +
             `shrunk (${await problemOf(shrunk)}): SIM_SCHEDULE='${JSON.stringify(shrunk)}'`,
@@ -230,7 +208,7 @@ describe('simulation: Slack’s latest word is the truth', () => {
     };
     // "Fails" while a Slack outage of at least 5 s remains: the rest is noise to shrink away.
     const fails = async (s: Schedule) => s.segments.some((g) => g.slackDown && g.seconds >= 5);
-    const shrunk = await shrink(big, fails);
+    const shrunk = await shrink(big, fails, segmentVariants);
     expect(shrunk.segments).toEqual([segment({ slackDown: true, seconds: 8 })]);
   });
 });
