@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readTemplate } from '../watcher/core/nginxTemplate.js';
+import { watcherConfigSchema } from '../../watcher/config.js';
 import {
   type Container,
   type K8sObject,
@@ -41,11 +42,31 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
     expect(found.map(describeObject), `exactly one ConfigMap ${prefix}`).toHaveLength(1);
     return found[0]!;
   };
-  const pod = (deployment: string) => podTemplates(objects).find((p) => p.owner.kind === 'Deployment' && p.owner.metadata.name === deployment)!;
-  const container = (deployment: string, name: string): Container => {
-    const c = pod(deployment).containers.find((x) => x.name === name);
-    expect(c, `${deployment} has a container ${name}`).toBeDefined();
+  /** The workloads: the pools are Deployments; Nginx and Alertmanager, whose state outlives their pods, StatefulSets. */
+  const WORKLOADS = ['Deployment', 'StatefulSet'];
+  const workloads = () => objects.filter((o) => WORKLOADS.includes(o.kind));
+  const pod = (workload: string) => {
+    const found = podTemplates(objects).filter((p) => WORKLOADS.includes(p.owner.kind) && p.owner.metadata.name === workload);
+    expect(found.map((p) => describeObject(p.owner)), `exactly one workload ${workload}`).toHaveLength(1);
+    return found[0]!;
+  };
+  const container = (workload: string, name: string): Container => {
+    const c = pod(workload).containers.find((x) => x.name === name);
+    expect(c, `${workload} has a container ${name}`).toBeDefined();
     return c;
+  };
+  /** Every watcher container, wherever it runs: the one that starts the watcher's main. */
+  const watchers = () =>
+    podTemplates(objects).flatMap((p) => p.containers.filter((c) => (c.command ?? []).join(' ').includes('dist/watcher/main.js')).map((c) => ({ p, c })));
+  /** The volume mounted at `dir` or above it, in container `c` of pod template `p`: its mount and what backs it. */
+  const volumeAt = (p: { owner: K8sObject; spec: any }, c: Container, dir: string) => {
+    const mount = (c.volumeMounts ?? [])
+      .filter((m: { mountPath: string }) => dir === m.mountPath || dir.startsWith(`${m.mountPath.replace(/\/$/, '')}/`))
+      .sort((a: { mountPath: string }, b: { mountPath: string }) => b.mountPath.length - a.mountPath.length)[0];
+    if (mount === undefined) return undefined;
+    const volume = (p.spec.volumes ?? []).find((v: { name: string }) => v.name === mount.name);
+    const claim = (p.owner.spec.volumeClaimTemplates ?? []).find((t: { metadata: { name: string } }) => t.metadata.name === mount.name);
+    return { mount, volume, claim };
   };
   /** The value a container's environment gives `name`: literal, or from a ConfigMap key or envFrom. */
   const envSource = (
@@ -68,15 +89,35 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
     return undefined;
   };
 
+  let composeFile: { services: Record<string, { environment?: Record<string, unknown>; image?: string; entrypoint?: string[]; command?: string[]; volumes?: string[] }> };
+  const compose = () => composeFile;
+
   beforeAll(() => {
     objects = parseObjects(kustomize());
+    composeFile = parseYaml(read('docker-compose.yml'), { merge: true });
   });
 
   it('renders the stack: namespace, pools, Nginx, settings, budgets, policies', () => {
     const kinds = objects.map(describeObject);
-    for (const expected of ['Namespace/bluegreen', 'Deployment/app-blue', 'Deployment/app-green', 'Deployment/nginx', 'Service/app-blue', 'Service/app-green', 'Service/nginx', 'NetworkPolicy/pools']) {
+    for (const expected of [
+      'Namespace/bluegreen',
+      'Deployment/app-blue',
+      'Deployment/app-green',
+      'StatefulSet/nginx',
+      'StatefulSet/alertmanager',
+      'Service/app-blue',
+      'Service/app-green',
+      'Service/nginx',
+      'Service/watcher',
+      'Service/alertmanager',
+      'NetworkPolicy/pools',
+      'NetworkPolicy/nginx',
+      'NetworkPolicy/alertmanager',
+    ]) {
       expect(kinds).toContain(expected);
     }
+    // Nginx is no longer a Deployment: one workload of that name.
+    expect(kinds).not.toContain('Deployment/nginx');
     expect(all('PodDisruptionBudget').length).toBeGreaterThan(0);
     // Everything but the Namespace lives in it.
     expect(objects.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== 'bluegreen').map(describeObject)).toEqual([]);
@@ -87,7 +128,7 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
   });
 
   it('the schema check rejects what the API server would (wrong type, missing field, unknown kind)', async () => {
-    const deployment = structuredClone(one('Deployment', 'nginx'));
+    const deployment = structuredClone(one('StatefulSet', 'nginx'));
     deployment.spec.replicas = 'two';
     const nameless = structuredClone(one('Deployment', 'app-blue'));
     delete nameless.spec.template.spec.containers[0].name;
@@ -198,7 +239,7 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
 
   it('every container is locked down: non-root, read-only root, no capabilities, seccomp RuntimeDefault', () => {
     const templates = podTemplates(objects);
-    expect(templates.length).toBe(3);
+    expect(templates.length).toBe(4);
     for (const p of templates) {
       expect(p.spec.automountServiceAccountToken, describeObject(p.owner)).toBe(false);
       expect(p.spec.enableServiceLinks, describeObject(p.owner)).toBe(false);
@@ -227,8 +268,14 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
       watcher: read('watcher/main.ts'),
       nginx: readTemplate(),
     };
+    // Not our code: the endpoints Alertmanager documents (its management API).
+    const alertmanagerPaths = ['/-/healthy', '/-/ready'];
     const servesPath = (name: string, p: string) =>
-      name === 'nginx' ? new RegExp(`location\\s*=\\s*${p}\\s*\\{`).test(served.nginx!) : served[name]!.includes(`'${p}'`);
+      name === 'alertmanager'
+        ? alertmanagerPaths.includes(p)
+        : name === 'nginx'
+          ? new RegExp(`location\\s*=\\s*${p}\\s*\\{`).test(served.nginx!)
+          : served[name]!.includes(`'${p}'`);
     for (const p of podTemplates(objects)) {
       for (const c of p.containers) {
         const where = `${describeObject(p.owner)} container ${c.name}`;
@@ -281,13 +328,16 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
     expect(readTemplate()).toMatch(/location ~\* \^\/chaos\(\?:\/\|\$\) \{\s*default_type application\/json;\s*return 404/);
   });
 
-  it('the webhook comes from a Secret that the manifests reference and never contain', () => {
-    const watcher = container('nginx', 'watcher');
-    expect(envSource(watcher, 'SLACK_WEBHOOK_URL')?.secret).toMatchObject({ key: 'SLACK_WEBHOOK_URL' });
-    expect(envSource(watcher, 'HEARTBEAT_URL')?.secret).toMatchObject({ key: 'HEARTBEAT_URL' });
+  it('the webhooks come from Secrets that the manifests reference and never contain', () => {
+    const alertmanager = container('alertmanager', 'alertmanager');
+    const hook = envSource(alertmanager, 'ALERTMANAGER_SLACK_WEBHOOK_URL')?.secret as { name: string; key: string; optional?: boolean } | undefined;
+    expect(hook).toMatchObject({ name: 'alertmanager', key: 'ALERTMANAGER_SLACK_WEBHOOK_URL' });
+    // Required: without it Alertmanager does not start, rather than run unheard.
+    expect(hook?.optional ?? false).toBe(false);
+    expect(envSource(container('nginx', 'watcher'), 'HEARTBEAT_URL')?.secret).toMatchObject({ name: 'watcher', key: 'HEARTBEAT_URL', optional: true });
     expect(envSource(container('app-blue', 'app'), 'CHAOS_TOKEN')?.secret).toMatchObject({ key: 'CHAOS_TOKEN' });
     expect(all('Secret')).toEqual([]);
-    const secretNames = ['SLACK_WEBHOOK_URL', 'HEARTBEAT_URL', 'CHAOS_TOKEN'];
+    const secretNames = ['SLACK_WEBHOOK_URL', 'HEARTBEAT_URL', 'CHAOS_TOKEN', 'ALERTMANAGER_SLACK_WEBHOOK_URL'];
     for (const cm of all('ConfigMap')) {
       expect(Object.keys(cm.data ?? {}).filter((k) => secretNames.includes(k)), describeObject(cm)).toEqual([]);
     }
@@ -297,27 +347,42 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
         expect(literal, `${describeObject(p.owner)} ${c.name}`).toEqual([]);
       }
     }
+    // Alertmanager's config names the file the entrypoint writes the webhook to, never the webhook.
+    const config = configMap('alertmanager-config').data['alertmanager.yml.template'] as string;
+    expect(config).toMatch(/^\s*- api_url_file: \S+$/m);
+    expect(config).not.toMatch(/\bapi_url:/);
     expect(JSON.stringify(objects)).not.toMatch(/hooks\.slack\.com|https:\/\/hc-ping/);
   });
 
-  it('every Deployment has a disruption budget that keeps a pod up and still lets a node drain', () => {
-    const deployments = all('Deployment');
-    expect(deployments.length).toBe(3);
-    for (const d of deployments) {
+  it('every workload of more than one replica has a disruption budget that keeps a pod up and lets a node drain; a single pod has none', () => {
+    expect(workloads().map(describeObject).sort()).toEqual(['Deployment/app-blue', 'Deployment/app-green', 'StatefulSet/alertmanager', 'StatefulSet/nginx']);
+    for (const d of workloads()) {
       const budgets = all('PodDisruptionBudget').filter((b) => selects(b.spec.selector, d.spec.template.metadata.labels));
+      const replicas = (d.spec.replicas ?? 1) as number;
+      if (replicas === 1) {
+        // minAvailable: 1 of 1 would refuse every eviction: no node could drain.
+        expect(budgets.map(describeObject), `${describeObject(d)}: one pod, no budget`).toEqual([]);
+        continue;
+      }
       expect(budgets.map(describeObject), describeObject(d)).toHaveLength(1);
       const { minAvailable, maxUnavailable } = budgets[0]!.spec;
-      const replicas = d.spec.replicas as number;
-      expect(replicas, describeObject(d)).toBeGreaterThan(1);
       if (minAvailable !== undefined) expect(minAvailable >= 1 && minAvailable < replicas, describeObject(d)).toBe(true);
       else expect(maxUnavailable >= 1 && maxUnavailable < replicas, describeObject(d)).toBe(true);
     }
+    // What serves clients, and watches them, runs more than one pod.
+    for (const name of ['app-blue', 'app-green', 'nginx']) expect(pod(name).owner.spec.replicas, name).toBeGreaterThan(1);
   });
 
-  it('images are the stack\'s two, and every placeholder is replaced', () => {
+  it('images are the stack\'s two and Compose\'s Alertmanager, and every placeholder is replaced', () => {
     const images = podTemplates(objects).flatMap((p) => p.containers.map((c) => `${c.name}=${c.image}`));
-    expect(images.length).toBe(4);
-    for (const image of images) expect(image).toMatch(/^(app=bluegreen-node|watcher=bluegreen-node|nginx=bluegreen-nginx):[\w.-]+$/);
+    expect(images.length).toBe(5);
+    for (const image of images) {
+      expect(image).toMatch(/^(app=bluegreen-node|watcher=bluegreen-node|nginx=bluegreen-nginx|alertmanager=prom\/alertmanager):[\w.-]+$/);
+    }
+    // The version Compose's alertmanager profile runs by default.
+    const tag = /^prom\/alertmanager:\$\{ALERTMANAGER_VERSION:-([\w.-]+)\}$/.exec(String(compose().services.alertmanager?.image))?.[1];
+    expect(tag).toBeDefined();
+    expect(container('alertmanager', 'alertmanager').image).toBe(`prom/alertmanager:${tag}`);
   });
 
   it('the pools are the same but for their colour', () => {
@@ -329,32 +394,284 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
     expect(envSource(container('app-green', 'app'), 'APP_POOL')?.value).toBe('green');
   });
 
+
   it('every setting Compose gives a value to, Kubernetes gives too', () => {
     // Compose's `${VAR:-}` (or nested such) leaves the program's own default: not required.
-    const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { environment?: Record<string, unknown> }> };
     const programDefault = /^(\$\{[A-Z0-9_]+:-)+\}+$/;
-    const secrets = new Set(['SLACK_WEBHOOK_URL', 'HEARTBEAT_URL', 'CHAOS_TOKEN']);
+    const secrets = new Set(['SLACK_WEBHOOK_URL', 'HEARTBEAT_URL', 'CHAOS_TOKEN', 'ALERTMANAGER_SLACK_WEBHOOK_URL']);
     const pairs: [string, string, string][] = [
       ['app_blue', 'app-blue', 'app'],
       ['app_green', 'app-green', 'app'],
       ['nginx', 'nginx', 'nginx'],
       ['alert_watcher', 'nginx', 'watcher'],
+      ['alertmanager', 'alertmanager', 'alertmanager'],
     ];
+    const nginxReplicas = one('StatefulSet', 'nginx').spec.replicas as number;
     let checked = 0;
-    for (const [service, deployment, name] of pairs) {
-      const env = compose.services[service]?.environment ?? {};
+    for (const [service, workload, name] of pairs) {
+      const env = compose().services[service]?.environment ?? {};
       expect(Object.keys(env).length, service).toBeGreaterThan(0);
-      const c = container(deployment, name);
+      const c = container(workload, name);
       for (const [key, value] of Object.entries(env)) {
+        // As the alertmanager profile sets it (docs/alertmanager.md): empty, with more than one watcher.
+        if (key === 'SLACK_WEBHOOK_URL' && name === 'watcher' && nginxReplicas > 1) {
+          expect(envSource(c, key), `${service} ${key}: none with ${nginxReplicas} watchers`).toBeUndefined();
+          continue;
+        }
         if (secrets.has(key)) {
           expect(envSource(c, key)?.secret, `${service} ${key}`).toBeDefined();
           continue;
         }
         if (programDefault.test(String(value))) continue;
         checked++;
-        expect(envSource(c, key), `${service} sets ${key}; ${deployment}/${name} does not`).toBeDefined();
+        expect(envSource(c, key), `${service} sets ${key}; ${workload}/${name} does not`).toBeDefined();
       }
     }
     expect(checked).toBeGreaterThan(8);
+    // Alertmanager starts as Compose starts it.
+    const alertmanager = container('alertmanager', 'alertmanager');
+    expect(alertmanager.command).toEqual(compose().services.alertmanager?.entrypoint);
+    expect(alertmanager.args ?? []).toEqual(compose().services.alertmanager?.command ?? []);
+  });
+
+  // --- State that outlives the pod, and Alertmanager whenever there is more than one watcher ---
+
+  it('every StatefulSet is governed by a headless Service that selects its pods; Nginx rolls one named pod at a time', () => {
+    const sets = all('StatefulSet');
+    expect(sets.map(describeObject).sort()).toEqual(['StatefulSet/alertmanager', 'StatefulSet/nginx']);
+    for (const sts of sets) {
+      const svc = one('Service', sts.spec.serviceName);
+      expect(svc.spec.clusterIP, describeObject(svc)).toBe('None');
+      expect(serviceSelects(svc.spec.selector, sts.spec.template.metadata.labels), `${describeObject(svc)} selects ${describeObject(sts)}`).toBe(true);
+      expect(selects(sts.spec.selector, sts.spec.template.metadata.labels), describeObject(sts)).toBe(true);
+      expect(sts.spec.podManagementPolicy, describeObject(sts)).toBe('Parallel');
+      expect(sts.spec.updateStrategy?.type, describeObject(sts)).toBe('RollingUpdate');
+      // One at a time: no partition holding pods back, no maxUnavailable (behind a feature gate) taking two down.
+      expect(sts.spec.updateStrategy?.rollingUpdate ?? {}, describeObject(sts)).toEqual({});
+    }
+    const nginx = one('StatefulSet', 'nginx');
+    expect(nginx.spec.replicas).toBe(2);
+    expect(nginx.spec.serviceName).toBe('watcher');
+    // The `instance` label is the pod's name, which a StatefulSet keeps across restarts, as the state.
+    expect(envSource(container('nginx', 'watcher'), 'ALERTMANAGER_INSTANCE')?.field).toBe('metadata.name');
+  });
+
+  it('the watcher\'s CONTROL_DIR is a volume claimed per pod, not an emptyDir, and its group may write it; the access log stays an emptyDir', () => {
+    const list = watchers();
+    expect(list.length).toBeGreaterThan(0);
+    for (const { p, c } of list) {
+      const where = `${describeObject(p.owner)} container ${c.name}`;
+      expect(p.owner.kind, where).toBe('StatefulSet');
+      const dir = envSource(c, 'CONTROL_DIR')?.value;
+      expect(dir, `${where}: CONTROL_DIR`).toBeDefined();
+      const at = volumeAt(p, c, dir!);
+      expect(at, `${where}: a volume at ${dir}`).toBeDefined();
+      expect(at!.mount.readOnly ?? false, where).toBe(false);
+      expect(at!.volume, `${where}: CONTROL_DIR on a pod volume (${JSON.stringify(at!.volume)}) is lost with the pod`).toBeUndefined();
+      const claim = at!.claim;
+      expect(claim, `${where}: CONTROL_DIR claimed per pod (volumeClaimTemplates)`).toBeDefined();
+      expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
+      expect(claim.spec.resources?.requests?.storage).toMatch(/^\d+(Mi|Gi)$/);
+      // The cluster's default class.
+      expect(claim.spec.storageClassName).toBeUndefined();
+      // A provisioned volume is root's: the kubelet gives it to the watcher's group, or the watcher cannot start.
+      const group = c.securityContext?.runAsGroup ?? p.spec.securityContext?.runAsGroup;
+      expect(group, where).toBeGreaterThan(0);
+      expect(p.spec.securityContext?.fsGroup, `${where}: fsGroup`).toBe(group);
+      // Scaled down, the state goes: scaled up later, the pod must not bring back incidents long over.
+      expect(p.owner.spec.persistentVolumeClaimRetentionPolicy?.whenScaled, where).toBe('Delete');
+      // The checkpoint survives the pod, not the log: a new pod's log is new.
+      const log = volumeAt(p, c, envSource(c, 'LOG_PATH')!.value!);
+      expect(log?.volume?.emptyDir, `${where}: the access log`).toBeDefined();
+      expect(log?.claim, `${where}: the access log`).toBeUndefined();
+    }
+  });
+
+  it('every watcher\'s ALERTMANAGER_URL names the Service alertmanager, which selects the Alertmanager pods on a port they declare', () => {
+    const svc = one('Service', 'alertmanager');
+    const sts = one('StatefulSet', 'alertmanager');
+    const am = pod('alertmanager');
+    // The Service's pods are Alertmanager's, and only those.
+    expect(podTemplates(objects).filter((p) => serviceSelects(svc.spec.selector, p.labels)).map((p) => describeObject(p.owner))).toEqual(['StatefulSet/alertmanager']);
+    const ns = svc.metadata.namespace;
+    const names = (base: string) => [base, `${base}.${ns}`, `${base}.${ns}.svc`, `${base}.${ns}.svc.cluster.local`];
+    // The Service, or (an HA pair) each member by its own name under the governing Service.
+    const members = Array.from({ length: (sts.spec.replicas ?? 1) as number }, (_, i) => `${sts.metadata.name}-${i}.${sts.spec.serviceName}`);
+    const allowed = new Set([...names(svc.metadata.name), ...members.flatMap(names)]);
+    // Alertmanager listens on --web.listen-address, :9093 unless its args say otherwise.
+    const listen = ((am.containers[0].args ?? []) as string[]).find((a) => a.startsWith('--web.listen-address='))?.split('=')[1] ?? ':9093';
+    const listening = Number(listen.split(':').pop());
+    const declared = (am.spec.containers as Container[]).flatMap((c) => (c.ports ?? []) as { name?: string; containerPort: number }[]);
+    const stacks = new Set<string>();
+    for (const { p, c } of watchers()) {
+      const where = `${describeObject(p.owner)} container ${c.name}`;
+      const raw = envSource(c, 'ALERTMANAGER_URL')?.value ?? '';
+      // As the watcher reads it: URLs separated by commas or spaces.
+      const urls = watcherConfigSchema.shape.ALERTMANAGER_URL.parse(raw);
+      expect(urls.length, `${where}: ALERTMANAGER_URL`).toBeGreaterThan(0);
+      for (const u of urls) {
+        const url = new URL(u);
+        expect(allowed.has(url.hostname), `${where}: ${u} names the Service ${svc.metadata.name} or one of its members`).toBe(true);
+        const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+        const servicePort = (svc.spec.ports as { port: number; targetPort?: number | string }[]).find((sp) => sp.port === port);
+        expect(servicePort, `${where}: ${u}: the Service has port ${port}`).toBeDefined();
+        const target = servicePort!.targetPort ?? servicePort!.port;
+        const containerPort = typeof target === 'string' ? declared.find((cp) => cp.name === target)?.containerPort : declared.find((cp) => cp.containerPort === target)?.containerPort;
+        expect(containerPort, `${where}: ${u}: Alertmanager's pod declares the target port ${target}`).toBeDefined();
+        // Headless: the watcher connects to the pod itself, on the URL's port, with no translation.
+        expect(containerPort, `${where}: ${u}`).toBe(port);
+        expect(listening, `${where}: ${u}: Alertmanager listens there`).toBe(port);
+      }
+      const stack = envSource(c, 'ALERTMANAGER_STACK')?.value;
+      expect(stack, `${where}: ALERTMANAGER_STACK`).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
+      stacks.add(stack!);
+    }
+    // One stack: every watcher's alerts group together, and one silence holds them all.
+    expect(stacks.size).toBe(1);
+  });
+
+  it('with more than one Nginx pod, the watchers have no Slack webhook of their own: Slack hears incidents from Alertmanager only', () => {
+    /** Every way a container could be given SLACK_WEBHOOK_URL: an env entry, a whole Secret (its keys are not in the manifests), a ConfigMap that holds it. */
+    const webhookSources = (c: Container): string[] => {
+      const found: string[] = [];
+      for (const e of c.env ?? []) if (e.name === 'SLACK_WEBHOOK_URL') found.push(`env ${JSON.stringify(e.valueFrom ?? { value: e.value })}`);
+      for (const from of c.envFrom ?? []) {
+        if (from.secretRef !== undefined) found.push(`envFrom Secret ${from.secretRef.name}`);
+        const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === from.configMapRef?.name);
+        if (Object.keys(cm?.data ?? {}).some((k) => `${from.prefix ?? ''}${k}` === 'SLACK_WEBHOOK_URL')) found.push(`envFrom ConfigMap ${cm!.metadata.name}`);
+      }
+      return found;
+    };
+    let checked = 0;
+    for (const { p, c } of watchers()) {
+      if (((p.owner.spec.replicas ?? 1) as number) <= 1) continue;
+      const where = `${describeObject(p.owner)} (${p.owner.spec.replicas} watchers) container ${c.name}`;
+      expect(webhookSources(c), where).toEqual([]);
+      // Without a webhook the watcher is Alertmanager-only, not dry-run, only if it has an Alertmanager.
+      expect(envSource(c, 'ALERTMANAGER_URL')?.value ?? '', `${where}: ALERTMANAGER_URL`).not.toBe('');
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+    // The check sees a webhook given back either way.
+    const planted = structuredClone(container('nginx', 'watcher'));
+    planted.env.push({ name: 'SLACK_WEBHOOK_URL', valueFrom: { secretKeyRef: { name: 'watcher', key: 'SLACK_WEBHOOK_URL' } } });
+    planted.envFrom.push({ secretRef: { name: 'watcher' } });
+    expect(webhookSources(planted)).toHaveLength(2);
+  });
+
+  it('the Alertmanager ConfigMap is monitoring/alertmanager.yml and monitoring/alertmanager-entrypoint.sh themselves, mounted where Compose mounts them', () => {
+    const p = pod('alertmanager');
+    const am = container('alertmanager', 'alertmanager');
+    const mounted = ((compose().services.alertmanager?.volumes ?? []) as string[]).filter((v) => v.startsWith('./monitoring/'));
+    expect(mounted.length).toBe(2);
+    for (const entry of mounted) {
+      const [source, target] = entry.split(':') as [string, string];
+      const at = volumeAt(p, am, target);
+      expect(at?.volume?.configMap, `${target}: from a ConfigMap`).toBeDefined();
+      expect(at!.mount.readOnly).toBe(true);
+      // The whole ConfigMap, each key a file: no items renaming them.
+      expect(at!.volume.configMap.items).toBeUndefined();
+      const cm = one('ConfigMap', at!.volume.configMap.name);
+      expect(cm.data?.[path.posix.relative(at!.mount.mountPath, target)], `${target} is ${source} itself`).toBe(read(source.replace(/^\.\//, '')));
+    }
+    expect(Object.keys(configMap('alertmanager-config').data).sort()).toEqual(['alertmanager.yml.template', 'entrypoint.sh']);
+    // One copy: neither file's text anywhere under deploy/.
+    const copies = readdirSync(path.join(ROOT, KUSTOMIZATION_DIR), { recursive: true, encoding: 'utf8' }).filter((f) => {
+      const text = read(path.join(KUSTOMIZATION_DIR, f).replace(/\\/g, '/'));
+      return text.includes('slack_configs:') || text.includes('group_wait=$(duration');
+    });
+    expect(copies).toEqual([]);
+    const entrypoint = read('monitoring/alertmanager-entrypoint.sh');
+    // It runs the mounted script, which reads the mounted template.
+    expect(am.command[0]).toBe('/bin/sh');
+    expect(volumeAt(p, am, am.command[1])?.volume?.configMap).toBeDefined();
+    const template = /\s(\/etc\/alertmanager\/\S+\.template)\b/.exec(entrypoint)?.[1];
+    expect(template).toBeDefined();
+    expect(mounted.map((m) => m.split(':')[1])).toContain(template);
+    // Where it writes: the webhook and the rendered config in memory, never on the node's disk...
+    const dir = /^dir=(\S+)$/m.exec(entrypoint)?.[1];
+    expect(dir).toBeDefined();
+    const tmp = volumeAt(p, am, dir!);
+    expect(tmp?.volume?.emptyDir?.medium, `${dir}: an in-memory emptyDir`).toBe('Memory');
+    expect(tmp!.mount.readOnly ?? false).toBe(false);
+    const apiUrlFile = /api_url_file:\s*(\S+)/.exec(read('monitoring/alertmanager.yml'))?.[1];
+    expect(apiUrlFile?.startsWith(`${dir}/`), `${apiUrlFile} under ${dir}`).toBe(true);
+    // ...and silences and the notification log on a volume of its own, which outlives the pod.
+    const storage = /--storage\.path=(\S+)/.exec(entrypoint)?.[1];
+    expect(storage).toBeDefined();
+    const data = volumeAt(p, am, storage!);
+    expect(data?.volume, `${storage}: not a pod volume`).toBeUndefined();
+    expect(data?.claim?.spec?.accessModes).toEqual(['ReadWriteOnce']);
+    expect(data?.claim?.spec?.storageClassName).toBeUndefined();
+    // As the image's user, nobody, whose group the kubelet gives that volume.
+    expect(p.spec.securityContext?.runAsUser).toBe(65534);
+    expect(p.spec.securityContext?.fsGroup).toBe(p.spec.securityContext?.runAsGroup);
+    // Alertmanager's own health and readiness endpoints.
+    expect(am.livenessProbe.httpGet.path).toBe('/-/healthy');
+    expect(am.readinessProbe.httpGet.path).toBe('/-/ready');
+  });
+
+  it('Alertmanager\'s timings: group_wait shorter than the watchers\' resend interval, reminders as often as the watcher\'s', () => {
+    const entrypoint = read('monitoring/alertmanager-entrypoint.sh');
+    // The characters the entrypoint accepts in a duration (its `case`), and Alertmanager's units.
+    const accepted = new RegExp(`^[${/\*\[!([^\]]+)\]\*/.exec(entrypoint)?.[1] ?? ''}]+$`);
+    const UNIT: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 };
+    const seconds = (name: string): number => {
+      const value = envSource(container('alertmanager', 'alertmanager'), name)?.value;
+      expect(value, `${name} is set`).toBeDefined();
+      expect(value, `${name}: the entrypoint accepts it`).toMatch(accepted);
+      const parts = [...value!.matchAll(/(\d+)(ms|s|m|h|d)/g)];
+      expect(parts.map((m) => m[0]).join(''), `${name}: a duration`).toBe(value);
+      return parts.reduce((sum, m) => sum + Number(m[1]) * UNIT[m[2]!]!, 0);
+    };
+    const groupWait = seconds('ALERTMANAGER_GROUP_WAIT');
+    const groupInterval = seconds('ALERTMANAGER_GROUP_INTERVAL');
+    const repeatInterval = seconds('ALERTMANAGER_REPEAT_INTERVAL');
+    expect(groupWait).toBeGreaterThan(0);
+    expect(groupInterval).toBeGreaterThanOrEqual(groupWait);
+    for (const { p, c } of watchers()) {
+      const where = `${describeObject(p.owner)} container ${c.name}`;
+      // An incident told after the fact fires for one resend interval: it must outlast group_wait to be notified.
+      const resend = watcherConfigSchema.shape.ALERTMANAGER_RESEND_SEC.parse(envSource(c, 'ALERTMANAGER_RESEND_SEC')?.value);
+      expect(groupWait, `${where}: group_wait < ALERTMANAGER_RESEND_SEC (${resend} s)`).toBeLessThan(resend);
+      // monitoring/alertmanager.yml: repeat_interval is the watcher's ALERT_REMIND_SEC.
+      const remind = watcherConfigSchema.shape.ALERT_REMIND_SEC.parse(envSource(c, 'ALERT_REMIND_SEC')?.value);
+      expect(repeatInterval, `${where}: repeat_interval = ALERT_REMIND_SEC (${remind} s)`).toBe(remind);
+    }
+  });
+
+  it('only the watchers and the operator reach Alertmanager, on the port the watchers post to', () => {
+    const am = pod('alertmanager');
+    const port = container('alertmanager', 'alertmanager').ports.find((p: { name: string }) => p.name === 'http').containerPort;
+    const policies = all('NetworkPolicy').filter((np) => selects(np.spec.podSelector, am.labels));
+    expect(policies.map(describeObject)).toEqual(['NetworkPolicy/alertmanager']);
+    const watcherPods = watchers().map(({ p }) => p.labels);
+    const operator = { role: 'operator' };
+    for (const np of policies) {
+      expect(np.spec.policyTypes).toContain('Ingress');
+      for (const rule of np.spec.ingress ?? []) {
+        expect((rule.from ?? []).length, `${describeObject(np)}: a rule with no "from"`).toBeGreaterThan(0);
+        for (const peer of rule.from) {
+          expect(peer.namespaceSelector, `${describeObject(np)}: no other namespace`).toBeUndefined();
+          expect(peer.ipBlock, `${describeObject(np)}: no address block`).toBeUndefined();
+          const ok = watcherPods.some((labels) => selects(peer.podSelector, labels)) || JSON.stringify(peer.podSelector?.matchLabels) === JSON.stringify(operator);
+          expect(ok, `${describeObject(np)}: peer ${JSON.stringify(peer)}`).toBe(true);
+        }
+      }
+    }
+    /** Whether a pod with `labels` may open `port` on Alertmanager. */
+    const admitted = (labels: Record<string, string>) =>
+      policies.some((np) =>
+        (np.spec.ingress ?? []).some(
+          (rule: { from?: { podSelector?: any }[]; ports?: { port: number | string }[] }) =>
+            (rule.from ?? []).some((peer) => selects(peer.podSelector, labels)) &&
+            ((rule.ports ?? []).length === 0 || rule.ports!.some((p) => p.port === port || p.port === 'http')),
+        ),
+      );
+    for (const labels of watcherPods) expect(admitted(labels), JSON.stringify(labels)).toBe(true);
+    expect(admitted(operator)).toBe(true);
+    for (const other of ['app-blue', 'app-green', 'alertmanager']) expect(admitted(pod(other).labels), other).toBe(false);
+    // Ingress only, as every policy here: Alertmanager's way out to Slack stays open.
+    expect(all('NetworkPolicy').filter((np) => (np.spec.policyTypes as string[]).includes('Egress')).map(describeObject)).toEqual([]);
   });
 });
