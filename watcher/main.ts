@@ -86,10 +86,12 @@ const runMarker = startRunMarker({ dir: config.CONTROL_DIR, clock: Date.now, log
 if (runMarker.uncleanSince !== undefined) {
   logger.warn({ downSince: new Date(runMarker.uncleanSince).toISOString() }, 'the previous run ended without a clean stop');
 }
-// Nginx's published pool is the truth about the primary, even over saved state:
-// a switch may have happened while the watcher was down.
+// Nginx's published pool is the truth about the primary, then ACTIVE_POOL as
+// this container was given it (a new Kubernetes pod's, from the ConfigMap),
+// both over saved state: a switch may have happened while the watcher was
+// down, and the detector then closes the old primary's incidents.
 const published = readPublishedPool(config.ACTIVE_POOL_FILE, logger);
-const activePool = (published as typeof config.ACTIVE_POOL | undefined) ?? saved?.detector.primaryPool ?? config.ACTIVE_POOL;
+const activePool = (published as typeof config.ACTIVE_POOL | undefined) ?? config.ACTIVE_POOL;
 const stats = new WatcherStats(clock);
 // Declared before the pipeline, whose state callbacks read its position.
 let source: Source | undefined;
@@ -116,7 +118,7 @@ const pipeline = createPipeline({
   ...(alertmanager === undefined ? {} : { alertmanager }),
   stats,
   logger,
-  restore: saved && { ...saved, detector: { ...saved.detector, primaryPool: activePool } },
+  restore: saved,
   // The source resumes there, reading first what was written while the watcher was down.
   catchingUp: saved?.position !== undefined,
   startNotices:

@@ -57,12 +57,12 @@ const podEnv = () => ({
 let generation = 0;
 
 /** One pod of the StatefulSet: a new log directory (its emptyDir), the shared CONTROL_DIR; Nginx publishes its pool after the watcher starts. */
-async function startPod(pool: 'blue' | 'green'): Promise<{ d: Daemon; log: (text: string) => void }> {
+async function startPod(pool: 'blue' | 'green', { publish = true } = {}): Promise<{ d: Daemon; log: (text: string) => void }> {
   const dir = join(h.dir, `pod-${++generation}`);
   mkdirSync(dir);
   const logPath = join(dir, 'access.log');
   const d = await startDaemon({ ...podEnv(), LOG_PATH: logPath, ACTIVE_POOL_FILE: join(dir, 'active-pool'), ACTIVE_POOL: pool });
-  writeFileSync(join(dir, 'active-pool'), `${pool}\n`);
+  if (publish) writeFileSync(join(dir, 'active-pool'), `${pool}\n`);
   writeFileSync(logPath, '');
   return { d, log: (text) => appendFileSync(logPath, text) };
 }
@@ -125,6 +125,19 @@ describe('a Kubernetes pod replacement, as the watcher lives it (real daemon, st
     expect(failover.at(-1)).toMatchObject({ firing: false, summary: expect.stringContaining('no longer the primary') });
     expect(posted().filter((a) => a.alertname === 'BlueGreenPastIncident')).toEqual([]);
     expect((await getJson(after.d, '/stats')).body).toMatchObject({ primaryPool: 'green', incidents: [] });
+  }, 30_000);
+
+  it('a switch nobody announced (the ConfigMap edited, the pods restarted): the open failover closes as moot, nothing told after the fact', async () => {
+    const before = await podWithOpenFailover();
+    await stopPod(before);
+
+    // Nginx's published pool not there yet (or late): the pod's ACTIVE_POOL says which pool is primary.
+    const after = await startPod('green', { publish: false });
+    await traffic(after.log, () => lines('green', 2), 3_000);
+    const failover = posted().filter((a) => a.alertname === 'BlueGreenFailover' && a.pool === 'blue');
+    expect(failover.at(-1)).toMatchObject({ firing: false, summary: expect.stringContaining('no longer the primary') });
+    expect(posted().filter((a) => a.alertname === 'BlueGreenPastIncident')).toEqual([]);
+    expect((await getJson(after.d, '/stats')).body).toMatchObject({ primaryPool: 'green', servingPool: 'green', incidents: [] });
   }, 30_000);
 
   it('a restart with no switch keeps an open failover while the new log shows it, and resolves it once the log shows the pool back', async () => {

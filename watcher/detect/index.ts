@@ -36,7 +36,12 @@ export interface DetectorOptions {
   plannedSwitch: () => PlannedSwitch | undefined;
   /** Nginx's published primary: see PoolFlipOptions. */
   publishedPrimary?: () => string | undefined;
-  /** A previous run's state (watcher/state/checkpoint.ts); the windows start empty. */
+  /**
+   * A previous run's state (watcher/state/checkpoint.ts); the windows start
+   * empty. Its primary gives way to `activePool`: when they differ, the pools
+   * were switched while the watcher was down, and the old primary's incidents
+   * are closed as at a planned switch.
+   */
   restore?: DetectorState;
 }
 
@@ -81,7 +86,8 @@ export class Detector {
     this.opts = opts;
     this.window = new ErrorWindow(opts.windowSize);
     this.errorRate = new ErrorRateState(opts.thresholdPercent, opts.restore?.errorRate);
-    this.flips = new PoolFlipTracker(opts);
+    const before = opts.restore?.primaryPool;
+    this.flips = new PoolFlipTracker(before === undefined ? opts : { ...opts, restore: { ...opts.restore!, primaryPool: opts.activePool } });
     this.outage = new HeldCondition(opts.recoveryHoldMs, opts.restore?.outage);
     for (const pool of POOLS) {
       this.poolWindows.set(pool, new PoolWindow(opts.poolWindowSize));
@@ -89,6 +95,10 @@ export class Detector {
       if (saved !== undefined) this.failover.set(pool, new FailoverCondition(opts.recoveryHoldMs, saved));
       const degraded = opts.restore?.degraded?.[pool as Pool];
       if (degraded !== undefined) this.degraded.set(pool, new DegradedCondition(opts.recoveryHoldMs, degraded));
+    }
+    // A switch while the watcher was down (a new Kubernetes pod, a switch made elsewhere): moot now.
+    if (before !== undefined && before !== opts.activePool) {
+      for (const old of [this.failover.get(before), this.degraded.get(before)]) if (old?.active) old.resolve(opts.clock());
     }
   }
 

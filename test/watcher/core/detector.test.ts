@@ -572,6 +572,22 @@ describe('Detector: degraded pool (replicas)', () => {
 });
 
 describe('Detector: state across a restart', () => {
+  it('a switch while it was down (a new pod given the other pool) closes the old primary’s failover as moot, and watches the new one', () => {
+    const first = setup();
+    first.at(0, served('blue'));
+    first.at(1_000, failedOver());
+    expect(first.active()).toEqual(['failover:blue']);
+    const saved = JSON.parse(JSON.stringify(first.d.state()));
+    const second = setup({ activePool: 'green', restore: saved });
+    expect(second.view('failover:blue')).toMatchObject({ active: false, level: 'ok', primaryPool: 'green' });
+    expect(second.d.primaryPool).toBe('green');
+    // Green serving is the new normal, not a failover.
+    expect(second.at(2_000, served('green'))).toBe(false);
+    expect(second.active()).toEqual([]);
+    // The same pool as before: the failover stays open.
+    expect(setup({ restore: JSON.parse(JSON.stringify(saved)) }).active()).toEqual(['failover:blue']);
+  });
+
   it('round-trips through a new Detector: pools, used switch ids, conditions with their holds and counts', () => {
     // Green is the primary after the planned switch: Nginx tries green first, then blue.
     const greenFailed = () => record({ pool: 'blue', upstreamStatuses: [500, 200], upstreamAddrs: [GREEN, BLUE] });
@@ -596,7 +612,8 @@ describe('Detector: state across a restart', () => {
     });
     expect(saved.failover.blue).toBeUndefined();
 
-    const second = setup({ plannedSwitch: () => marker(), restore: JSON.parse(JSON.stringify(saved)) });
+    // Started again with the pool Nginx publishes, green: the primary it saved.
+    const second = setup({ activePool: 'green', plannedSwitch: () => marker(), restore: JSON.parse(JSON.stringify(saved)) });
     second.clock.now = T + 5_000;
     expect(second.d.state()).toEqual(saved);
     expect([second.d.servingPool, second.d.primaryPool]).toEqual(['green', 'green']);
