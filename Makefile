@@ -41,7 +41,7 @@ AUDIT_WHO := $(or $(SUDO_USER),$(shell id -un 2>/dev/null),unknown)@$(shell host
 export AUDIT_WHO
 ctl = $(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js
 
-.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert test bench drill clean purge
+.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert test bench drill kubernetes-files clean purge
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -154,6 +154,9 @@ drill: $(ENV_FILE) node_modules ## Failover and release drill under load (starts
 	@ENV_FILE="$(ENV_FILE)" NGINX_PORT="$(NGINX_PORT)" BLUE_PORT="$(BLUE_PORT)" GREEN_PORT="$(GREEN_PORT)" \
 	  WATCHER_HOST_PORT="$(WATCHER_HOST_PORT)" ACTIVE_POOL="$(ACTIVE_POOL)" CHAOS_TOKEN="$(CHAOS_TOKEN)" \
 	  npm run -s drill -- $(if $(filter command line,$(origin ARGS)),$(ARGS))
+
+kubernetes-files: ## Copy the files deploy/kubernetes shares with Compose (Nginx template, Alertmanager config) into it
+	@scripts/k8s-files.sh
 
 clean: ## Remove containers, volumes (access log, control files) and build output
 	-[ -f $(ENV_FILE) ] && $(COMPOSE_ALL) down -v --remove-orphans

@@ -28,6 +28,14 @@ const enabled = requireKubectlOrSkip('Kubernetes manifests');
 
 const read = (rel: string): string => readFileSync(path.join(ROOT, rel), 'utf8');
 
+/** Every file under the kustomization, relative to it. */
+function kustomizationFiles(): string[] {
+  const dir = path.join(ROOT, KUSTOMIZATION_DIR);
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).replace(/\\/g, '/'));
+}
+
 describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', () => {
   let objects: K8sObject[];
   const all = (kind: string) => objects.filter((o) => o.kind === kind);
@@ -155,11 +163,9 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
   it('the template ConfigMap is nginx/templates/default.conf.template itself, mounted where the image renders it', () => {
     const cm = configMap('nginx-template');
     expect(cm.data['default.conf.template']).toBe(readTemplate());
-    // One copy: no template text anywhere under deploy/.
-    const copies = readdirSync(path.join(ROOT, KUSTOMIZATION_DIR), { recursive: true, encoding: 'utf8' }).filter((f) =>
-      read(path.join(KUSTOMIZATION_DIR, f).replace(/\\/g, '/')).includes('upstream blue_primary'),
-    );
-    expect(copies).toEqual([]);
+    // One copy, the one scripts/k8s-files.sh keeps (test/deploy/k8sFiles.test.ts): no other template text under deploy/.
+    const copies = kustomizationFiles().filter((f) => read(path.join(KUSTOMIZATION_DIR, f)).includes('upstream blue_primary'));
+    expect(copies).toEqual(['files/default.conf.template']);
     const nginx = container('nginx', 'nginx');
     const volume = pod('nginx').spec.volumes.find((v: { configMap?: { name: string } }) => v.configMap?.name === cm.metadata.name);
     expect(volume).toBeDefined();
@@ -575,12 +581,12 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
       expect(cm.data?.[path.posix.relative(at!.mount.mountPath, target)], `${target} is ${source} itself`).toBe(read(source.replace(/^\.\//, '')));
     }
     expect(Object.keys(configMap('alertmanager-config').data).sort()).toEqual(['alertmanager.yml.template', 'entrypoint.sh']);
-    // One copy: neither file's text anywhere under deploy/.
-    const copies = readdirSync(path.join(ROOT, KUSTOMIZATION_DIR), { recursive: true, encoding: 'utf8' }).filter((f) => {
-      const text = read(path.join(KUSTOMIZATION_DIR, f).replace(/\\/g, '/'));
+    // One copy each, the ones scripts/k8s-files.sh keeps: neither file's text anywhere else under deploy/.
+    const copies = kustomizationFiles().filter((f) => {
+      const text = read(path.join(KUSTOMIZATION_DIR, f));
       return text.includes('slack_configs:') || text.includes('group_wait=$(duration');
     });
-    expect(copies).toEqual([]);
+    expect(copies.sort()).toEqual(['files/alertmanager-entrypoint.sh', 'files/alertmanager.yml']);
     const entrypoint = read('monitoring/alertmanager-entrypoint.sh');
     // It runs the mounted script, which reads the mounted template.
     expect(am.command[0]).toBe('/bin/sh');

@@ -9,8 +9,8 @@ import { parseAllDocuments } from 'yaml';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const KUSTOMIZATION_DIR = 'deploy/kubernetes';
-/** The template is one file, nginx/templates/default.conf.template, outside the kustomization's root. */
-export const RENDER_ARGS = ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', KUSTOMIZATION_DIR];
+/** As a user types it: kustomize's default options (its load restrictor included). */
+export const RENDER_ARGS = ['kustomize', KUSTOMIZATION_DIR];
 /** Native sidecars (restartPolicy: Always on an init container) are on by default from 1.29. */
 export const KUBECTL_MIN_MINOR = 29;
 
