@@ -47,8 +47,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(ENV_FILE):
-	cp .env.example $@
-	@echo "Created $@ from .env.example: edit it to set SLACK_WEBHOOK_URL."
+	@scripts/new-env.sh $@
 
 # Each replica publishes its own direct port: Compose would stop halfway with
 # "port is already allocated" when the range is short, so say it first.

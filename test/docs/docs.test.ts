@@ -364,7 +364,8 @@ describe('README.md and docs/*.md against the repository', () => {
     const makefile = read('Makefile').text;
     // .env is not in git: the first `make up` makes it from .env.example.
     expect(makefile).toMatch(/^up: \$\(ENV_FILE\)/m);
-    expect(makefile).toMatch(/^\$\(ENV_FILE\):\n\tcp \.env\.example \$@$/m);
+    expect(makefile).toMatch(/^\$\(ENV_FILE\):\n\t@scripts\/new-env\.sh \$@$/m);
+    expect(read('scripts/new-env.sh').text).toMatch(/ \.env\.example > /);
     expect(existsSync(path.join(ROOT, '.env.example'))).toBe(true);
     // Its commands use only what "What you need" lists.
     const quick = /\n## Quick start\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '';
