@@ -1,6 +1,7 @@
 # One image for both app pools and the alert watcher; Compose picks the command.
-# Classic builder, no package manager: builds on the official node images,
-# slim or alpine alike.
+# Classic builder, no package manager: builds on the official Debian-based
+# node images (slim or full); alpine lacks the bash the health probe needs
+# (common/http-probe.sh uses bash's /dev/tcp).
 ARG NODE_IMAGE=node:24-slim
 
 FROM ${NODE_IMAGE} AS build
