@@ -141,7 +141,7 @@ node_modules: package.json package-lock.json
 	@touch node_modules
 
 test: node_modules ## Run every test: unit, integration, end to end (needs Docker)
-	npm test
+	@scripts/prerequisites.sh && npm test
 
 bench: node_modules ## Run the benchmarks (core, source, latency, proxy): tables and bench/results/*.json
 	npm run bench
