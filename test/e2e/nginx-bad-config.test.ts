@@ -18,6 +18,8 @@ interface Run {
   stderr: string;
   /** Whether anything answered HTTP on the published port while it ran. */
   served: boolean;
+  /** The config Nginx rendered and serves with, read once it served. */
+  conf?: string;
 }
 
 /**
@@ -49,10 +51,11 @@ async function runNginx(env: Record<string, string>, maxMs: number): Promise<Run
     }
     await sleep(20);
   }
+  const conf = served ? await docker('exec', NAME, 'cat', '/etc/nginx/conf.d/default.conf').catch(() => undefined) : undefined;
   if (!exited) await docker('stop', '-t', '2', NAME);
   const result = await child;
   await docker('rm', '-f', NAME).catch(() => undefined);
-  return { ...result, served };
+  return { ...result, served, ...(conf === undefined ? {} : { conf }) };
 }
 
 describe.skipIf(!enabled)('Nginx refuses a bad configuration before serving', () => {
@@ -69,6 +72,19 @@ describe.skipIf(!enabled)('Nginx refuses a bad configuration before serving', ()
     expect(run.served, run.stderr).toBe(true);
   });
 
+  it('renders the timeout settings into the config it serves with, and checks the retry bound against the replicas', async () => {
+    const run = await runNginx({ NGINX_READ_TIMEOUT_MS: '2500', NGINX_RETRY_TIMEOUT_MS: '6000' }, 20_000);
+    expect(run.served, run.stderr).toBe(true);
+    const conf = run.conf ?? '';
+    expect(conf).toMatch(/proxy_read_timeout 2500ms;/);
+    expect(conf).toMatch(/proxy_next_upstream_timeout 6000ms;/);
+    expect(conf).toMatch(/proxy_connect_timeout 500ms;/);
+    // Three blue replicas that may each hang 0.8 s leave no room for the backup within 2.4 s.
+    const refused = await runNginx({ BLUE_REPLICAS: '3', NGINX_RETRY_TIMEOUT_MS: '2400' }, 20_000);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/NGINX_RETRY_TIMEOUT_MS must exceed 3 replica\(s\) x 800 ms .* = 2400 ms/);
+  });
+
   it.each([
     ['ACTIVE_POOL', 'red', /ACTIVE_POOL must be 'blue' or 'green', got 'red'/],
     ['ACTIVE_POOL', 'Blue', /ACTIVE_POOL must be 'blue' or 'green', got 'Blue'/],
@@ -82,6 +98,9 @@ describe.skipIf(!enabled)('Nginx refuses a bad configuration before serving', ()
     ['ACCESS_LOG_MAX_MB', '1g', /ACCESS_LOG_MAX_MB must be a whole number of MB from 1 to 999999, got '1g'/],
     ['ACCESS_LOG_KEEP', '0', /ACCESS_LOG_KEEP must be a whole number of rotated files from 1 to 99, got '0'/],
     ['ACCESS_LOG_KEEP', '-1', /ACCESS_LOG_KEEP must be a whole number of rotated files from 1 to 99, got '-1'/],
+    ['NGINX_READ_TIMEOUT_MS', '2s', /NGINX_READ_TIMEOUT_MS must be a whole number of milliseconds from 1 to 999999, got '2s'/],
+    ['NGINX_CONNECT_TIMEOUT_MS', '0', /NGINX_CONNECT_TIMEOUT_MS must be a whole number of milliseconds from 1 to 999999, got '0'/],
+    ['NGINX_RETRY_TIMEOUT_MS', '800', /NGINX_RETRY_TIMEOUT_MS must exceed 1 replica\(s\) x 800 ms .* = 800 ms, .* got '800'/],
   ])('%s=%j: exits 1 with a clear message, never serves', async (name, value, message) => {
     const run = await runNginx({ [name]: value }, 20_000);
     expect(run.code).toBe(1);
