@@ -22,6 +22,9 @@ ACTIVE_POOL := $(or $(ACTIVE_POOL),$(call envget,ACTIVE_POOL))
 WATCHER_HOST_PORT := $(or $(WATCHER_HOST_PORT),$(call envget,WATCHER_HOST_PORT))
 CHAOS_TOKEN := $(or $(CHAOS_TOKEN),$(call envget,CHAOS_TOKEN))
 PROMETHEUS_PORT := $(or $(PROMETHEUS_PORT),$(call envget,PROMETHEUS_PORT))
+NGINX_CONNECT_TIMEOUT_MS := $(or $(NGINX_CONNECT_TIMEOUT_MS),$(call envget,NGINX_CONNECT_TIMEOUT_MS))
+NGINX_READ_TIMEOUT_MS := $(or $(NGINX_READ_TIMEOUT_MS),$(call envget,NGINX_READ_TIMEOUT_MS))
+NGINX_RETRY_TIMEOUT_MS := $(or $(NGINX_RETRY_TIMEOUT_MS),$(call envget,NGINX_RETRY_TIMEOUT_MS))
 
 # Per-run arguments come from the command line only (`make chaos MODE=timeout`):
 # a MODE or POOL left in the shell's environment must not change a drill.
@@ -54,9 +57,16 @@ $(ENV_FILE):
 enough_ports = n=$(1); p=$(2); first=$${p%-*}; last=$${p\#*-}; \
 	[ "$$((last - first + 1))" -ge "$$n" ] 2>/dev/null || { echo "up: config error: $(3)_REPLICAS=$$n needs $$n ports in $(3)_PORT, one per replica: a range such as $$first-$$((first + n - 1)) (got \"$$p\")" >&2; exit 2; }
 
+# Nginx checks the retry bound against one replica (it is not told the
+# counts, so scaling a pool never recreates it); with replicas, every primary
+# replica may hang before the backup is tried, so the bound must outlast them all.
+retry_covers = n=$$(( $(1) > $(2) ? $(1) : $(2) )); c=$(NGINX_CONNECT_TIMEOUT_MS); r=$(NGINX_READ_TIMEOUT_MS); s=$$(( c > r ? c : r )); \
+	[ "$(NGINX_RETRY_TIMEOUT_MS)" -gt "$$((n * s))" ] 2>/dev/null || { echo "up: config error: NGINX_RETRY_TIMEOUT_MS=$(NGINX_RETRY_TIMEOUT_MS) must exceed $$n replicas x $$s ms (the slower of NGINX_CONNECT_TIMEOUT_MS and NGINX_READ_TIMEOUT_MS) = $$((n * s)) ms, or a request whose primary replicas all hang never reaches the backup" >&2; exit 2; }
+
 up: $(ENV_FILE) ## Build and start the stack, wait until every service is healthy
 	@$(call enough_ports,$(BLUE_REPLICAS),$(BLUE_PORT),BLUE)
 	@$(call enough_ports,$(GREEN_REPLICAS),$(GREEN_PORT),GREEN)
+	@$(call retry_covers,$(BLUE_REPLICAS),$(GREEN_REPLICAS))
 	$(COMPOSE) up -d --build --wait --wait-timeout 180
 	@echo "Stack is up: http://localhost:$(NGINX_PORT)/version, serving pool: $$($(serving_pool))"
 

@@ -87,6 +87,24 @@ describe('stack settings', () => {
     expect(String(failure.stderr)).toContain('up: config error: BLUE_REPLICAS=3 needs 3 ports in BLUE_PORT, one per replica: a range such as 18181-18183 (got "18181-18182")');
   });
 
+  it('make up says a retry bound that three hung replicas would use up, before Compose starts anything', () => {
+    const file = envFile('BLUE_REPLICAS=3\nBLUE_PORT=18181-18183\nNGINX_RETRY_TIMEOUT_MS=2400\n');
+    let failure: { status?: number; stderr?: Buffer } = {};
+    try {
+      execFileSync('make', ['-s', 'up', `ENV_FILE=${file}`], {
+        cwd: REPO_ROOT,
+        stdio: 'pipe',
+        env: { ...process.env, BLUE_REPLICAS: '', BLUE_PORT: '', NGINX_RETRY_TIMEOUT_MS: '' },
+      });
+    } catch (err) {
+      failure = err as typeof failure;
+    }
+    expect(failure.status).toBe(2);
+    expect(String(failure.stderr)).toContain(
+      'up: config error: NGINX_RETRY_TIMEOUT_MS=2400 must exceed 3 replicas x 800 ms (the slower of NGINX_CONNECT_TIMEOUT_MS and NGINX_READ_TIMEOUT_MS) = 2400 ms',
+    );
+  });
+
   it('reports each bad value on its own line, naming it', () => {
     const file = envFile('GREEN_PORT=99999\nRECOVERY_HOLD_SEC=soon\n');
     const r = loadStackSettings({ ENV_FILE: file, ACTIVE_POOL: 'purple' });
