@@ -28,7 +28,7 @@ NGINX_RETRY_TIMEOUT_MS := $(or $(NGINX_RETRY_TIMEOUT_MS),$(call envget,NGINX_RET
 
 # Per-run arguments come from the command line only (`make chaos MODE=timeout`):
 # a MODE or POOL left in the shell's environment must not change a drill.
-$(foreach arg,POOL MODE RATE REPLICA FORCE RELEASE IMAGE REASON,$(if $(filter command line,$(origin $(arg))),,$(eval $(arg) :=)))
+$(foreach arg,POOL MODE RATE REPLICA FORCE RELEASE IMAGE REASON N,$(if $(filter command line,$(origin $(arg))),,$(eval $(arg) :=)))
 given = $(filter command line,$(origin $(1)))
 POOL := $(or $(POOL),$(ACTIVE_POOL))
 MODE := $(or $(MODE),error)
@@ -44,7 +44,7 @@ AUDIT_WHO := $(or $(SUDO_USER),$(shell id -un 2>/dev/null),unknown)@$(shell host
 export AUDIT_WHO
 ctl = $(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js
 
-.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert test bench drill kubernetes-files clean purge
+.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert test bench drill kubernetes-files scale clean purge
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -103,6 +103,14 @@ switch: $(ENV_FILE) ## Planned switch of the serving pool: POOL=blue|green [FORC
 	@$(MAKE) -s --no-print-directory $(RELEASE_TOOL)
 	@COMPOSE="$(COMPOSE)" ENV_FILE="$(ENV_FILE)" FORCE="$(FORCE)" scripts/switch.sh "$(POOL)"
 	@echo "Serving pool: $$($(serving_pool))"
+
+# The pool's port range and the retry bound are checked for the new count first, as make up checks them.
+scale_pool = $(if $(filter green,$(POOL)),GREEN,BLUE)
+scale: $(ENV_FILE) ## Set a pool's replica count, kept in .env so make up and releases keep it: POOL=blue|green N=<1..20>
+	@$(MAKE) -s --no-print-directory $(RELEASE_TOOL)
+	@$(call enough_ports,$(N),$($(scale_pool)_PORT),$(scale_pool))
+	@$(call retry_covers,$(N),$(if $(filter green,$(POOL)),$(BLUE_REPLICAS),$(GREEN_REPLICAS)))
+	@COMPOSE="$(COMPOSE)" ENV_FILE="$(ENV_FILE)" scripts/scale.sh "$(POOL)" "$(N)"
 
 # The release tool runs on the host (Node), compiled once per change of its sources.
 RELEASE_TOOL := dist/ops/release/main.js
