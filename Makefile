@@ -3,6 +3,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 ENV_FILE ?= .env
+# One .env syntax for every reader (docs/configuration.md): a line that Make,
+# Compose and the tools would read differently stops make here, one line each.
+$(if $(shell scripts/check-env.sh $(ENV_FILE) || echo bad),$(error $(ENV_FILE): fix the lines above))
 COMPOSE ?= docker compose --env-file $(ENV_FILE)
 # Also the optional profiles' services (Prometheus; the second Nginx + watcher
 # and Alertmanager): Compose leaves a running container of an inactive profile

@@ -7,6 +7,7 @@ import dotenv from 'dotenv';
 import { z } from 'zod';
 import { envInt, parseConfig, poolName, type ConfigResult, type Env } from '../../common/config.js';
 import { watcherConfigSchema } from '../../watcher/config.js';
+import { envSyntaxProblems } from './envSyntax.js';
 
 export type PoolName = z.output<typeof poolName>;
 
@@ -100,7 +101,10 @@ export function loadStackSettings(env: Env = process.env): ConfigResult<StackSet
   const layers: Env[] = [];
   for (const file of [path.join(REPO_ROOT, '.env.example'), envFile]) {
     try {
-      layers.push(dotenv.parse(readFileSync(file)));
+      const text = readFileSync(file, 'utf8');
+      const syntax = envSyntaxProblems(text, file);
+      if (syntax.length > 0) return { ok: false, problems: syntax };
+      layers.push(dotenv.parse(text));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || file !== envFile) {
         return { ok: false, problems: [`ENV_FILE: cannot read ${file}: ${(err as Error).message}`] };
