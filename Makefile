@@ -31,7 +31,7 @@ NGINX_RETRY_TIMEOUT_MS := $(or $(NGINX_RETRY_TIMEOUT_MS),$(call envget,NGINX_RET
 
 # Per-run arguments come from the command line only (`make chaos MODE=timeout`):
 # a MODE or POOL left in the shell's environment must not change a drill.
-$(foreach arg,POOL MODE RATE REPLICA FORCE RELEASE IMAGE REASON N,$(if $(filter command line,$(origin $(arg))),,$(eval $(arg) :=)))
+$(foreach arg,POOL MODE RATE REPLICA FORCE RELEASE IMAGE REASON N RPS DURATION,$(if $(filter command line,$(origin $(arg))),,$(eval $(arg) :=)))
 given = $(filter command line,$(origin $(1)))
 POOL := $(or $(POOL),$(ACTIVE_POOL))
 MODE := $(or $(MODE),error)
@@ -47,7 +47,7 @@ AUDIT_WHO := $(or $(SUDO_USER),$(shell id -un 2>/dev/null),unknown)@$(shell host
 export AUDIT_WHO
 ctl = $(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js
 
-.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert test bench drill kubernetes-files scale clean purge
+.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert test bench drill kubernetes-files scale traffic clean purge
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -101,6 +101,9 @@ chaos-stop: $(ENV_FILE) ## End chaos on both pools, every replica
 	for port in $$ports; do \
 	  $(chaos_post) "http://127.0.0.1:$$port/chaos/stop" || exit 1; done
 	@$(call audit,--action chaos_stop --outcome ok)
+
+traffic: $(ENV_FILE) ## Steady requests through Nginx, a line a second per pool, until Ctrl-C: [RPS=5] [DURATION=<seconds>]
+	@scripts/traffic.sh "$(or $(RPS),5)" "$(or $(DURATION),0)" "http://127.0.0.1:$(NGINX_PORT)/version"
 
 switch: $(ENV_FILE) ## Planned switch of the serving pool: POOL=blue|green [FORCE=1]
 	@$(MAKE) -s --no-print-directory $(RELEASE_TOOL)
