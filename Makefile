@@ -47,7 +47,7 @@ AUDIT_WHO := $(or $(SUDO_USER),$(shell id -un 2>/dev/null),unknown)@$(shell host
 export AUDIT_WHO
 ctl = $(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js
 
-.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert test bench drill kubernetes-files scale traffic clean purge
+.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert test bench drill kubernetes-files scale traffic version ready metrics clean purge
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -141,12 +141,22 @@ rollback: $(ENV_FILE) $(RELEASE_TOOL) ## Back to the previous release (the other
 history: $(ENV_FILE) ## The audit trail: releases, rollbacks, switches, chaos, maintenance (newest last)
 	@$(ctl) history
 
+version: $(ENV_FILE) ## Who answers a client right now: the public port's /version with its headers (X-App-Pool, X-Release-Id)
+	@curl -sSi --max-time 5 http://127.0.0.1:$(NGINX_PORT)/version
+
+ready: $(ENV_FILE) ## Each replica's /readyz on its direct port, both pools (503 while chaos is on)
+	@COMPOSE="$(COMPOSE)" scripts/ready.sh
+
+metrics: $(ENV_FILE) ## The watcher's Prometheus metrics (/metrics)
+	@curl -sS --max-time 5 http://127.0.0.1:$(WATCHER_HOST_PORT)/metrics
+
 status: $(ENV_FILE) ## Serving pool, health of each service, watcher stats
 	@$(COMPOSE) ps --all --format 'table {{.Service}}\t{{.Status}}'
 	@printf '\n%-6s %-8s %-28s %-10s %-15s %s\n' POOL REPLICA CONTAINER STATE ADDRESS PORT; \
 	for pool in blue green; do $(call replicas,$$pool) | awk -v p=$$pool '{ printf "%-6s %-8s %-28s %-10s %-15s %s\n", p, $$1, $$2, $$3, $$4, $$5 }'; done
 	@echo "Serving pool: $$($(serving_pool) || echo unknown)"
 	@$(ctl) stats || echo "Watcher stats unavailable"
+	@echo "Status page: http://localhost:$(WATCHER_HOST_PORT)/"
 
 logs: $(ENV_FILE) ## Follow the logs of every service
 	$(COMPOSE_ALL) logs -f --tail=100

@@ -124,6 +124,25 @@ describe.skipIf(!enabled)(`${REPLICAS} replicas per pool, then make drill, on th
     const status = await stack.make('status');
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/^blue\s+2\s+\S+app_blue-2\s+healthy\s+\d+\.\d+\.\d+\.\d+\s+\d+$/m);
+    expect(status.stdout).toContain(`Status page: http://localhost:${PORTS.watcher}/`);
+  });
+
+  it("the runbook's commands work on these ports and replicas: make version, make ready, make metrics", async () => {
+    const version = await stack.make('version');
+    expect(version.code, version.stderr).toBe(0);
+    expect(version.stdout).toMatch(/^HTTP\/1\.1 200/);
+    expect(version.stdout).toMatch(/^x-app-pool: blue\r?$/im);
+    const ready = await stack.make('ready');
+    expect(ready.code, ready.stderr).toBe(0);
+    // Every replica of both pools, each on its own port of the range, ready.
+    const rows = ready.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    expect(rows.map(([pool, index, , code]) => `${pool} ${index} ${code}`)).toEqual(
+      ['blue', 'green'].flatMap((pool) => [1, 2, 3].map((i) => `${pool} ${i} 200`)),
+    );
+    expect(rows.map((r) => r[2])).toContain(`127.0.0.1:${PORTS.blue + 40}`);
+    const metrics = await stack.make('metrics');
+    expect(metrics.code, metrics.stderr).toBe(0);
+    expect(metrics.stdout).toMatch(/^bluegreen_watcher_/m);
   });
 
   it('one blue replica killed under load: no failed request, no failover, a degraded-pool message naming its address, then its all-clear', async () => {
