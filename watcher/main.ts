@@ -138,6 +138,14 @@ source = startSource({
   onCaughtUp: pipeline.caughtUp,
   start: saved?.position,
 });
+// A log that cannot be read to its end (an I/O error that persists) must not
+// hold every decision and save back for good: past this, what was read counts as read.
+const CATCH_UP_LIMIT_MS = 60_000;
+setTimeout(() => {
+  if (!pipeline.catchingUp) return;
+  logger.warn({ limitMs: CATCH_UP_LIMIT_MS, source: source?.status() }, 'still reading the log written while the watcher was down: deciding on what was read so far');
+  pipeline.caughtUp();
+}, CATCH_UP_LIMIT_MS).unref();
 
 /** Saves position and pipeline state; the checkpoint skips a state it already holds. */
 function saveState(): void {
