@@ -28,6 +28,27 @@ const enabled = requireKubectlOrSkip('Kubernetes manifests');
 
 const read = (rel: string): string => readFileSync(path.join(ROOT, rel), 'utf8');
 
+/**
+ * Each policy is an ingress policy whose every rule names its peers (an
+ * empty `from` admits everyone), in this namespace, by pod: a pod with one of
+ * `allowed`'s labels, or the operator (role=operator).
+ */
+function expectPeersOnly(policies: any[], allowed: Record<string, string>[]): void {
+  for (const np of policies) {
+    expect(np.spec.policyTypes).toContain('Ingress');
+    for (const rule of np.spec.ingress ?? []) {
+      expect((rule.from ?? []).length, `${describeObject(np)}: a rule with no "from"`).toBeGreaterThan(0);
+      for (const peer of rule.from) {
+        expect(peer.namespaceSelector, `${describeObject(np)}: no other namespace`).toBeUndefined();
+        expect(peer.ipBlock, `${describeObject(np)}: no address block`).toBeUndefined();
+        const operator = JSON.stringify(peer.podSelector?.matchLabels) === JSON.stringify({ role: 'operator' });
+        const ok = operator || allowed.some((labels) => selects(peer.podSelector, labels));
+        expect(ok, `${describeObject(np)}: peer ${JSON.stringify(peer)}`).toBe(true);
+      }
+    }
+  }
+}
+
 /** Every file under the kustomization, relative to it. */
 function kustomizationFiles(): string[] {
   const dir = path.join(ROOT, KUSTOMIZATION_DIR);
@@ -313,22 +334,10 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
       expect(policies.some((np) => selects(np.spec.podSelector, p.labels)), describeObject(p.owner)).toBe(true);
     }
     const nginxLabels = pod('nginx').labels;
-    let admitsPort = false;
-    for (const np of policies) {
-      expect(np.spec.policyTypes).toContain('Ingress');
-      for (const rule of np.spec.ingress ?? []) {
-        // An empty `from` admits everyone.
-        expect((rule.from ?? []).length, `${describeObject(np)}: a rule with no "from"`).toBeGreaterThan(0);
-        for (const peer of rule.from) {
-          expect(peer.namespaceSelector, `${describeObject(np)}: no other namespace`).toBeUndefined();
-          expect(peer.ipBlock, `${describeObject(np)}: no address block`).toBeUndefined();
-          const nginx = selects(peer.podSelector, nginxLabels);
-          const operator = JSON.stringify(peer.podSelector?.matchLabels) === JSON.stringify({ role: 'operator' });
-          expect(nginx || operator, `${describeObject(np)}: peer ${JSON.stringify(peer)}`).toBe(true);
-        }
-        if ((rule.ports ?? []).some((p: { port: number | string }) => p.port === poolPort || p.port === 'http')) admitsPort = true;
-      }
-    }
+    expectPeersOnly(policies, [nginxLabels]);
+    const admitsPort = policies.some((np) =>
+      (np.spec.ingress ?? []).some((rule: { ports?: { port: number | string }[] }) => (rule.ports ?? []).some((p) => p.port === poolPort || p.port === 'http')),
+    );
     expect(admitsPort).toBe(true);
     // What the policy cannot tell apart (a path), Nginx does: /chaos is answered, never proxied.
     expect(readTemplate()).toMatch(/location ~\* \^\/chaos\(\?:\/\|\$\) \{\s*default_type application\/json;\s*return 404/);
@@ -652,19 +661,7 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
     const policies = all('NetworkPolicy').filter((np) => selects(np.spec.podSelector, am.labels));
     expect(policies.map(describeObject)).toEqual(['NetworkPolicy/alertmanager']);
     const watcherPods = watchers().map(({ p }) => p.labels);
-    const operator = { role: 'operator' };
-    for (const np of policies) {
-      expect(np.spec.policyTypes).toContain('Ingress');
-      for (const rule of np.spec.ingress ?? []) {
-        expect((rule.from ?? []).length, `${describeObject(np)}: a rule with no "from"`).toBeGreaterThan(0);
-        for (const peer of rule.from) {
-          expect(peer.namespaceSelector, `${describeObject(np)}: no other namespace`).toBeUndefined();
-          expect(peer.ipBlock, `${describeObject(np)}: no address block`).toBeUndefined();
-          const ok = watcherPods.some((labels) => selects(peer.podSelector, labels)) || JSON.stringify(peer.podSelector?.matchLabels) === JSON.stringify(operator);
-          expect(ok, `${describeObject(np)}: peer ${JSON.stringify(peer)}`).toBe(true);
-        }
-      }
-    }
+    expectPeersOnly(policies, watcherPods);
     /** Whether a pod with `labels` may open `port` on Alertmanager. */
     const admitted = (labels: Record<string, string>) =>
       policies.some((np) =>
@@ -675,7 +672,7 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
         ),
       );
     for (const labels of watcherPods) expect(admitted(labels), JSON.stringify(labels)).toBe(true);
-    expect(admitted(operator)).toBe(true);
+    expect(admitted({ role: 'operator' })).toBe(true);
     for (const other of ['app-blue', 'app-green', 'alertmanager']) expect(admitted(pod(other).labels), other).toBe(false);
     // Ingress only, as every policy here: Alertmanager's way out to Slack stays open.
     expect(all('NetworkPolicy').filter((np) => (np.spec.policyTypes as string[]).includes('Egress')).map(describeObject)).toEqual([]);

@@ -21,7 +21,7 @@ export interface Received {
 export type SimOptions = Partial<
   Pick<PipelineOptions, 'cooldownMs' | 'remindMs' | 'recoveryHoldMs' | 'windowSize' | 'thresholdPercent' | 'poolWindowSize'>
 > &
-  Partial<Pick<PipelineOptions, 'alertmanager'>> & { restore?: PipelineState; answer?: () => 'delivered' | 'failed'; startSec?: number };
+  Partial<Pick<PipelineOptions, 'alertmanager' | 'catchingUp' | 'onStateChange'>> & { restore?: PipelineState; answer?: () => 'delivered' | 'failed'; startSec?: number };
 
 const BLUE = '172.18.0.3:3000';
 const GREEN = '172.18.0.4:3000';
@@ -77,6 +77,8 @@ export class Sim {
       logger: createLogger('sim', 'silent'),
       restore: opts.restore,
       ...(opts.alertmanager === undefined ? {} : { alertmanager: opts.alertmanager }),
+      catchingUp: opts.catchingUp,
+      onStateChange: opts.onStateChange,
     });
   }
 

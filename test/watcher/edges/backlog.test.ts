@@ -5,59 +5,35 @@
 // holds run on the lines' time, however fast they are read; nothing is
 // decided (or saved) before the source has caught up.
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../common/logger.js';
-import type { AlertSink, SlackMessage } from '../../../watcher/notify/slackClient.js';
-import { WatcherStats } from '../../../watcher/operator/stats.js';
-import { createPipeline, type PipelineState } from '../../../watcher/pipeline.js';
-import type { Control } from '../../../watcher/state/control.js';
+import type { PipelineState } from '../../../watcher/pipeline.js';
 import type { AccessRecord } from '../../../watcher/types.js';
-import { failedOver, served, toLine } from '../core/sim.js';
+import { failedOver, served, Sim, T0, toLine } from '../core/sim.js';
 
 const HOLD = 10_000;
 // The watcher comes back an hour after the backlog's first line.
-const DOWN_AT = Date.UTC(2026, 11, 1, 12, 0, 0);
+const DOWN_AT = T0;
 const BACK_AT = DOWN_AT + 3_600_000;
 
 const at = (ms: number, r: AccessRecord) => toLine({ ...r, time: new Date(ms).toISOString().replace('Z', '+00:00') });
 
 function setup(restore?: PipelineState) {
-  let now = BACK_AT;
-  const sent: SlackMessage[] = [];
-  const sink: AlertSink = {
-    send: async (m) => {
-      sent.push(m);
-      return 'delivered';
-    },
-    close: async () => {},
-  };
-  const control: Control = { maintenance: () => false, plannedSwitch: () => undefined, publishedPool: () => undefined };
   const past: { key: string; openedAt: number }[] = [];
   let saves = 0;
-  const pipeline = createPipeline({
-    activePool: 'blue',
-    windowSize: 200,
-    poolWindowSize: 100,
-    thresholdPercent: 50,
-    recoveryHoldMs: HOLD,
+  const sim = new Sim({
     cooldownMs: 0,
-    remindMs: 0,
-    queueSize: 10,
-    runbookUrl: undefined,
-    clock: () => now,
-    control,
-    sink,
-    alertmanager: { observe: () => {}, observeRestored: () => {}, observePast: (p) => void past.push(...p.map(({ view, openedAt }) => ({ key: view.key, openedAt }))) },
-    stats: new WatcherStats(() => now),
-    logger: createLogger('test', 'silent'),
+    recoveryHoldMs: HOLD,
+    thresholdPercent: 50,
     restore,
+    startSec: (BACK_AT - T0) / 1000,
     catchingUp: true,
     onStateChange: () => void saves++,
+    alertmanager: { observe: () => {}, observeRestored: () => {}, observePast: (p) => void past.push(...p.map(({ view, openedAt }) => ({ key: view.key, openedAt }))) },
   });
   const texts = async () => {
-    await pipeline.drain(1000);
-    return sent.map((m) => m.text);
+    await sim.pipeline.drain(1000);
+    return sim.received.map((m) => m.text);
   };
-  return { pipeline, texts, past, saves: () => saves, advance: (ms: number) => void (now += ms) };
+  return { sim, pipeline: sim.pipeline, texts, past, saves: () => saves };
 }
 
 /** Blue fails over at +10 s for 20 s, then serves steadily for `steadyMs`; a line every 500 ms. */
@@ -89,7 +65,7 @@ describe('the backlog read after a restart', () => {
   });
 
   it('pages live, at its real opening time, a failover still open when the backlog ends', async () => {
-    const { pipeline, texts, past, advance } = setup();
+    const { sim, pipeline, texts, past } = setup();
     let t = DOWN_AT;
     for (; t < DOWN_AT + 20_000; t += 500) pipeline.onLine(at(t, failedOver()));
     pipeline.caughtUp();
@@ -99,8 +75,7 @@ describe('the backlog read after a restart', () => {
     expect(live[0]).toMatch(/^Failover detected: pool changed blue → green/);
     // Then it resolves like any live incident.
     pipeline.onLine(at(BACK_AT, served('blue')));
-    advance(HOLD);
-    pipeline.tick();
+    await sim.idle(sim.t + HOLD / 1000);
     expect((await texts())[1]).toMatch(/^Recovered: pool changed green → blue/);
   });
 
