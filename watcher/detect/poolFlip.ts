@@ -20,8 +20,9 @@ export interface PoolFlipOptions {
   /** Reads the marker file: call only when a flip is seen. */
   plannedSwitch: () => PlannedSwitch | undefined;
   /**
-   * The primary Nginx last published, which it does only after a successful
-   * reload: read only while the backup serves, when no answer can show a switch.
+   * The primary Nginx last published, which it does the moment it switches
+   * (nginx/njs/serving-pool.js): read only when a flip is seen, or while the
+   * backup serves, when no answer can show a switch.
    */
   publishedPrimary?: () => string | undefined;
   /** Where a previous run left off; wins over activePool. */
@@ -37,10 +38,10 @@ export interface PoolFlipState {
 
 // Markers are rare and expire within minutes; a few ids cover any restart.
 const KEEP_SWITCH_IDS = 16;
-// A switch reloads Nginx, and its old workers finish the requests they hold
-// with the old configuration: seen 41 ms after a switch on the e2e stack. A
-// clean answer from the pool switched away from is such a request when it
-// ends this long after the switch, plus however long it took itself.
+// A request in flight at a switch finishes on the pool it began on, and its
+// line (written when it ends) names the old pool after the switch. A clean
+// answer from the pool switched away from is such a request when it ends
+// within this long after the switch, plus however long it took itself.
 export const OLD_WORKER_GRACE_MS = 2_000;
 
 export class PoolFlipTracker {
@@ -106,13 +107,19 @@ export class PoolFlipTracker {
       // The common case, unless the backup serves (a failover) and an operator
       // makes it the primary (a rollback): then no answer changes pool, and
       // only Nginx's published primary says the switch happened. A marker
-      // alone would not do: it is announced before the reload, which can fail.
+      // alone would not do: it is announced before the switch, which can fail.
       if (to === this.primary || record.upstreamStatuses.some(is5xx) || this.publishedPrimary() !== to) return undefined;
       this.consumePlannedSwitch(to, record);
       return this.plannedFlip(this.primary, to);
     }
     // A switch straight back is announced too: the marker wins over the grace.
     if (this.consumePlannedSwitch(to, record)) return this.plannedFlip(this.serving, to);
+    // A switch nobody announced (the control file edited by hand, a ConfigMap
+    // patched): Nginx says it made the new pool its primary, and a clean answer
+    // from it is no failover.
+    if (to !== this.primary && !record.upstreamStatuses.some(is5xx) && this.publishedPrimary() === to) {
+      return this.plannedFlip(this.serving, to);
+    }
     if (this.fromOldWorker(to, record)) return undefined;
     const from = this.serving;
     this.serving = to;

@@ -96,6 +96,20 @@ describe('PoolFlipTracker', () => {
     expect(t.observe(ok('blue'))?.kind).toBe('failover');
   });
 
+  it('takes a clean answer from the pool Nginx published as its primary as a switch, with no marker', () => {
+    let published = 'blue';
+    const t = new PoolFlipTracker({ activePool: 'blue', clock: () => now, plannedSwitch: () => undefined, publishedPrimary: () => published });
+    // Blue failing over to green: Nginx still names blue its primary.
+    expect(t.observe(ok('green'))?.kind).toBe('failover');
+    expect(t.observe(ok('blue'))?.kind).toBe('recovery');
+    // The control file edited by hand: Nginx serves green and says so.
+    published = 'green';
+    expect(t.observe(record({ pool: 'green', upstreamStatuses: [502, 200] }))?.kind).toBe('failover');
+    expect(t.observe(ok('blue'))?.kind).toBe('recovery');
+    expect(t.observe(ok('green'))).toMatchObject({ kind: 'planned_switch', from: 'blue', to: 'green' });
+    expect([t.servingPool, t.primaryPool]).toEqual(['green', 'green']);
+  });
+
   describe('a switch to the backup while it serves (a rollback during a failover)', () => {
     // No answer changes pool: only Nginx's published primary can say the switch happened.
     let published: string | undefined;
@@ -123,7 +137,7 @@ describe('PoolFlipTracker', () => {
       expect(t.state().usedSwitchIds).toEqual(['switch-1']);
     });
 
-    it('keeps the old primary while only a marker is announced: the reload may still fail', () => {
+    it('keeps the old primary while only a marker is announced: the switch may still fail', () => {
       const t = during();
       for (let i = 0; i < 5; i++) expect(t.observe(ok('green'))).toBeUndefined();
       expect(t.primaryPool).toBe('blue');
