@@ -28,6 +28,17 @@ const enabled = requireKubectlOrSkip('Kubernetes manifests');
 
 const read = (rel: string): string => readFileSync(path.join(ROOT, rel), 'utf8');
 
+/** The njs file's constant `name` (a path), as nginx/njs/serving-pool.js declares it. */
+function njsPath(name: string): string {
+  const value = new RegExp(`^const ${name} = '([^']+)';$`, 'm').exec(read('nginx/njs/serving-pool.js'))?.[1];
+  if (value === undefined) throw new Error(`nginx/njs/serving-pool.js declares no ${name}`);
+  return value;
+}
+/** The entrypoint's default for `variable` (\${VAR:-default}), as 15-active-pool.envsh reads it. */
+function entrypointDefault(variable: string): string | undefined {
+  return new RegExp(`\\$\\{${variable}:-([^}]+)\\}`).exec(read('nginx/docker-entrypoint.d/15-active-pool.envsh'))?.[1];
+}
+
 /**
  * Each policy is an ingress policy whose every rule names its peers (an
  * empty `from` admits everyone), in this namespace, by pod: a pod with one of
@@ -215,8 +226,13 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
     expect(under(watcher)?.name).toBe(under(nginx)?.name);
     expect(under(watcher)?.readOnly).toBe(true);
     expect(spec.volumes.find((v: { name: string }) => v.name === under(nginx).name)?.emptyDir).toBeDefined();
-    // Both start from the same serving pool.
-    expect(envSource(watcher, 'ACTIVE_POOL')).toEqual(envSource(nginx, 'ACTIVE_POOL'));
+    // Nginx publishes the pool it serves where the watcher reads it (ACTIVE_POOL_FILE, or its default), on that same volume.
+    const published = njsPath('PUBLISHED_FILE');
+    expect(entrypointDefault('PUBLISHED_POOL_FILE')).toBe(published);
+    expect(envSource(watcher, 'ACTIVE_POOL_FILE')?.value ?? watcherConfigSchema.shape.ACTIVE_POOL_FILE.parse(undefined)).toBe(published);
+    expect(volumeAt(pod('nginx'), nginx, published)?.mount.name).toBe(under(nginx).name);
+    expect(volumeAt(pod('nginx'), nginx, published)?.mount.readOnly ?? false).toBe(false);
+    expect(volumeAt(pod('nginx'), watcher, published)?.mount.name).toBe(under(nginx).name);
     // The watcher listens where its port and probes say.
     expect(Number(envSource(watcher, 'WATCHER_PORT')?.value)).toBe(watcher.ports[0].containerPort);
     // The rotated log fits its volume: ACCESS_LOG_MAX_MB x (ACCESS_LOG_KEEP + 1), or the kubelet evicts the pod.
@@ -226,11 +242,58 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
     expect(mb * (keep + 1) * 1e6).toBeLessThan(Number(limit) * 1024 * 1024);
   });
 
-  it('the switch edits one ConfigMap by a stable name: ACTIVE_POOL, for Nginx and the watcher', () => {
-    const source = envSource(container('nginx', 'nginx'), 'ACTIVE_POOL');
-    expect(source?.configMap).toBe('active-pool');
-    expect(['blue', 'green']).toContain(source?.value);
-    one('ConfigMap', 'active-pool');
+  it('the switch edits one ConfigMap by a stable name, which Nginx mounts as its control file: no restart, no environment', () => {
+    // By name, with no hash suffix (a hashed name would roll the pods at each edit), and editable.
+    const cm = one('ConfigMap', 'active-pool');
+    expect(['blue', 'green']).toContain(cm.data?.ACTIVE_POOL);
+    expect(cm.immutable ?? false).toBe(false);
+    const p = pod('nginx');
+    const nginx = container('nginx', 'nginx');
+    // The file njs reads every 100 ms and the entrypoint reads at start.
+    const controlFile = njsPath('CONTROL_FILE');
+    expect(entrypointDefault('SERVING_POOL_FILE')).toBe(controlFile);
+    const at = volumeAt(p, nginx, controlFile);
+    expect(at, `a volume at ${controlFile}`).toBeDefined();
+    // The directory, from the ConfigMap, read-only; never a subPath, which the kubelet does not update.
+    expect(at!.mount.mountPath).toBe(path.posix.dirname(controlFile));
+    expect(at!.mount.readOnly).toBe(true);
+    expect(at!.mount.subPath).toBeUndefined();
+    expect(at!.mount.subPathExpr).toBeUndefined();
+    expect(at!.volume?.configMap?.name).toBe('active-pool');
+    expect(at!.volume.configMap.items).toEqual([{ key: 'ACTIVE_POOL', path: path.posix.basename(controlFile) }]);
+    // Required: a pod never starts without the file (and then on ACTIVE_POOL's default, a pool nobody chose).
+    expect(at!.volume.configMap.optional ?? false).toBe(false);
+    // Readable by Nginx (user 101, not the file's owner): the kubelet's 0644 unless a mode says otherwise.
+    expect((at!.volume.configMap.defaultMode ?? 0o644) & 0o004).toBe(0o004);
+    // No one else mounts it: only Nginx acts on a switch, the watcher hears of it from Nginx's published file.
+    const mounts = p.containers.filter((c) => (c.volumeMounts ?? []).some((m: { name: string }) => m.name === at!.mount.name));
+    expect(mounts.map((c) => c.name)).toEqual(['nginx']);
+    // Nginx has no ACTIVE_POOL of its own: an environment is fixed at the pod's creation and would name the old pool after a switch.
+    expect(envSource(nginx, 'ACTIVE_POOL')).toBeUndefined();
+    // The watcher keeps it, for its first start in a new pod: the same ConfigMap key.
+    expect(envSource(container('nginx', 'watcher'), 'ACTIVE_POOL')).toEqual({ value: cm.data.ACTIVE_POOL, configMap: 'active-pool' });
+    const ref = container('nginx', 'watcher').env.find((e: { name: string }) => e.name === 'ACTIVE_POOL').valueFrom.configMapKeyRef;
+    expect(ref).toEqual({ name: 'active-pool', key: 'ACTIVE_POOL' });
+  });
+
+  it('the template\'s njs is the image\'s: js_path where nginx/Dockerfile copies nginx/njs/, every function it calls exported there, nothing mounted over it', () => {
+    const template = readTemplate();
+    const jsPath = /^js_path (\S+);$/m.exec(template)?.[1];
+    const imported = /^js_import (\w+) from (\S+);$/m.exec(template);
+    expect(jsPath).toBeDefined();
+    expect(imported).not.toBeNull();
+    const [, alias, file] = imported!;
+    const dockerfile = read('nginx/Dockerfile');
+    expect(/^COPY njs\/ (\S+?)\/?$/m.exec(dockerfile)?.[1]).toBe(jsPath);
+    // The module itself is loaded by the image's nginx.conf, which no template can reach.
+    expect(dockerfile).toMatch(/load_module modules\/ngx_http_js_module\.so;/);
+    const njs = read(`nginx/njs/${file}`);
+    const exported = /^export default \{([^}]*)\};?$/m.exec(njs)?.[1]?.split(',').map((n) => n.trim()) ?? [];
+    const called = [...new Set([...template.matchAll(new RegExp(`\\b${alias}\\.(\\w+)`, 'g'))].map((m) => m[1]!))];
+    expect(called.sort()).toEqual(['refresh']);
+    for (const fn of called) expect(exported, `${file} exports ${fn}`).toContain(fn);
+    // The image's file serves: no ConfigMap (or anything) over it, so the image and files/ must be of one revision.
+    expect(volumeAt(pod('nginx'), container('nginx', 'nginx'), `${jsPath}/${file}`)).toBeUndefined();
   });
 
   it('the pool Services are headless, and Nginx names them by fully qualified names', () => {
@@ -438,6 +501,12 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
           continue;
         }
         if (programDefault.test(String(value))) continue;
+        // Nginx's pool comes from the ConfigMap active-pool as a file, not the environment (the switch test above).
+        if (key === 'ACTIVE_POOL' && name === 'nginx') {
+          expect(envSource(c, key), `${service} ${key}: a file on Kubernetes`).toBeUndefined();
+          expect(volumeAt(pod(workload), c, njsPath('CONTROL_FILE'))?.volume?.configMap?.name, `${service} ${key}`).toBe('active-pool');
+          continue;
+        }
         checked++;
         expect(envSource(c, key), `${service} sets ${key}; ${workload}/${name} does not`).toBeDefined();
       }

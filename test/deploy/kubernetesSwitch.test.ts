@@ -1,16 +1,25 @@
-// The watcher across a pod replacement as deploy/kubernetes makes one (a
-// switch is `kubectl rollout restart statefulset/nginx`): the same
-// CONTROL_DIR (the pod's claimed volume), a new access log (an emptyDir),
-// Nginx's active-pool file written only once the watcher has started (the
-// sidecar starts first), the same `instance` (the StatefulSet pod's name),
-// and incidents to Alertmanager only (no SLACK_WEBHOOK_URL). The real daemon
-// (dist/) against a stand-in Alertmanager (the harness's receiver): what a
-// pod replacement does to what Alertmanager hears. No cluster, no pod.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+// The watcher of a deploy/kubernetes pod across a switch and across a pod
+// replacement, the real daemon (dist/) against a stand-in Alertmanager (the
+// harness's receiver). A switch restarts nothing: the ConfigMap `active-pool`
+// is patched, the kubelet updates its volume in the running pod (the file
+// /etc/bluegreen/serving-pool), Nginx's njs follows within 100 ms and
+// publishes the pool it serves to the log volume (ACTIVE_POOL_FILE): the same
+// watcher process, the same access log, a new pool in it. The pod's
+// ACTIVE_POOL environment is what the ConfigMap held when the pod was created
+// and is never updated: a watcher restarted after a switch must take its pool
+// from Nginx's published file. A pod replacement (a drain, a template change)
+// keeps the pod's CONTROL_DIR (its claimed volume) and `instance` (the
+// StatefulSet pod's name) and starts a new log (an emptyDir), with Nginx's
+// published pool written only once the watcher has started (the sidecar
+// starts first). Incidents go to Alertmanager only (no SLACK_WEBHOOK_URL).
+// What these do to what Alertmanager hears. No cluster, no pod.
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { ctl, getJson, h, lines, quietPeriod, startDaemon, waitForLog, type Daemon } from '../watcher/integration/harness.js';
+
+type Pool = 'blue' | 'green';
 
 interface Posted {
   alertname: string;
@@ -54,21 +63,41 @@ const podEnv = () => ({
   ALERTMANAGER_RESEND_SEC: '1',
 });
 
+/** One pod of the StatefulSet: its emptyDir (the access log, Nginx's published pool) and its watcher. */
+interface Pod {
+  d: Daemon;
+  /** The pod's ACTIVE_POOL: the ConfigMap's value when the pod was created, never updated. */
+  envPool: Pool;
+  dir: string;
+  log: (text: string) => void;
+  /** What Nginx's njs does once the kubelet has updated /etc/bluegreen/serving-pool: publish the pool it now serves, by rename. */
+  nginxServes: (pool: Pool) => void;
+}
+
 let generation = 0;
 
-/** One pod of the StatefulSet: a new log directory (its emptyDir), the shared CONTROL_DIR; Nginx publishes its pool after the watcher starts. */
-async function startPod(pool: 'blue' | 'green', { publish = true } = {}): Promise<{ d: Daemon; log: (text: string) => void }> {
+async function startWatcher(dir: string, envPool: Pool): Promise<Daemon> {
+  return startDaemon({ ...podEnv(), LOG_PATH: join(dir, 'access.log'), ACTIVE_POOL_FILE: join(dir, 'active-pool'), ACTIVE_POOL: envPool });
+}
+
+/** A new pod, created while the ConfigMap says `pool`: a new log directory (its emptyDir), the shared CONTROL_DIR; Nginx publishes its pool after the watcher starts. */
+async function createPod(pool: Pool, { publish = true } = {}): Promise<Pod> {
   const dir = join(h.dir, `pod-${++generation}`);
   mkdirSync(dir);
   const logPath = join(dir, 'access.log');
-  const d = await startDaemon({ ...podEnv(), LOG_PATH: logPath, ACTIVE_POOL_FILE: join(dir, 'active-pool'), ACTIVE_POOL: pool });
-  if (publish) writeFileSync(join(dir, 'active-pool'), `${pool}\n`);
+  const poolFile = join(dir, 'active-pool');
+  const d = await startWatcher(dir, pool);
+  const nginxServes = (served: Pool) => {
+    writeFileSync(`${poolFile}.tmp`, `${served}\n`);
+    renameSync(`${poolFile}.tmp`, poolFile);
+  };
+  if (publish) nginxServes(pool);
   writeFileSync(logPath, '');
-  return { d, log: (text) => appendFileSync(logPath, text) };
+  return { d, envPool: pool, dir, log: (text) => appendFileSync(logPath, text), nginxServes };
 }
 
-/** The pod's end: SIGTERM, as the kubelet sends the sidecar once Nginx has exited. */
-async function stopPod(d: Daemon): Promise<void> {
+/** The pod's end, or its sidecar's alone: SIGTERM, as the kubelet sends the sidecar once Nginx has exited. */
+async function stopWatcher(d: Daemon): Promise<void> {
   d.process.kill('SIGTERM');
   expect(await d.exit).toBe(0);
 }
@@ -82,57 +111,96 @@ async function traffic(log: (text: string) => void, text: () => string, ms: numb
 }
 
 /** A pod serving blue whose watcher has seen blue fail over to green: failover:blue open, and posted firing. */
-async function podWithOpenFailover(): Promise<Daemon> {
-  const pod = await startPod('blue');
+async function podWithOpenFailover(): Promise<Pod> {
+  const pod = await createPod('blue');
   pod.log(lines('blue', 3));
   await quietPeriod();
   pod.log(failedOver(2) + lines('green', 2));
   await vi.waitFor(() => expect(posted().some((a) => a.alertname === 'BlueGreenFailover' && a.firing)).toBe(true), { timeout: 5_000 });
-  return pod.d;
+  return pod;
 }
 
-/** The switch procedure of docs/kubernetes.md, in one pod: announce it, then the restart. */
-const announceSwitch = (to: 'blue' | 'green') => ctl('planned-switch', to, '--from', to === 'green' ? 'blue' : 'green', '--ttl-sec', '600');
+/** The switch procedure of docs/kubernetes.md, in one pod: the announcement, before the ConfigMap is patched. */
+const announceSwitch = (to: Pool) => ctl('planned-switch', to, '--from', to === 'green' ? 'blue' : 'green', '--ttl-sec', '600');
 
-describe('a Kubernetes pod replacement, as the watcher lives it (real daemon, stand-in Alertmanager)', () => {
-  it('a switch with nothing open, announced first: Alertmanager hears nothing, the watcher logs a planned switch', async () => {
-    const before = await startPod('blue');
-    before.log(lines('blue', 5));
-    await vi.waitFor(async () => expect((await getJson(before.d, '/stats')).body.lines.read).toBe(5));
+/**
+ * The rest of it, in the same pod: the ConfigMap patched, and, some time
+ * later (the kubelet's sync, up to a minute or two; shortened here), Nginx
+ * serving and publishing `to`. Blue keeps serving meanwhile.
+ */
+async function configMapReaches(pod: Pod, to: Pool, from: Pool): Promise<void> {
+  await traffic(pod.log, () => lines(from, 2), 1_000);
+  pod.nginxServes(to);
+}
+
+describe('a Kubernetes switch in place, and a pod replacement, as the watcher lives them (real daemon, stand-in Alertmanager)', () => {
+  it('an announced switch with nothing open: the same watcher logs a planned switch once Nginx serves green, Alertmanager hears nothing', async () => {
+    const pod = await createPod('blue');
+    pod.log(lines('blue', 5));
+    await vi.waitFor(async () => expect((await getJson(pod.d, '/stats')).body.lines.read).toBe(5));
     await announceSwitch('green');
-    await stopPod(before.d);
-
-    const after = await startPod('green');
-    await traffic(after.log, () => lines('green', 2), 2_500);
-    await waitForLog(after.d, (l) => l.msg.startsWith('dry-run') && JSON.stringify(l).includes('Planned switch: pool changed blue → green'));
+    await configMapReaches(pod, 'green', 'blue');
+    // Still blue until the kubelet's update lands: the announcement alone switches nothing.
+    expect((await getJson(pod.d, '/stats')).body).toMatchObject({ primaryPool: 'blue', servingPool: 'blue' });
+    await traffic(pod.log, () => lines('green', 2), 2_500);
+    await waitForLog(pod.d, (l) => l.msg.startsWith('dry-run') && JSON.stringify(l).includes('Planned switch: pool changed blue → green'));
     expect(posted()).toEqual([]);
-    expect((await getJson(after.d, '/stats')).body).toMatchObject({ primaryPool: 'green', servingPool: 'green', incidents: [] });
+    expect((await getJson(pod.d, '/stats')).body).toMatchObject({ primaryPool: 'green', servingPool: 'green', incidents: [] });
+    // One watcher throughout: the switch restarted nothing.
+    expect(pod.d.process.exitCode).toBeNull();
   }, 30_000);
 
-  it('a switch while a failover is open closes it: the restored alert is resolved, nothing told after the fact', async () => {
-    const before = await podWithOpenFailover();
+  it('an announced switch while a failover is open closes it in place: the alert is resolved, nothing told after the fact', async () => {
+    const pod = await podWithOpenFailover();
     const opened = posted().find((a) => a.alertname === 'BlueGreenFailover' && a.firing)!;
     await announceSwitch('green');
-    await stopPod(before);
-
-    const after = await startPod('green');
-    await traffic(after.log, () => lines('green', 2), 3_000);
+    await configMapReaches(pod, 'green', 'blue');
+    await traffic(pod.log, () => lines('green', 2), 3_000);
     const failover = posted().filter((a) => a.alertname === 'BlueGreenFailover' && a.pool === 'blue');
-    // The same alert, carried on by the next pod: its instance and (to the second) its start.
     expect(failover.every((a) => a.instance === opened.instance)).toBe(true);
     expect(Math.abs(failover.at(-1)!.startsAt - opened.startsAt)).toBeLessThan(1_000);
     // Its last word is the all-clear, for the reason it closed.
     expect(failover.at(-1)).toMatchObject({ firing: false, summary: expect.stringContaining('no longer the primary') });
     expect(posted().filter((a) => a.alertname === 'BlueGreenPastIncident')).toEqual([]);
-    expect((await getJson(after.d, '/stats')).body).toMatchObject({ primaryPool: 'green', incidents: [] });
+    expect((await getJson(pod.d, '/stats')).body).toMatchObject({ primaryPool: 'green', incidents: [] });
   }, 30_000);
 
-  it('a switch nobody announced (the ConfigMap edited, the pods restarted): the open failover closes as moot, nothing told after the fact', async () => {
-    const before = await podWithOpenFailover();
-    await stopPod(before);
+  it('a switch nobody announced (the ConfigMap patched alone): Nginx says it serves green, so no failover is paged', async () => {
+    const pod = await createPod('blue');
+    pod.log(lines('blue', 5));
+    await vi.waitFor(async () => expect((await getJson(pod.d, '/stats')).body.lines.read).toBe(5));
+    await configMapReaches(pod, 'green', 'blue');
+    await traffic(pod.log, () => lines('green', 2), 2_500);
+    await waitForLog(pod.d, (l) => l.msg.startsWith('dry-run') && JSON.stringify(l).includes('Planned switch: pool changed blue → green'));
+    expect(posted()).toEqual([]);
+    expect(pod.d.logs().some((l) => JSON.stringify(l).includes('Failover detected'))).toBe(false);
+    expect((await getJson(pod.d, '/stats')).body).toMatchObject({ primaryPool: 'green', servingPool: 'green', incidents: [] });
+  }, 30_000);
 
-    // Nginx's published pool not there yet (or late): the pod's ACTIVE_POOL says which pool is primary.
-    const after = await startPod('green', { publish: false });
+  it('a watcher restarted after a switch (its pod not replaced) takes the pool from Nginx\'s published file, not its stale ACTIVE_POOL', async () => {
+    const pod = await createPod('blue');
+    pod.log(lines('blue', 3));
+    await announceSwitch('green');
+    await configMapReaches(pod, 'green', 'blue');
+    await traffic(pod.log, () => lines('green', 2), 1_500);
+    await vi.waitFor(async () => expect((await getJson(pod.d, '/stats')).body.primaryPool).toBe('green'));
+    await stopWatcher(pod.d);
+
+    // The sidecar restarts in the same pod: the same log and published file, the pod's environment still blue.
+    expect(pod.envPool).toBe('blue');
+    const again = await startWatcher(pod.dir, pod.envPool);
+    await waitForLog(again, (l) => l.msg.startsWith('watcher started') && l.servingPool === 'green');
+    await traffic(pod.log, () => lines('green', 2), 2_500);
+    expect(posted()).toEqual([]);
+    expect((await getJson(again, '/stats')).body).toMatchObject({ primaryPool: 'green', servingPool: 'green', incidents: [] });
+  }, 30_000);
+
+  it('a pod re-created after the ConfigMap changed, before its Nginx had switched: the open failover closes as moot, nothing told after the fact', async () => {
+    const before = await podWithOpenFailover();
+    await stopWatcher(before.d);
+
+    // The new pod's ACTIVE_POOL and file are the ConfigMap's green; its Nginx's published pool not there yet (or late).
+    const after = await createPod('green', { publish: false });
     await traffic(after.log, () => lines('green', 2), 3_000);
     const failover = posted().filter((a) => a.alertname === 'BlueGreenFailover' && a.pool === 'blue');
     expect(failover.at(-1)).toMatchObject({ firing: false, summary: expect.stringContaining('no longer the primary') });
@@ -140,12 +208,12 @@ describe('a Kubernetes pod replacement, as the watcher lives it (real daemon, st
     expect((await getJson(after.d, '/stats')).body).toMatchObject({ primaryPool: 'green', servingPool: 'green', incidents: [] });
   }, 30_000);
 
-  it('a restart with no switch keeps an open failover while the new log shows it, and resolves it once the log shows the pool back', async () => {
+  it('a pod replaced with no switch (a drain, a template change) keeps an open failover while the new log shows it, and resolves it once the log shows the pool back', async () => {
     const before = await podWithOpenFailover();
-    await stopPod(before);
+    await stopWatcher(before.d);
     const firstPosts = posted().length;
 
-    const after = await startPod('blue');
+    const after = await createPod('blue');
     await traffic(after.log, () => failedOver(1) + lines('green', 1), 2_000);
     expect((await getJson(after.d, '/stats')).body.incidents).toEqual([expect.objectContaining({ key: 'failover:blue' })]);
     // Re-posted firing: still open, never resolved meanwhile.
