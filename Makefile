@@ -22,6 +22,10 @@ GREEN_PORT := $(or $(GREEN_PORT),$(call envget,GREEN_PORT))
 BLUE_REPLICAS := $(or $(BLUE_REPLICAS),$(call envget,BLUE_REPLICAS))
 GREEN_REPLICAS := $(or $(GREEN_REPLICAS),$(call envget,GREEN_REPLICAS))
 ACTIVE_POOL := $(or $(ACTIVE_POOL),$(call envget,ACTIVE_POOL))
+POOL_CONTROL_DIR := $(or $(POOL_CONTROL_DIR),$(call envget,POOL_CONTROL_DIR))
+# The pool serving now: the control volume's file once a switch wrote it,
+# else the pool of the first start.
+SERVING_POOL := $(or $(shell cat $(POOL_CONTROL_DIR)/serving-pool 2>/dev/null),$(ACTIVE_POOL))
 WATCHER_HOST_PORT := $(or $(WATCHER_HOST_PORT),$(call envget,WATCHER_HOST_PORT))
 CHAOS_TOKEN := $(or $(CHAOS_TOKEN),$(call envget,CHAOS_TOKEN))
 PROMETHEUS_PORT := $(or $(PROMETHEUS_PORT),$(call envget,PROMETHEUS_PORT))
@@ -33,7 +37,7 @@ NGINX_RETRY_TIMEOUT_MS := $(or $(NGINX_RETRY_TIMEOUT_MS),$(call envget,NGINX_RET
 # a MODE or POOL left in the shell's environment must not change a drill.
 $(foreach arg,POOL MODE RATE REPLICA FORCE RELEASE IMAGE REASON N RPS DURATION,$(if $(filter command line,$(origin $(arg))),,$(eval $(arg) :=)))
 given = $(filter command line,$(origin $(1)))
-POOL := $(or $(POOL),$(ACTIVE_POOL))
+POOL := $(or $(POOL),$(SERVING_POOL))
 MODE := $(or $(MODE),error)
 RATE := $(or $(RATE),1)
 # A pool's replicas, one line each: index, container, state, address, direct port.
@@ -107,7 +111,7 @@ traffic: $(ENV_FILE) ## Steady requests through Nginx, a line a second per pool,
 
 switch: $(ENV_FILE) ## Planned switch of the serving pool: POOL=blue|green [FORCE=1]
 	@$(MAKE) -s --no-print-directory $(RELEASE_TOOL)
-	@COMPOSE="$(COMPOSE)" ENV_FILE="$(ENV_FILE)" FORCE="$(FORCE)" scripts/switch.sh "$(POOL)"
+	@COMPOSE="$(COMPOSE)" ENV_FILE="$(ENV_FILE)" FORCE="$(FORCE)" POOL_CONTROL_DIR="$(POOL_CONTROL_DIR)" NGINX_PORT="$(NGINX_PORT)" scripts/switch.sh "$(POOL)"
 	@echo "Serving pool: $$($(serving_pool))"
 
 # The pool's port range and the retry bound are checked for the new count first, as make up checks them.
@@ -185,15 +189,16 @@ bench: node_modules ## Run the benchmarks (core, source, latency, proxy): tables
 # the command line only, like MODE and POOL.
 drill: $(ENV_FILE) node_modules ## Failover and release drill under load (starts the stack if down): ARGS="--rate 20 --seconds 5 --no-release"
 	@ENV_FILE="$(ENV_FILE)" NGINX_PORT="$(NGINX_PORT)" BLUE_PORT="$(BLUE_PORT)" GREEN_PORT="$(GREEN_PORT)" \
-	  WATCHER_HOST_PORT="$(WATCHER_HOST_PORT)" ACTIVE_POOL="$(ACTIVE_POOL)" CHAOS_TOKEN="$(CHAOS_TOKEN)" \
+	  WATCHER_HOST_PORT="$(WATCHER_HOST_PORT)" ACTIVE_POOL="$(ACTIVE_POOL)" POOL_CONTROL_DIR="$(POOL_CONTROL_DIR)" CHAOS_TOKEN="$(CHAOS_TOKEN)" \
 	  npm run -s drill -- $(if $(filter command line,$(origin ARGS)),$(ARGS))
 
 kubernetes-files: ## Copy the files deploy/kubernetes shares with Compose (Nginx template, Alertmanager config) into it
 	@scripts/k8s-files.sh
 
-clean: ## Remove containers, volumes (access log, control files) and build output
+clean: ## Remove containers, volumes (access log, control files, the switched pool) and build output
 	-[ -f $(ENV_FILE) ] && $(COMPOSE_ALL) down -v --remove-orphans
 	rm -rf dist bench/results coverage
+	rm -f $(POOL_CONTROL_DIR)/serving-pool
 
 # Every tag of the two images this stack builds (IMAGE_TAG's, and make release's
 # bluegreen-node:<release>); base images (node, nginx, prometheus) stay, as

@@ -41,6 +41,7 @@ export default defineConfig({
           // Load, releases and the drill keep the host's two cores busy, and
           // their bars (no failed request under load) need them: one at a time.
           poolOptions: { forks: { singleFork: true } },
+          globalSetup: ['test/e2e/support/images.ts'],
           sequence: { groupOrder: 1 },
           ...E2E_TIMEOUTS,
         },
@@ -52,6 +53,7 @@ export default defineConfig({
           // Suites that mostly wait (cooldowns, holds, a 60 s outage) at a few
           // requests a second: two at a time, each worker on its own ports
           // (test/e2e/support/stack.ts), after the e2e project.
+          globalSetup: ['test/e2e/support/images.ts'],
           sequence: { groupOrder: 2 },
           ...E2E_TIMEOUTS,
         },

@@ -33,6 +33,7 @@ import {
   poolImage,
   recentAlerts,
   runMake,
+  servingPool,
   stackSettingsOrExit,
   type PoolName,
   type StackSettings,
@@ -50,7 +51,7 @@ if (!parsed.ok) {
 }
 const { rate, seconds, out, release: releasing } = parsed.options;
 const settings = stackSettingsOrExit('drill');
-const active = settings.ACTIVE_POOL;
+const active = servingPool(settings);
 const other = otherPool(active);
 const start = startingVersions(settings);
 // The drill's releases go through the release tool's functions, not make release: it takes the tool's lock itself.
@@ -69,7 +70,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (cleaningUp) {
       console.error(
-        `\ndrill: ${signal} during clean-up: check with make status, then make chaos-stop, ACTIVE_POOL in ${settings.ENV_FILE}` +
+        `\ndrill: ${signal} during clean-up: check with make status, then make chaos-stop and make switch POOL=${active}` +
           (releasing ? ` and the pools' releases (make history): ${active} ran ${start[active].release}, ${other} ${start[other].release}` : ''),
       );
       process.exit(130);
@@ -101,6 +102,7 @@ const maintenance = await warnAboutAlertPolicy(settings);
 
 const ctx: DrillContext = {
   settings,
+  active,
   rate,
   phaseMs: seconds * 1000,
   interrupted: interrupt.signal,
@@ -139,7 +141,7 @@ try {
     records.push(record);
     // Chaos on a stack that does not even serve its baseline would measure nothing useful.
     if (record.kind === 'baseline' && !judgeDrill([record], alertSettings).passed) {
-      failure = `baseline not all 200 from ${active}: check the stack (make status) and ACTIVE_POOL in ${settings.ENV_FILE}`;
+      failure = `baseline not all 200 from ${active}: check the stack (make status)`;
       break;
     }
     // The bad release and the rollback start from the good release on the other pool.

@@ -1,38 +1,63 @@
 #!/usr/bin/env bash
 # Planned switch of the serving pool: `make switch POOL=green [FORCE=1]`.
-# Order matters: check the target, tell the watcher, switch Nginx, persist.
+# Order matters: check the target, tell the watcher, write the control
+# volume's file, wait until Nginx serves from it, record. Nothing restarts or
+# reloads: Nginx reads the file at run time (nginx/njs/serving-pool.js).
 set -euo pipefail
 
 pool=${1:-}
 compose=${COMPOSE:-docker compose}
 env_file=${ENV_FILE:-.env}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 case "$pool" in
   blue | green) ;;
   *) echo "switch: POOL must be blue or green (got '${pool}')" >&2; exit 2 ;;
 esac
+: "${POOL_CONTROL_DIR:?switch: POOL_CONTROL_DIR is not set (make switch sets it from $env_file)}"
+: "${NGINX_PORT:?switch: NGINX_PORT is not set (make switch sets it from $env_file)}"
+control=$POOL_CONTROL_DIR/serving-pool
 
 # One switch, release or rollback at a time: the rest runs again under the
 # release tool's lock (`make switch` builds it). A release's own switch goes
 # on under the lock the release holds.
-tool="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist/ops/release/shellTool.js"
+tool="$here/../dist/ops/release/shellTool.js"
 if [ "${SWITCH_UNDER_LOCK:-}" != 1 ]; then
   [ -f "$tool" ] || { echo "switch: $tool is missing: run make switch, which builds it" >&2; exit 2; }
   SWITCH_UNDER_LOCK=1 exec node "$tool" with-lock "$env_file" switch -- "${BASH_SOURCE[0]}" "$pool"
 fi
 
+# Milliseconds since the epoch; whole seconds where bash is older than 5.
+now_ms() {
+  if [ -n "${EPOCHREALTIME:-}" ]; then
+    local t=${EPOCHREALTIME/[.,]/}
+    echo $((t / 1000))
+  else
+    echo $(($(date +%s) * 1000))
+  fi
+}
+# The pool a request sent to Nginx now goes to (its /nginx-health says).
+nginx_serving() {
+  { curl -sS -D - -o /dev/null --max-time 1 "http://127.0.0.1:$NGINX_PORT/nginx-health" 2>/dev/null || true; } |
+    tr -d '\r' | sed -n 's/^[Xx]-[Ss]erving-[Pp]ool: //p'
+}
+
 if [ "${FORCE:-0}" != 1 ]; then
-  # Asked from Nginx's container, over the network Nginx uses: it works for any
-  # pool image (nothing of ours needs to be inside it). $APP_PORT is Nginx's.
-  # shellcheck disable=SC2016
-  if ! $compose exec -T nginx sh -c 'curl -fsS -o /dev/null --max-time 2 "http://$1:${APP_PORT:-3000}/readyz"' sh "app_$pool"; then
-    echo "switch: app_$pool is not ready (its /readyz failed); refusing to switch. FORCE=1 overrides." >&2
+  # Every replica of the pool, each on its own direct port: not one that a
+  # DNS lookup happens to pick.
+  if ! replicas=$(COMPOSE="$compose" "$here/ready.sh" "$pool" 2>&1); then
+    printf '%s\n' "$replicas" >&2
+    echo "switch: app_$pool is not ready (a replica's /readyz failed, above); refusing to switch. FORCE=1 overrides." >&2
     exit 1
   fi
 fi
 
+from=$(nginx_serving)
+case "$from" in
+  blue | green) ;;
+  *) echo "switch: Nginx does not answer on http://127.0.0.1:$NGINX_PORT/nginx-health (is the stack up? make up)" >&2; exit 1 ;;
+esac
 ctl="$compose exec -T alert_watcher node dist/watcher/operator/ctl.js"
-case "$pool" in blue) from=green ;; *) from=blue ;; esac
 reason=${SWITCH_REASON:-manual switch}
 
 # The audit trail (make history); losing an entry must not fail the switch.
@@ -41,13 +66,25 @@ audit() {
     --who "${AUDIT_WHO:-unknown}" >/dev/null || echo "switch: WARNING: not recorded in the history" >&2
 }
 
+# Atomically, by rename: Nginx never reads half a file.
+write_control() {
+  mkdir -p "$POOL_CONTROL_DIR"
+  printf '%s\n' "$1" >"$control.tmp" && chmod 0644 "$control.tmp" && mv -f "$control.tmp" "$control"
+}
+
 # A marker left by a switch that did not happen would report a real failover
-# to $pool as "Planned switch" until it expires. Armed before the announcement,
-# so an interrupt during it is covered too; withdrawing is idempotent.
-withdraw_unless_switched() {
+# to $pool as "Planned switch" until it expires; a control file left behind
+# would switch later. Armed before the announcement, so an interrupt during
+# it is covered too; both undo steps are idempotent.
+written=0
+undo_unless_switched() {
   local status=$?
   trap - EXIT INT TERM
   if [ "$status" -ne 0 ]; then
+    if [ "$written" = 1 ]; then
+      write_control "$from" && echo "switch: put $from back in $control" >&2 ||
+        echo "switch: WARNING: could not put $from back in $control: check it (make status)" >&2
+    fi
     echo "switch: failed or interrupted; withdrawing the planned-switch marker" >&2
     $ctl planned-switch --cancel >&2 ||
       echo "switch: WARNING: could not withdraw the marker; a failover to $pool may be reported as planned until it expires" >&2
@@ -55,7 +92,7 @@ withdraw_unless_switched() {
   fi
   exit "$status"
 }
-trap withdraw_unless_switched EXIT
+trap undo_unless_switched EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -65,12 +102,19 @@ if ! $ctl planned-switch "$pool"; then
   echo "switch: WARNING: could not tell alert_watcher; it may report this switch as a failover" >&2
 fi
 
-$compose exec -T nginx switch-pool "$pool"
+started=$(now_ms)
+written=1
+write_control "$pool" || { echo "switch: cannot write $control (owned by another user? ls -l $POOL_CONTROL_DIR)" >&2; exit 1; }
+# Nginx reads the file every 100 ms; 5 s is far past any healthy Nginx.
+deadline=$((started + 5000))
+while [ "$(nginx_serving)" != "$pool" ]; do
+  if [ "$(now_ms)" -gt "$deadline" ]; then
+    echo "switch: Nginx still serves from ${from} 5 s after $control said $pool (docker compose logs nginx says why)" >&2
+    exit 1
+  fi
+  sleep 0.01
+done
 # Nginx serves $pool now: the marker is right, whatever happens next.
 trap - EXIT INT TERM
-
-# A new container (make down && make up) starts from .env: keep the choice
-# there, with the release tool's writer (atomic, keeps the file's mode).
-node "$tool" set-env "$env_file" "ACTIVE_POOL=$pool"
-echo "switch: ACTIVE_POOL=$pool saved in $env_file"
+echo "switch: now serving from app_$pool, $(($(now_ms) - started)) ms after the switch (was $from; kept in $control)"
 audit ok

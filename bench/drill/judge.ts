@@ -30,10 +30,17 @@ export const BARS = {
    * A bad release's first failure → traffic back on the previous release. The
    * post-promotion analysis checks every 0.5 s and rolls back after
    * ANALYSIS_MAX_FAILED_CHECKS failed checks (1 by default), then switches in
-   * about a second; 10 s leaves room for a few more checks and a slow reload,
-   * and is still well inside what clients would notice without the failover.
+   * about a second; 10 s leaves room for a few more checks and a slow
+   * switch, and is still well inside what clients would notice without the
+   * failover.
    */
   rollbackMs: 10_000,
+  /**
+   * The control file written → Nginx serves the new pool. Nginx reads it
+   * every 100 ms, so a healthy switch takes 0–100 ms plus the script's poll;
+   * past a second something is wrong (docs/failover.md).
+   */
+  switchServedMs: 1_000,
 } as const;
 
 /** The watcher's settings the bars depend on (the stack's ALERT_COOLDOWN_SEC and RECOVERY_HOLD_SEC, in ms). */
@@ -83,7 +90,7 @@ export type PhaseRecord =
    * without an all-clear, as one that opened in maintenance does.
    */
   | (PhaseBase & { kind: 'recovery'; eventAt: number; quietAt?: number })
-  | (PhaseBase & { kind: 'switch'; switches: { to: PoolName; code: number; ms: number }[] })
+  | (PhaseBase & { kind: 'switch'; switches: { to: PoolName; code: number; ms: number; servedMs?: number }[] })
   /**
    * A release through the release tool (ops/release): `figures`, what it
    * reported. `restored`, for one expected to roll back: the release the pool
@@ -272,6 +279,9 @@ export function judgePhase(phase: PhaseRecord, settings: AlertSettings): PhaseJu
       const pages = phase.alerts.filter(isPage);
       const planned = phase.alerts.filter((a) => a.kind === 'planned_switch').length;
       const switched = phase.switches.map((s) => `→${s.to} ${s.code === 0 ? duration(s.ms) : `exit ${s.code}`}`).join(', ');
+      // From the control file's write to Nginx serving the new pool: the switch itself.
+      const served = phase.switches.map((s) => s.servedMs);
+      const slowest = served.every((ms) => ms !== undefined) && served.length > 0 ? Math.max(...(served as number[])) : undefined;
       const last = phase.samples.filter(ok).at(-1)?.pool;
       return {
         row: row(name, figures, { first: switched, alert: `${planned} planned, ${pages.length} failover/outage` }),
@@ -282,6 +292,12 @@ export function judgePhase(phase: PhaseRecord, settings: AlertSettings): PhaseJu
             value: switched || 'not run',
             target: 'both exit 0',
             met: phase.switches.length === 2 && phase.switches.every((s) => s.code === 0),
+          },
+          {
+            metric: `${name}: Nginx serves the new pool after the switch`,
+            value: slowest === undefined ? 'not reported' : duration(slowest),
+            target: `≤ ${duration(BARS.switchServedMs)}`,
+            met: slowest !== undefined && slowest <= BARS.switchServedMs,
           },
           { metric: `${name}: failover/outage alerts`, value: pages.length, target: '0', met: pages.length === 0 },
           { metric: `${name}: serving at the end`, value: last ?? 'none', target: active, met: last === active },

@@ -12,6 +12,7 @@
 // a cooldown, the all-clear may be deferred; Slack then still has the
 // incident open when the next chaos starts, the watcher rightly stays quiet,
 // and the drill checks instead that it withdrew the deferred all-clear.
+import { switchServedMs } from '../../ops/release/steps.js';
 import { now, openLoop, type Sample } from '../../ops/stack/index.js';
 import {
   chaos,
@@ -30,6 +31,8 @@ import { BARS, recoveryAlertMs, type PhaseRecord, type SlackWord } from './judge
 
 export interface DrillContext {
   settings: StackSettings;
+  /** The pool serving when the drill began (the control volume's, else ACTIVE_POOL). */
+  active: PoolName;
   rate: number;
   /** Length of each phase. */
   phaseMs: number;
@@ -37,7 +40,7 @@ export interface DrillContext {
   interrupted: AbortSignal;
   /**
    * For clean-up: `switchedAway` while the serving pool may differ from
-   * ACTIVE_POOL, so it switches back; `released` once a release phase began,
+   * `active`, so it switches back; `released` once a release phase began,
    * so it puts both pools back on the versions they ran (releasePhases.ts).
    */
   state: { switchedAway: boolean; released: boolean };
@@ -56,7 +59,7 @@ const POLL_MS = 250;
 const MARGIN_MS = 3_000;
 
 const holdMs = (ctx: DrillContext) => ctx.settings.RECOVERY_HOLD_SEC * 1000;
-const failoverKey = (ctx: DrillContext) => `failover:${ctx.settings.ACTIVE_POOL}`;
+const failoverKey = (ctx: DrillContext) => `failover:${ctx.active}`;
 
 /** Resolves after `ms`, or at once when `signal` is (or gets) aborted; leaves no listener behind, however often it is called. */
 function pause(ms: number, signal?: AbortSignal): Promise<void> {
@@ -206,13 +209,13 @@ async function allClearWithdrawn(ctx: DrillContext, end: AbortSignal): Promise<n
 }
 
 export async function baseline(ctx: DrillContext, name: string): Promise<PhaseRecord> {
-  const active = ctx.settings.ACTIVE_POOL;
+  const active = ctx.active;
   const { samples, startedAt } = await underLoad(ctx, async () => undefined);
   return { kind: 'baseline', name, active, samples, alerts: await alertsSince(ctx, startedAt) };
 }
 
 export async function chaosOn(ctx: DrillContext, name: string, mode: ChaosMode): Promise<PhaseRecord> {
-  const active = ctx.settings.ACTIVE_POOL;
+  const active = ctx.active;
   const other = otherPool(active);
   const slack = await slackWord(ctx);
   if (slack === 'deferred') log(`Slack still has the last failover open (its all-clear is deferred by the cooldown): no new message is due`);
@@ -239,7 +242,7 @@ export async function chaosOn(ctx: DrillContext, name: string, mode: ChaosMode):
 }
 
 export async function chaosOff(ctx: DrillContext, name: string): Promise<PhaseRecord> {
-  const active = ctx.settings.ACTIVE_POOL;
+  const active = ctx.active;
   const maintenance = (await watcherStats(ctx.settings).catch(() => undefined))?.maintenance === true;
   let back: number | undefined;
   let quietAt: number | undefined;
@@ -291,13 +294,14 @@ export async function chaosOff(ctx: DrillContext, name: string): Promise<PhaseRe
 }
 
 export async function switchAndBack(ctx: DrillContext, name: string): Promise<PhaseRecord> {
-  const active = ctx.settings.ACTIVE_POOL;
-  const switches: { to: PoolName; code: number; ms: number }[] = [];
+  const active = ctx.active;
+  const switches: { to: PoolName; code: number; ms: number; servedMs?: number }[] = [];
   const switchTo = async (to: PoolName) => {
     log(`make switch POOL=${to}`);
     const run = await runMake(ctx.settings, ['switch', `POOL=${to}`]);
     for (const line of run.output.trimEnd().split('\n')) log(`| ${line}`);
-    switches.push({ to, code: run.code, ms: run.ms });
+    const servedMs = run.stdout.split('\n').map(switchServedMs).find((ms) => ms !== undefined);
+    switches.push({ to, code: run.code, ms: run.ms, ...(servedMs === undefined ? {} : { servedMs }) });
     return run.code === 0;
   };
   const { samples, startedAt } = await underLoad(ctx, async (_tally, end) => {

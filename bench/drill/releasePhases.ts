@@ -3,7 +3,7 @@
 // pool, a bad one (error chaos on it once promoted) that the tool must roll
 // back, then a rollback to the starting pool. Both releases reuse the image
 // the active pool runs, so nothing is built. Every release and rollback
-// rewrites the env file (a pool's image and release id, ACTIVE_POOL), so each
+// rewrites the env file (a pool's image and release id), so each
 // step reads the settings afresh; restorePools() puts both pools back on what
 // they ran before the drill, whatever happened.
 import { release, rollback } from '../../ops/release/release.js';
@@ -70,7 +70,7 @@ async function releaseOn(s: StackSettings, pool: PoolName): Promise<string | und
 
 /** A release of the active pool's image to the other pool: promoted, with no failed request and no failover. */
 export async function goodRelease(ctx: DrillContext, name: string, id: string, image: string): Promise<PhaseRecord> {
-  const active = ctx.settings.ACTIVE_POOL;
+  const active = ctx.active;
   const rctx = releaseContext(ctx.interrupted);
   ctx.state.released = true;
   const { samples, startedAt, result: figures } = await underLoad(
@@ -89,7 +89,7 @@ export async function goodRelease(ctx: DrillContext, name: string, id: string, i
  * the clients meanwhile.
  */
 export async function badRelease(ctx: DrillContext, name: string, id: string, image: string): Promise<PhaseRecord> {
-  const pool = ctx.settings.ACTIVE_POOL;
+  const pool = ctx.active;
   let injected: Promise<void> = Promise.resolve();
   const rctx = releaseContext(ctx.interrupted, (step) => {
     if (step !== 'post-promotion') return;
@@ -122,7 +122,7 @@ export async function badRelease(ctx: DrillContext, name: string, id: string, im
 export async function rollbackPhase(ctx: DrillContext, name: string): Promise<PhaseRecord> {
   const rctx = releaseContext(ctx.interrupted);
   const { samples, startedAt, result: figures } = await underLoad(ctx, () => rollback(rctx, { force: false, reason: ROLLBACK_REASON }));
-  return { kind: 'rollback', name, active: ctx.settings.ACTIVE_POOL, samples, figures, alerts: await alertsSince(ctx, startedAt) };
+  return { kind: 'rollback', name, active: ctx.active, samples, figures, alerts: await alertsSince(ctx, startedAt) };
 }
 
 /**

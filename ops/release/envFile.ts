@@ -1,5 +1,5 @@
 // The one writer of the env file: the release tool records each pool's image
-// and release id in it, `make switch` records ACTIVE_POOL (through
+// and release id in it, `make scale` a pool's replica count (through
 // shellTool.ts), and a new container (`make up`) starts from it. Other lines,
 // comments included, are kept as they are.
 import { randomBytes } from 'node:crypto';

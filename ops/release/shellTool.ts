@@ -1,5 +1,5 @@
-// What scripts/switch.sh runs, so the shell uses the release tool's lock and
-// env-file writer instead of keeping its own:
+// What scripts/switch.sh and scripts/scale.sh run, so the shell uses the
+// release tool's lock and env-file writer instead of keeping its own:
 //   node dist/ops/release/shellTool.js with-lock <env file> <action> -- <command> [args...]
 //   node dist/ops/release/shellTool.js set-env <env file> KEY=VALUE...
 // with-lock exits with the command's code (128 + n when signal n ended it),

@@ -103,22 +103,40 @@ export async function deploy(ctx: Context, pool: PoolName, version: Version, wai
 }
 
 /**
- * The planned switch of `make switch`: tells the watcher, `nginx -t`, graceful
- * reload, records ACTIVE_POOL and the history. Resolves with when Nginx
- * reloaded (epoch ms): traffic moved then, before the script's bookkeeping.
+ * scripts/switch.sh's last line, `switch: now serving from app_green, 41 ms
+ * after the switch (…)`: the milliseconds from its write of the control file
+ * to Nginx serving the new pool, or undefined for any other line.
+ */
+export function switchServedMs(line: string): number | undefined {
+  const m = /^switch: now serving from app_(?:blue|green), (\d+) ms after the switch/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The planned switch of `make switch`: tells the watcher, writes the control
+ * volume's file, waits until Nginx serves from it, records the history.
+ * Resolves with when Nginx served the new pool (epoch ms): traffic moved
+ * then, before the script's bookkeeping.
  */
 export async function switchTo(ctx: Context, pool: PoolName, reason: string): Promise<number> {
-  let reloadedAt: number | undefined;
+  let switchedAt: number | undefined;
   const r = await run('scripts/switch.sh', [pool], {
     show: true,
-    // Readiness was checked from here just before: no second check inside the container.
-    env: { ENV_FILE: ctx.s.ENV_FILE, FORCE: '1', SWITCH_REASON: reason, AUDIT_WHO: ctx.who },
+    // Readiness was checked from here just before: no second check.
+    env: {
+      ENV_FILE: ctx.s.ENV_FILE,
+      FORCE: '1',
+      SWITCH_REASON: reason,
+      AUDIT_WHO: ctx.who,
+      POOL_CONTROL_DIR: ctx.s.POOL_CONTROL_DIR,
+      NGINX_PORT: String(ctx.s.NGINX_PORT),
+    },
     onLine: (line) => {
-      if (line.startsWith('switch-pool: now serving from')) reloadedAt ??= Date.now();
+      if (switchServedMs(line) !== undefined) switchedAt ??= Date.now();
     },
   });
   if (r.code !== 0) throw new Refusal(`the switch to ${pool} failed: ${lastLine(r.output)}`);
-  return reloadedAt ?? Date.now();
+  return switchedAt ?? Date.now();
 }
 
 export interface Entry {

@@ -29,6 +29,12 @@ export interface Target {
   path: string;
   /** Per request: no headers within it, or no body byte within it, is an error. */
   timeoutMs?: number;
+  /**
+   * Send a request again once when its keep-alive connection was closed
+   * under it, as browsers do (default true). Off, such a request is a
+   * failure: what a client library without that retry would see.
+   */
+  retryClosed?: boolean;
 }
 
 /** Epoch ms from the monotonic clock, so latencies never jump with the wall clock. */
@@ -37,10 +43,11 @@ export const now = (): number => performance.timeOrigin + performance.now();
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
- * A keep-alive connection the server closed as this request went out (Nginx's
- * old workers close their idle ones at every reload): the request never
- * reached anyone, and an HTTP/1.1 client retries such an idempotent request
- * on a new connection (RFC 9112 §9.3.1), as browsers do. Once, and counted.
+ * A keep-alive connection the server closed as this request went out (an
+ * Nginx reload closes its old workers' idle ones; a switch no longer
+ * reloads): the request never reached anyone, and an HTTP/1.1 client retries
+ * such an idempotent request on a new connection (RFC 9112 §9.3.1), as
+ * browsers do. Once, and counted.
  */
 const CLOSED_UNDER_US = new Set(['UND_ERR_SOCKET', 'ECONNRESET']);
 
@@ -62,7 +69,7 @@ async function send(pool: Pool, target: Target): Promise<Sample> {
       };
     } catch (err) {
       const e = err as Error & { code?: string };
-      if (!retried && e.code !== undefined && CLOSED_UNDER_US.has(e.code)) {
+      if (target.retryClosed !== false && !retried && e.code !== undefined && CLOSED_UNDER_US.has(e.code)) {
         retried = true;
         continue;
       }
@@ -83,6 +90,12 @@ export interface OpenLoopOptions extends Target {
   /** Aborting stops sending; the requests in flight still complete. */
   until?: AbortSignal;
   onSample?: (sample: Sample) => void;
+  /**
+   * At most this many keep-alive connections, reused by the requests in turn
+   * (a request waits for a free one). Default: no limit, so a hung request
+   * never holds back the next one.
+   */
+  connections?: number;
 }
 
 /**
@@ -92,8 +105,7 @@ export interface OpenLoopOptions extends Target {
  * Resolves with every sample, in the order they were sent.
  */
 export async function openLoop(opts: OpenLoopOptions): Promise<Sample[]> {
-  // No connection limit: a hung request must not hold back the next one.
-  const pool = new Pool(opts.origin, { connections: null });
+  const pool = new Pool(opts.origin, { connections: opts.connections ?? null });
   const pending: Promise<Sample>[] = [];
   const start = now();
   const gapMs = 1000 / opts.rate;

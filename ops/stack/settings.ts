@@ -53,6 +53,8 @@ const stackSettingsSchema = z.object({
   GREEN_REPLICAS: envInt(1, MAX_REPLICAS),
   WATCHER_HOST_PORT: port,
   ACTIVE_POOL: poolName,
+  // The control volume's directory on the host, relative to the repository (as Compose reads it).
+  POOL_CONTROL_DIR: z.string().min(1),
   CHAOS_TOKEN: z.string().optional(),
   NODE_IMAGE: imageRef,
   IMAGE_TAG: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: 'expected a Docker tag' }),
@@ -129,6 +131,25 @@ export function stackSettingsOrExit(program: string): StackSettings {
 }
 
 export const otherPool = (pool: PoolName): PoolName => (pool === 'blue' ? 'green' : 'blue');
+
+/** The control volume's file that says which pool serves (nginx/njs/serving-pool.js reads it). */
+export const servingPoolFile = (s: Pick<StackSettings, 'POOL_CONTROL_DIR'>): string =>
+  path.resolve(REPO_ROOT, s.POOL_CONTROL_DIR, 'serving-pool');
+
+/**
+ * The pool serving now as the switch left it: the control volume's file once
+ * a switch wrote it, else ACTIVE_POOL (the first start), as Nginx starts.
+ */
+export function servingPool(s: Pick<StackSettings, 'POOL_CONTROL_DIR' | 'ACTIVE_POOL'>): PoolName {
+  let raw: string;
+  try {
+    raw = readFileSync(servingPoolFile(s), 'utf8').trim();
+  } catch {
+    return s.ACTIVE_POOL;
+  }
+  const pool = poolName.safeParse(raw);
+  return pool.success ? pool.data : s.ACTIVE_POOL;
+}
 /** The first of a pool's direct ports: its only one with one replica. */
 export const poolPort = (s: StackSettings, pool: PoolName): number => (pool === 'blue' ? s.BLUE_PORT : s.GREEN_PORT).first;
 export const publicOrigin = (s: StackSettings): string => `http://127.0.0.1:${s.NGINX_PORT}`;

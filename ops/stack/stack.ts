@@ -54,8 +54,8 @@ export interface MakeOptions {
 
 /**
  * Runs `make -s <args> ENV_FILE=...` in the repository. ACTIVE_POOL is left
- * out of the child's environment: `make switch` rewrites it in ENV_FILE, and a
- * stale copy from our environment would win over the file.
+ * out of the child's environment: a copy in ours (the drill's, say) would win
+ * over ENV_FILE's pool of a first start.
  */
 export function runMake(s: Pick<StackSettings, 'ENV_FILE'>, args: string[], opts: MakeOptions = {}): Promise<MakeRun> {
   const { ACTIVE_POOL: _stale, ...env } = { ...process.env, ...opts.env };

@@ -269,8 +269,8 @@ describe('phases', () => {
       name: 'switch',
       samples: [...steady(20, 'blue'), ...steady(20, 'green', T0 + 1_000), ...steady(20, 'blue', T0 + 2_000)],
       switches: [
-        { to: 'green', code: 0, ms: 600 },
-        { to: 'blue', code: 0, ms: 700 },
+        { to: 'green', code: 0, ms: 600, servedMs: 55 },
+        { to: 'blue', code: 0, ms: 700, servedMs: 80 },
       ],
       // A deferred all-clear sent during the switch is no page.
       alerts: [alert('planned_switch', 'notice', 1_000), alert('failover', 'resolved', 1_500), alert('planned_switch', 'notice', 2_000)],
@@ -282,6 +282,10 @@ describe('phases', () => {
     }
     const stuck: PhaseRecord = { ...phase, switches: [{ to: 'green', code: 0, ms: 600 }, { to: 'blue', code: 2, ms: 100 }] };
     expect(verdict(stuck, 'there and back')).toMatchObject({ value: '→green 600 ms, →blue exit 2', met: false });
+    // The switch time each make switch printed: the slower one is judged, and one not reported fails.
+    expect(verdict(phase, 'serves the new pool')).toMatchObject({ value: '80 ms', met: true });
+    expect(verdict({ ...phase, switches: [{ to: 'green', code: 0, ms: 600 }, { to: 'blue', code: 0, ms: 700, servedMs: 80 }] }, 'serves the new pool').met).toBe(false);
+    expect(verdict({ ...phase, switches: [{ to: 'green', code: 0, ms: 600, servedMs: 1_500 }, { to: 'blue', code: 0, ms: 700, servedMs: 80 }] }, 'serves the new pool').met).toBe(false);
   });
 
   it('the drill passes only when every verdict of every phase is met', () => {

@@ -6,13 +6,14 @@
 // Chaos goes straight to blue's port (make chaos does the same plus an audit
 // entry through `docker compose exec`, seconds each on a loaded host); the
 // maintenance is the Makefile's, since its silence is what is tested.
-// One stack, five scenarios: a silence (make maintenance-on) holds both
+// One stack, six scenarios: a silence (make maintenance-on) holds both
 // watchers' alerts, and a failover Slack heard of that resolves under it is
 // told resolved once maintenance ends; one failover gives one opening and one
 // all-clear even when one watcher resolves a minute before the other;
 // Alertmanager down for 60 s over a whole failover, with one watcher paused
 // past the other's report, loses nothing and reopens nothing; a watcher
-// killed between its firing and its resolution leaves no open alert.
+// killed between its firing and its resolution leaves no open alert; and
+// the second Nginx follows `make switch` within a second, with no restart.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -267,5 +268,35 @@ describe.skipIf(!enabled)('alerts through Alertmanager from two Nginx + watcher 
     // Closed by the first watcher's all-clear or by the expiry: never the firing headline.
     expect(titles.at(-1)).toMatch(/^(Recovered: pool changed green → blue|Failover \(blue\) no longer reported)/);
     expect(await alertmanagerAlerts()).toEqual([]);
+  });
+
+  it('make switch POOL=green: the second Nginx serves green within a second of the first, neither restarted', async () => {
+    const started = async (port: number) =>
+      (await docker('inspect', '-f', '{{.State.StartedAt}}', `${stack.projectName}-${port === NGINX_B_PORT ? 'nginx_b' : 'nginx'}-1`)).stdout.trim();
+    const before = await Promise.all([PORTS.nginx, NGINX_B_PORT].map(started));
+    // Both Nginx watched side by side while the switch runs: when each first names green.
+    let switching = true;
+    const firstGreen = (port: number) =>
+      (async () => {
+        while (switching) {
+          const res = await fetch(`http://127.0.0.1:${port}/nginx-health`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+          if (res?.headers.get('x-serving-pool') === 'green') return Date.now();
+          await sleep(20);
+        }
+        return undefined;
+      })();
+    const seen = [firstGreen(PORTS.nginx), firstGreen(NGINX_B_PORT)];
+    const run = await make('switch', 'POOL=green');
+    expect(run.code, run.output).toBe(0);
+    await sleep(2_000);
+    switching = false;
+    const [a, b] = await Promise.all(seen);
+    expect(a, 'the first Nginx serves green').toBeDefined();
+    expect(b, 'the second Nginx serves green').toBeDefined();
+    console.log(`[e2e] alertmanager: the second Nginx served green ${b! - a!} ms after the first`);
+    expect(b! - a!).toBeLessThan(1_000);
+    const res = await fetch(`http://127.0.0.1:${NGINX_B_PORT}/version`, { headers: { connection: 'close' } });
+    expect(res.headers.get('x-app-pool')).toBe('green');
+    expect(await Promise.all([PORTS.nginx, NGINX_B_PORT].map(started))).toEqual(before);
   });
 });

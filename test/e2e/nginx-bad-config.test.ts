@@ -1,8 +1,11 @@
 // The Nginx image with a bad setting: the container must stop with a clear
-// message before it serves anything. Run with `docker run` on the image the
+// message before it serves anything; and its control volume at run time. Run with `docker run` on the image the
 // stack uses; the app pools' names point at 127.0.0.1, since a valid config
 // needs them to resolve (the control case below proves that it then serves).
 import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDockerOrSkip } from './support/docker.js';
@@ -109,5 +112,83 @@ describe.skipIf(!enabled)('Nginx refuses a bad configuration before serving', ()
     expect(errors, run.stderr).toHaveLength(1);
     expect(errors[0]).toMatch(message);
     expect(errors[0]).toMatch(/refusing to start$/);
+  });
+});
+
+// The serving pool at run time: the control volume's file, read by njs every
+// 100 ms. A value that is not a pool is refused with one log line, however
+// long it stays, and the pool in use is kept; the start takes the file too.
+describe.skipIf(!enabled)('Nginx follows the control volume at run time, and refuses a bad value', () => {
+  const RUN_NAME = `${NAME}-control`;
+  let dir: string;
+  let origin: string;
+
+  const write = (value: string) => {
+    writeFileSync(path.join(dir, '.tmp'), `${value}\n`);
+    chmodSync(path.join(dir, '.tmp'), 0o644);
+    renameSync(path.join(dir, '.tmp'), path.join(dir, 'serving-pool'));
+  };
+  const serving = async () =>
+    (await fetch(`${origin}/nginx-health`, { signal: AbortSignal.timeout(1_000) })).headers.get('x-serving-pool');
+  const published = async () => (await docker('exec', RUN_NAME, 'cat', '/var/log/bluegreen/active-pool')).trim();
+  const logs = async () => {
+    const r = await promisify(execFile)('docker', ['logs', RUN_NAME]);
+    return `${r.stdout}${r.stderr}`;
+  };
+  const start = async () => {
+    await docker('run', '-d', '--name', RUN_NAME, '-p', '127.0.0.1::80', '--cap-drop', 'ALL',
+      ...['CHOWN', 'SETGID', 'SETUID', 'NET_BIND_SERVICE'].flatMap((c) => ['--cap-add', c]),
+      '--add-host', 'app_blue:127.0.0.1', '--add-host', 'app_green:127.0.0.1',
+      '-e', 'ACTIVE_POOL=blue', '-v', `${dir}:/etc/bluegreen:ro`, IMAGE);
+    origin = `http://${(await docker('port', RUN_NAME, '80/tcp')).trim().split('\n')[0]}`;
+    for (const deadline = Date.now() + 20_000; (await serving().catch(() => null)) === null; await sleep(100)) {
+      if (Date.now() > deadline) throw new Error(`${RUN_NAME} did not answer within 20 s:\n${await logs()}`);
+    }
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'bg-control-'));
+    chmodSync(dir, 0o755);
+    await docker('build', '-q', '-t', IMAGE, 'nginx');
+    await start();
+  });
+
+  afterAll(async () => {
+    await docker('rm', '-f', RUN_NAME).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves ACTIVE_POOL with no file, then each pool written, within a second, and publishes it', async () => {
+    expect(await serving()).toBe('blue');
+    expect(await published()).toBe('blue');
+    for (const pool of ['green', 'blue', 'green']) {
+      const writtenAt = Date.now();
+      write(pool);
+      await expect.poll(serving, { timeout: 1_000, interval: 10 }).toBe(pool);
+      console.log(`[nginx-control] ${pool} served ${Date.now() - writtenAt} ms after the write`);
+      expect(await published()).toBe(pool);
+    }
+    expect(await logs()).toMatch(/serving-pool: now serving from app_green \(was blue\)/);
+  });
+
+  it('refuses a bad value with one log line, keeps the pool, and takes the next good one', async () => {
+    write('purple');
+    await sleep(1_500);
+    expect(await serving()).toBe('green');
+    expect(await published()).toBe('green');
+    const refused = (await logs()).split('\n').filter((l) => l.includes('refusing "purple"'));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/\[warn\].*still serving from green/);
+    write('blue');
+    await expect.poll(serving, { timeout: 1_000, interval: 10 }).toBe('blue');
+  });
+
+  it('starts from the file after a restart, whatever ACTIVE_POOL says', async () => {
+    write('green');
+    await expect.poll(serving, { timeout: 1_000, interval: 10 }).toBe('green');
+    await docker('rm', '-f', RUN_NAME);
+    await start();
+    expect(await serving()).toBe('green');
+    expect(await logs()).toContain('active-pool: primary green (from /etc/bluegreen/serving-pool)');
   });
 });

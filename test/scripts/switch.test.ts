@@ -1,33 +1,39 @@
-// scripts/switch.sh against a fake `docker compose` that records every call:
-// a switch that fails (or is interrupted) after announcing itself to the
-// watcher must withdraw the announcement, or a real failover to that pool
-// would be reported as "Planned switch" until the marker expires. It runs
-// under the release tool's lock, so a switch and a release never overlap.
+// scripts/switch.sh against a fake `docker compose` that records every call,
+// a fake scripts/ready.sh, and a stand-in for Nginx's /nginx-health that
+// follows the control file as njs does: a switch that fails (or is
+// interrupted) after announcing itself to the watcher must withdraw the
+// announcement and put the control file back, or a real failover to that
+// pool would be reported as "Planned switch" until the marker expires. It
+// runs under the release tool's lock, so a switch and a release never overlap.
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { acquireLock, lockPath, type LockResult } from '../../ops/release/lock.js';
+import { switchServedMs } from '../../ops/release/steps.js';
 
 const CTL = 'exec -T alert_watcher node dist/watcher/operator/ctl.js';
-const READY_CHECK = /^exec -T nginx sh -c .*\/readyz.* sh app_green$/;
+const READY_CHECK = 'ready.sh green';
 const ANNOUNCE = `${CTL} planned-switch green`;
-const SWITCH = 'exec -T nginx switch-pool green';
 const CANCEL = `${CTL} planned-switch --cancel`;
 // The audit trail's entry (make history), with the reason and who the caller gave.
 const RECORD = (outcome: string) =>
   `${CTL} record --action switch --outcome ${outcome} --pool green --from-pool blue --reason rollback: bad release --who alice@host1`;
 
-// Logs its arguments, one call a line; `nginx switch-pool` waits SWITCH_SLEEP
-// seconds, then exits SWITCH_EXIT.
+// Logs its arguments, one call a line.
 const FAKE_COMPOSE = `#!/bin/sh
 printf '%s\\n' "$*" >>"$FAKE_LOG"
-case "$*" in
-  *"nginx switch-pool"*) sleep "\${SWITCH_SLEEP:-0}"; exit "\${SWITCH_EXIT:-0}" ;;
-esac
 exit 0
+`;
+// Logs the call; exits READY_EXIT.
+const FAKE_READY = `#!/bin/sh
+printf 'ready.sh %s\\n' "$*" >>"$FAKE_LOG"
+echo "green 1 127.0.0.1:8082 503"
+exit "\${READY_EXIT:-0}"
 `;
 
 // switch.sh runs the release tool's dist/ops/release/shellTool.js beside
@@ -39,6 +45,8 @@ beforeAll(() => {
   mkdirSync(join(root, 'scripts'));
   copyFileSync('scripts/switch.sh', join(root, 'scripts/switch.sh'));
   chmodSync(join(root, 'scripts/switch.sh'), 0o755);
+  writeFileSync(join(root, 'scripts/ready.sh'), FAKE_READY);
+  chmodSync(join(root, 'scripts/ready.sh'), 0o755);
   const out = join(root, 'dist/ops/release');
   mkdirSync(out, { recursive: true });
   for (const name of readdirSync('ops/release').filter((n) => n.endsWith('.ts'))) {
@@ -51,31 +59,68 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+/**
+ * Nginx as the switch sees it: /nginx-health's X-Serving-Pool follows the
+ * control file `lagMs` after it changes (njs reads it every 100 ms), or
+ * never (`stuck`); blue before any file.
+ */
+interface FakeNginx {
+  port: number;
+  lagMs: number;
+  stuck: boolean;
+  close(): Promise<void>;
+}
+async function fakeNginx(controlFile: string): Promise<FakeNginx> {
+  let serving = 'blue';
+  let seen = '';
+  let changedAt = 0;
+  const state = { lagMs: 0, stuck: false };
+  const server: Server = createServer((_req, res) => {
+    const wanted = existsSync(controlFile) ? readFileSync(controlFile, 'utf8').trim() : '';
+    if (wanted !== seen) {
+      seen = wanted;
+      changedAt = Date.now();
+    }
+    if (!state.stuck && (wanted === 'blue' || wanted === 'green') && Date.now() - changedAt >= state.lagMs) serving = wanted;
+    res.writeHead(200, { 'x-serving-pool': serving }).end('ok\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(state, {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+}
+
 let dir: string;
 let log: string;
 let envFile: string;
+let control: string;
+let nginx: FakeNginx;
 let held: LockResult | undefined;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switch-'));
   log = join(dir, 'calls.log');
   envFile = join(dir, '.env');
+  control = join(dir, 'control', 'serving-pool');
   writeFileSync(join(dir, 'compose'), FAKE_COMPOSE);
   chmodSync(join(dir, 'compose'), 0o755);
   writeFileSync(envFile, 'ACTIVE_POOL=blue\n');
+  nginx = await fakeNginx(control);
 });
-afterEach(() => {
+afterEach(async () => {
   if (held?.ok) held.release();
   held = undefined;
+  await nginx.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 const calls = () => (existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n') : []);
+const controlFile = () => (existsSync(control) ? readFileSync(control, 'utf8') : undefined);
 
-function switchTo(pool: string, fake: { exit?: number; sleepSec?: number; env?: Record<string, string> } = {}) {
+function switchTo(pool: string, opts: { readyExit?: number; env?: Record<string, string> } = {}) {
   const child = spawn(join(root, 'scripts/switch.sh'), [pool], {
     env: {
-      ...fake.env,
       PATH: process.env.PATH,
       COMPOSE: join(dir, 'compose'),
       ENV_FILE: envFile,
@@ -83,15 +128,19 @@ function switchTo(pool: string, fake: { exit?: number; sleepSec?: number; env?: 
       FAKE_LOG: log,
       SWITCH_REASON: 'rollback: bad release',
       AUDIT_WHO: 'alice@host1',
-      SWITCH_EXIT: String(fake.exit ?? 0),
-      SWITCH_SLEEP: String(fake.sleepSec ?? 0),
+      POOL_CONTROL_DIR: join(dir, 'control'),
+      NGINX_PORT: String(nginx.port),
+      READY_EXIT: String(opts.readyExit ?? 0),
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
   let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const done = new Promise<{ code: number | null; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stderr })),
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
   );
   return { child, done };
 }
@@ -105,16 +154,31 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
 }
 
 describe('scripts/switch.sh', () => {
-  it('announces, switches, saves the pool and records it in the history; the marker stays', async () => {
-    chmodSync(envFile, 0o600);
-    const { code } = await switchTo('green').done;
+  it('checks every replica, announces, writes the control file, waits for Nginx, records; .env is not touched', async () => {
+    nginx.lagMs = 150;
+    const { code, stdout } = await switchTo('green').done;
     expect(code).toBe(0);
-    const made = calls();
-    expect(made).toHaveLength(4);
-    expect(made[0]).toMatch(READY_CHECK);
-    expect(made.slice(1)).toEqual([ANNOUNCE, SWITCH, RECORD('ok')]);
-    expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=green\n');
-    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(calls()).toEqual([READY_CHECK, ANNOUNCE, RECORD('ok')]);
+    expect(controlFile()).toBe('green\n');
+    expect(statSync(control).mode & 0o777).toBe(0o644);
+    expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=blue\n');
+    // It waited for Nginx to follow, and says how long that took.
+    const served = stdout.split('\n').map(switchServedMs).find((ms) => ms !== undefined);
+    expect(served).toBeGreaterThanOrEqual(150);
+    expect(served).toBeLessThan(2_000);
+  });
+
+  it('refuses a pool with a replica that is not ready, showing which, before announcing anything', async () => {
+    const { code, stderr } = await switchTo('green', { readyExit: 1 }).done;
+    expect(code).toBe(1);
+    expect(calls()).toEqual([READY_CHECK]);
+    expect(stderr).toContain('green 1 127.0.0.1:8082 503');
+    expect(stderr).toContain('app_green is not ready');
+    expect(controlFile()).toBeUndefined();
+    // FORCE=1 skips the check.
+    const forced = await switchTo('green', { readyExit: 1, env: { FORCE: '1' } }).done;
+    expect(forced.code).toBe(0);
+    expect(calls().slice(1)).toEqual([ANNOUNCE, RECORD('ok')]);
   });
 
   it('refuses while a release holds the lock, naming the lock file, but goes on when that release itself switches', async () => {
@@ -124,38 +188,54 @@ describe('scripts/switch.sh', () => {
     expect(refused.code).toBe(1);
     expect(calls()).toEqual([]);
     expect(refused.stderr).toMatch(new RegExp(`^switch: a release is already running \\(pid ${process.pid} .*lock ${lockPath(envFile)}\\).*remove ${lockPath(envFile)}\n$`));
-    expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=blue\n');
+    expect(controlFile()).toBeUndefined();
     // The release's own switch (steps.ts runs switch.sh with the release's environment).
     const own = await switchTo('green', { env: { RELEASE_LOCK_TOKEN: held.token } }).done;
     expect(own.code).toBe(0);
-    expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=green\n');
+    expect(controlFile()).toBe('green\n');
     expect(JSON.parse(readFileSync(lockPath(envFile), 'utf8'))).toMatchObject({ token: held.token });
   });
 
   it('holds the lock while it switches, so a release waits, and frees it after', async () => {
-    const { done } = switchTo('green', { sleepSec: 1 });
-    await until(() => calls().includes(SWITCH));
+    nginx.lagMs = 1_000;
+    const { done } = switchTo('green');
+    await until(() => controlFile() === 'green\n');
     expect(acquireLock(lockPath(envFile), 'release')).toMatchObject({ ok: false, holder: { action: 'switch' } });
     expect((await done).code).toBe(0);
     expect(existsSync(lockPath(envFile))).toBe(false);
   });
 
-  it('withdraws the announcement when Nginx fails to switch, and exits non-zero', async () => {
-    const { code, stderr } = await switchTo('green', { exit: 3 }).done;
-    expect(code).toBe(3);
-    expect(calls().slice(1)).toEqual([ANNOUNCE, SWITCH, CANCEL, RECORD('failed')]);
+  it('puts the pool back and withdraws the announcement when Nginx does not follow, and exits non-zero', async () => {
+    nginx.stuck = true;
+    const started = Date.now();
+    const { code, stderr } = await switchTo('green').done;
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5_000);
+    expect(calls().slice(1)).toEqual([ANNOUNCE, CANCEL, RECORD('failed')]);
+    expect(stderr).toContain('Nginx still serves from blue 5 s after');
     expect(stderr).toContain('withdrawing the planned-switch marker');
-    expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=blue\n');
+    expect(controlFile()).toBe('blue\n');
   });
 
-  it('withdraws the announcement when interrupted during the switch', async () => {
-    const { child, done } = switchTo('green', { sleepSec: 1 });
-    await until(() => calls().includes(SWITCH));
+  it('puts the pool back and withdraws the announcement when interrupted while Nginx follows', async () => {
+    nginx.lagMs = 3_000;
+    const { child, done } = switchTo('green');
+    await until(() => controlFile() === 'green\n');
     child.kill('SIGTERM');
     const { code } = await done;
     expect(code).toBe(143);
-    expect(calls().slice(1)).toEqual([ANNOUNCE, SWITCH, CANCEL, RECORD('failed')]);
-    expect(readFileSync(envFile, 'utf8')).toBe('ACTIVE_POOL=blue\n');
+    expect(calls().slice(1)).toEqual([ANNOUNCE, CANCEL, RECORD('failed')]);
+    expect(controlFile()).toBe('blue\n');
+  });
+
+  it('refuses when Nginx does not answer, before telling anyone anything', async () => {
+    await nginx.close();
+    const { code, stderr } = await switchTo('green').done;
+    nginx = await fakeNginx(control);
+    expect(code).toBe(1);
+    expect(stderr).toContain('Nginx does not answer');
+    expect(calls()).toEqual([READY_CHECK]);
+    expect(controlFile()).toBeUndefined();
   });
 
   it('refuses a bad pool before telling anyone anything', async () => {

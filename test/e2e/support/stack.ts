@@ -3,12 +3,12 @@
 // does: plain HTTP on the published 127.0.0.1 ports and the Makefile targets,
 // through the host-side tools' own module (ops/stack).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
-import { loadStackSettings, runMake, type MakeOptions, type MakeRun, type StackSettings } from '../../../ops/stack/index.js';
+import { loadStackSettings, runMake, servingPoolFile, type MakeOptions, type MakeRun, type StackSettings } from '../../../ops/stack/index.js';
 
 const execFileAsync = promisify(execFile);
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -49,9 +49,14 @@ export async function startStack(
   { profiles = [] }: { profiles?: string[] } = {},
 ): Promise<Stack> {
   const projectName = `bg-e2e-${name}-${process.pid}`;
-  const envFile = path.join(mkdtempSync(path.join(tmpdir(), 'bg-e2e-')), '.env');
+  const dir = mkdtempSync(path.join(tmpdir(), 'bg-e2e-'));
+  const envFile = path.join(dir, '.env');
+  // The stack's own control volume: a switch in one suite's stack is not another's.
+  const controlDir = path.join(dir, 'control');
+  mkdirSync(controlDir, { mode: 0o755 });
   const values: Record<string, string> = {
     ACTIVE_POOL: 'blue',
+    POOL_CONTROL_DIR: controlDir,
     NGINX_PORT: String(PORTS.nginx),
     BLUE_PORT: String(PORTS.blue),
     GREEN_PORT: String(PORTS.green),
@@ -109,6 +114,12 @@ export async function startStack(
       await env.down({ removeVolumes: true, timeout: 10_000 });
     },
   };
+}
+
+/** The pool the control volume's file names (what `make switch` wrote), or undefined before any switch. */
+export function switchedPool(stack: Pick<Stack, 'settings'>): string | undefined {
+  const file = servingPoolFile(stack.settings);
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
 
 export function envFileValue(envFile: string, key: string): string | undefined {
