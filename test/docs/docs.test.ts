@@ -133,7 +133,8 @@ export function anchorsOf(text: string): Set<string> {
 const MAKE = /(?:^|[\s;&|($])make((?:\s+[A-Za-z_][A-Za-z0-9_]*=\S*)*)\s+([a-z][a-z0-9-]*)/g;
 const NPM_RUN = /(?:^|[\s;&|(])npm\s+run(?:\s+-{1,2}[a-z-]+)*\s+([A-Za-z0-9:_-]+)/g;
 // Output of the build, created by it: shown in the docs, never in a fresh clone.
-const GENERATED = ['dist/', 'bench/results/', 'coverage/', 'test/artifacts/'];
+// control/serving-pool: written by the first make switch (the control volume's file).
+const GENERATED = ['dist/', 'bench/results/', 'coverage/', 'test/artifacts/', 'control/serving-pool/'];
 
 /** Drops a shell comment from a code block line, so "# make sure ..." is not a command. */
 function withoutComment(line: string): string {
