@@ -51,7 +51,7 @@ AUDIT_WHO := $(or $(SUDO_USER),$(shell id -un 2>/dev/null),unknown)@$(shell host
 export AUDIT_WHO
 ctl = $(COMPOSE) exec -T alert_watcher node dist/watcher/operator/ctl.js
 
-.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert test bench drill kubernetes-files scale traffic version ready metrics clean purge
+.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert check test bench drill kubernetes-files scale traffic version ready metrics clean purge
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -178,8 +178,11 @@ node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
-test: node_modules ## Run every test: unit, integration, end to end (needs Docker)
-	@scripts/prerequisites.sh && npm test
+check: node_modules ## Lint (the architecture's import rules too), typecheck and the unit tests: before every commit
+	@npm run -s check
+
+test: node_modules ## Run every test: make check first, then end to end (needs Docker)
+	@scripts/prerequisites.sh && npm run -s check && npm run -s test:e2e
 
 bench: node_modules ## Run the benchmarks (core, source, latency, proxy): tables and bench/results/*.json
 	npm run bench

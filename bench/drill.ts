@@ -12,7 +12,8 @@
 // stopped, the active pool restored and both pools put back on the image and
 // release they ran before the drill.
 import { USAGE, parseDrillArgs } from './drill/options.js';
-import { coolingDown, judgeDrill, recoveryAlertMs, type AlertSettings, type PhaseRecord } from './drill/judge.js';
+import { coolingDown, judgeDrill, recoveryAlertMs, type AlertSettings } from './drill/judge.js';
+import { type PhaseRecord } from './drill/records.js';
 import { baseline, chaosOff, chaosOn, log, switchAndBack, type DrillContext } from './drill/phases.js';
 import {
   badRelease,

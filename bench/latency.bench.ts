@@ -19,12 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { startReceiver, type Receiver } from '../test/support/receiver.js';
+import { startReceiver, type Receiver } from '../testkit/receiver.js';
 import { percentile } from '../ops/stack/index.js';
 import { printTable, printVerdicts, writeResults, type Row } from './lib/report.js';
 import type { Flip, PacedJob } from './lib/logWriter.js';
 import { startWriter } from './lib/writerProcess.js';
-import { freePort } from '../test/support/freePort.js';
+import { freePort } from '../testkit/freePort.js';
 
 interface Rate {
   linesPerSec: number;

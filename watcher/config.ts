@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { envBool, envInt, loadConfig, logLevel, poolName, type Env } from '../common/config.js';
-import { assertWritable } from './state/atomicFile.js';
+import { assertWritable } from '../common/atomicFile.js';
 
 const PERCENT = 'expected a percentage above 0, at most 100';
 

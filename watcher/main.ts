@@ -93,7 +93,8 @@ if (runMarker.uncleanSince !== undefined) {
 const published = readPublishedPool(config.ACTIVE_POOL_FILE, logger);
 const activePool = (published as typeof config.ACTIVE_POOL | undefined) ?? config.ACTIVE_POOL;
 const stats = new WatcherStats(clock);
-// Declared before the pipeline, whose state callbacks read its position.
+// Declared before the pipeline, whose state callbacks read its position (and
+// may run before startSource returns: a const would not exist yet).
 let source: Source | undefined;
 // The page reads the pipeline only when it pushes, which no line can ask for before both exist.
 const series = new SeriesRecorder();
@@ -128,6 +129,7 @@ const pipeline = createPipeline({
     page.changed();
   },
 });
+// eslint-disable-next-line prefer-const -- see its declaration
 source = startSource({
   path: config.LOG_PATH,
   pollIntervalMs: config.LOG_POLL_INTERVAL_MS,

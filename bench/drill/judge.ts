@@ -10,12 +10,12 @@
 // within RECOVERY_HOLD_SEC + 5 s of the pool's first answer, and no message
 // about an incident inside the cooldown after its last. The release phases
 // are judged in judgeRelease.ts.
-import type { ReleaseFigures, RollbackFigures } from '../../ops/release/release.js';
 import type { Row, Verdict } from '../lib/report.js';
-import { otherPool, type ChaosMode, type PoolName, type RecentAlert, type Sample } from '../../ops/stack/index.js';
+import { otherPool, type RecentAlert } from '../../ops/stack/index.js';
 import { duration, firstAnswerFrom, loadFigures, non200Verdict, ok, pct, round, row, shareFrom } from './figures.js';
 import { judgeRelease, judgeRollback } from './judgeRelease.js';
 import { reachedItsSink } from '../../watcher/vocabulary.js';
+import type { PhaseJudgement, PhaseRecord, SlackWord } from './records.js';
 
 export const BARS = {
   /** Share of the requests sent after chaos began that the other pool must answer. */
@@ -58,54 +58,6 @@ export interface AlertSettings {
  */
 export const recoveryAlertMs = (settings: Pick<AlertSettings, 'holdMs'>) => settings.holdMs + BARS.alertMs;
 
-/**
- * What Slack had last heard about the active pool's failover when chaos began:
- *   clear     nothing open (never opened, or the all-clear was sent): chaos opens a new incident;
- *   deferred  open, its all-clear held back by the cooldown: Slack's word is still "failing",
- *             so chaos is news to no one and the watcher rightly sends nothing;
- *   open      open and not even resolved: this chaos is part of the last incident.
- */
-export type SlackWord = 'clear' | 'deferred' | 'open';
-
-interface PhaseBase {
-  name: string;
-  /** The pool that serves when nothing is wrong. */
-  active: PoolName;
-  samples: Sample[];
-  /** Alerts the watcher raised from the start of the phase until it ended. */
-  alerts: RecentAlert[];
-}
-
-export type PhaseRecord =
-  | (PhaseBase & { kind: 'baseline' })
-  /**
-   * `eventAt`: epoch ms when the pool acknowledged chaos start. `slack`: what
-   * Slack had last heard (undefined when /stats did not answer: judged as
-   * clear). `withdrawnAt`, when deferred: when /stats first showed the held-back
-   * all-clear withdrawn, i.e. the watcher saw the failure.
-   */
-  | (PhaseBase & { kind: 'chaos'; mode: ChaosMode; eventAt: number; slack?: SlackWord; withdrawnAt?: number })
-  /**
-   * `eventAt`: chaos stopped. `quietAt`: when the incident left /stats
-   * without an all-clear, as one that opened in maintenance does.
-   */
-  | (PhaseBase & { kind: 'recovery'; eventAt: number; quietAt?: number })
-  | (PhaseBase & { kind: 'switch'; switches: { to: PoolName; code: number; ms: number; servedMs?: number }[] })
-  /**
-   * A release through the release tool (ops/release): `figures`, what it
-   * reported. `restored`, for one expected to roll back: the release the pool
-   * it went to ran before, and the one that pool's own port answers as
-   * afterwards (undefined: no answer).
-   */
-  | (PhaseBase & {
-      kind: 'release';
-      expected: 'promoted' | 'rolled_back';
-      figures: ReleaseFigures;
-      restored?: { before: string; answered: string | undefined };
-    })
-  /** `make rollback` through the release tool, back to the starting pool: `figures`, what it reported. */
-  | (PhaseBase & { kind: 'rollback'; figures: RollbackFigures });
-
 export interface AlertReport {
   kind: RecentAlert['kind'];
   message: RecentAlert['message'];
@@ -116,11 +68,6 @@ export interface AlertReport {
   settledMs: number | undefined;
 }
 
-export interface PhaseJudgement {
-  row: Row;
-  verdicts: Verdict[];
-  figures: Record<string, unknown>;
-}
 
 /** The first alert of `kind` with `message` in `alerts`, timed from `from` (epoch ms). */
 export function alertReport(

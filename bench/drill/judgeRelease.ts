@@ -7,7 +7,7 @@ import { SWITCH_GRACE_MS } from '../../ops/release/analysis.js';
 import type { Sample } from '../../ops/stack/index.js';
 import type { Verdict } from '../lib/report.js';
 import { duration, loadFigures, non200Verdict, ok, round, row } from './figures.js';
-import type { PhaseJudgement, PhaseRecord } from './judge.js';
+import type { PhaseJudgement, PhaseRecord } from './records.js';
 
 type ReleaseRecord = Extract<PhaseRecord, { kind: 'release' }>;
 type RollbackRecord = Extract<PhaseRecord, { kind: 'rollback' }>;

@@ -27,7 +27,8 @@ import {
   type StackSettings,
 } from '../../ops/stack/index.js';
 import { duration } from './figures.js';
-import { BARS, recoveryAlertMs, type PhaseRecord, type SlackWord } from './judge.js';
+import { BARS, recoveryAlertMs } from './judge.js';
+import { type PhaseRecord, type SlackWord } from './records.js';
 
 export interface DrillContext {
   settings: StackSettings;

@@ -18,7 +18,7 @@ import {
   type PoolName,
   type StackSettings,
 } from '../../ops/stack/index.js';
-import type { PhaseRecord } from './judge.js';
+import type { PhaseRecord } from './records.js';
 import { alertsSince, log, underLoad, type DrillContext } from './phases.js';
 
 // deploy()'s own bound on a pool becoming healthy (compose --wait-timeout).

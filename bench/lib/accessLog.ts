@@ -12,7 +12,7 @@
 // 0x20..0x7E, so its lines are ASCII; junk lines use bytes 0x00..0xFF as latin1
 // characters, which keeps them one byte each (the source would decode invalid
 // UTF-8 as U+FFFD; such a line is malformed either way).
-import { rng } from '../../test/support/rng.js';
+import { rng } from '../../testkit/rng.js';
 
 export interface AccessLog {
   chunks: string[];

@@ -5,7 +5,7 @@
 // automatically, or refused. 2: bad usage or settings. 130: interrupted.
 import { parseArgs } from 'node:util';
 import { poolName } from '../../common/config.js';
-import { releaseId } from '../../watcher/state/history.js';
+import { releaseId } from '../../watcher/history.js';
 import { imageRef, stackSettingsOrExit } from '../stack/index.js';
 import { acquireLock, lockPath, lockRefusal } from './lock.js';
 import { release, rollback } from './release.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { APP_SECRETS, appSchema } from '../../app/config.js';
-import { freePort } from '../support/freePort.js';
+import { freePort } from '../../testkit/freePort.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/app/main.js', import.meta.url));
 

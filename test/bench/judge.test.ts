@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  alertMet,
-  alertReport,
-  coolingDown,
-  describeAlert,
-  judgeDrill,
-  judgePhase,
-  recoveryAlertMs,
-  repeatsInCooldown,
-  type AlertSettings,
-  type PhaseRecord,
-} from '../../bench/drill/judge.js';
+import { alertMet, alertReport, coolingDown, describeAlert, judgeDrill, judgePhase, recoveryAlertMs, repeatsInCooldown, type AlertSettings } from '../../bench/drill/judge.js';
+import { type PhaseRecord } from '../../bench/drill/records.js';
 import { firstAnswerFrom, loadFigures, shareFrom } from '../../bench/drill/figures.js';
 import type { Sample } from '../../ops/stack/index.js';
 import type { RecentAlert } from '../../ops/stack/index.js';

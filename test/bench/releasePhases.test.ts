@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drillReleaseIds, startingVersions } from '../../bench/drill/releasePhases.js';
 import { loadStackSettings } from '../../ops/stack/index.js';
-import { releaseId } from '../../watcher/state/history.js';
+import { releaseId } from '../../watcher/history.js';
 
 describe('drill releases', () => {
   it('names its two releases after the time, within the release id rule', () => {

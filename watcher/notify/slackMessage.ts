@@ -6,7 +6,7 @@
 // page never arrives.
 import type { ConditionView, RequestSample } from '../detect/index.js';
 import type { IncidentNotification, Notification } from '../policy/index.js';
-import type { HistoryEntry } from '../state/history.js';
+import type { HistoryEntry } from '../history.js';
 import { runbookAnchor } from '../catalogue.js';
 import type { AlertKind } from '../vocabulary.js';
 import { duration, fromTo, headline, percent, sinceLast, summaryLines } from './wording.js';

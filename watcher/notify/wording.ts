@@ -4,7 +4,7 @@
 // notification text.
 import { FLAP_WINDOW_MS, type ConditionView } from '../detect/index.js';
 import type { IncidentNotification, MaintenanceNotification, Notification } from '../policy/index.js';
-import type { HistoryEntry } from '../state/history.js';
+import type { HistoryEntry } from '../history.js';
 import { LEVEL_RANK } from '../vocabulary.js';
 
 export function headline(n: Notification): string {

@@ -3,7 +3,8 @@
 // Slack hears about also go to the daemon through the outbox (state/outbox.ts).
 import { parseArgs } from 'node:util';
 import { duration, fromTo } from '../notify/wording.js';
-import { appendHistory, HISTORY_READ_MAX_BYTES, historyEntrySchema, readHistory, type HistoryEntry } from '../state/history.js';
+import { appendHistory, HISTORY_READ_MAX_BYTES, readHistory } from '../state/history.js';
+import { historyEntrySchema, type HistoryEntry } from '../history.js';
 import { isReleaseNotice, postReleaseNotice } from '../state/outbox.js';
 import { BadValueError } from './usageError.js';
 

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { z } from 'zod';
 import { createSilence, expireSilence, hostOf } from '../notify/alertmanagerApi.js';
 import { maintenanceSilence } from '../notify/alertmanagerAlert.js';
-import { writeAtomic } from '../state/atomicFile.js';
+import { writeAtomic } from '../../common/atomicFile.js';
 import { readBoundedFile } from '../state/readFile.js';
 
 export const SILENCES_FILE = 'alertmanager-silences.json';

@@ -11,7 +11,8 @@ import { testAlertmanagerAlert, TEST_ALERT_MS } from '../notify/alertmanagerAler
 import { httpCall } from '../notify/http.js';
 import { classifyAnswer, classifyError, type Verdict } from '../notify/retry.js';
 import { createSlackClient } from '../notify/slackClient.js';
-import { appendHistory, REASON_MAX } from '../state/history.js';
+import { appendHistory } from '../state/history.js';
+import { REASON_MAX } from '../history.js';
 import type { DeliveryFailure } from '../vocabulary.js';
 import { auditEntry } from './historyCommands.js';
 

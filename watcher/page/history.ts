@@ -4,7 +4,8 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../common/logger.js';
-import { HISTORY_FILE, readHistory, type HistoryEntry } from '../state/history.js';
+import { HISTORY_FILE, readHistory } from '../state/history.js';
+import { type HistoryEntry } from '../history.js';
 import type { Clock } from '../types.js';
 
 export const HISTORY_SHOWN = 20;

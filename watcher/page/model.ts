@@ -2,7 +2,7 @@
 // once on every change the pipeline reports) and the `series` event (the last
 // 15 minutes per pool, pushed as each step closes). The page renders these and
 // nothing else, so a test can check the data without a browser.
-import type { HistoryEntry } from '../state/history.js';
+import type { HistoryEntry } from '../history.js';
 import type { RecentAlert } from '../operator/stats.js';
 import type { IncidentKind, Level } from '../vocabulary.js';
 

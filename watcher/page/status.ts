@@ -2,7 +2,7 @@
 // pipeline's view, the detector's releases, /stats' recent alerts and the
 // audit trail. Pure, so the page's meaning is tested without a browser.
 import type { PipelineView, RecentAlert } from '../operator/stats.js';
-import type { HistoryEntry } from '../state/history.js';
+import type { HistoryEntry } from '../history.js';
 import type { OpenIncident, PageStatus, PoolStatus } from './model.js';
 
 export interface PageStatusInput {

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { poolName } from '../../common/config.js';
 import { conditionViewSchema } from '../detect/index.js';
-import { historyEntrySchema } from '../state/history.js';
+import { historyEntrySchema } from '../history.js';
 import { INCIDENT_KINDS, level } from '../vocabulary.js';
 
 const count = z.number().int().nonnegative();

@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../common/logger.js';
-import { writeAtomic } from './atomicFile.js';
-import { parseHistoryEntry, type HistoryEntry, type ParsedEntry } from './history.js';
+import { writeAtomic } from '../../common/atomicFile.js';
+import { parseHistoryEntry, type HistoryEntry, type ParsedEntry } from '../history.js';
 import { readBoundedFile } from './readFile.js';
 
 export const OUTBOX_DIR = 'outbox';

@@ -12,7 +12,7 @@ import type { z } from 'zod';
 import { poolName } from '../../common/config.js';
 import type { DetectorState } from '../detect/index.js';
 import { notificationSchema, type Incident, type Notification, type PolicyState } from '../policy/index.js';
-import { issueOf } from './history.js';
+import { issueOf } from '../history.js';
 import {
   degradedStateSchema,
   errorRateStateSchema,

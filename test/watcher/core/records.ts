@@ -1,9 +1,9 @@
 // Record builders shared by the core tests.
 import type { ConditionView } from '../../../watcher/detect/index.js';
-import type { HistoryEntry } from '../../../watcher/state/history.js';
+import type { HistoryEntry } from '../../../watcher/history.js';
 import type { AccessRecord } from '../../../watcher/types.js';
 
-export { rng } from '../../support/rng.js';
+export { rng } from '../../../testkit/rng.js';
 
 export function record(fields: Partial<AccessRecord> = {}): AccessRecord {
   const times = fields.upstreamResponseMs ?? [4];

@@ -13,7 +13,7 @@ import type {
   ReleaseNotification,
   WatcherRestartedNotification,
 } from '../../../watcher/policy/index.js';
-import type { HistoryEntry } from '../../../watcher/state/history.js';
+import type { HistoryEntry } from '../../../watcher/history.js';
 import { historyEntry } from './records.js';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../../../watcher/vocabulary.js';
 

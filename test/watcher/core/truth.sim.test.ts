@@ -22,7 +22,7 @@
 // as the last word after a summary that was not delivered).
 import { describe, expect, it } from 'vitest';
 import type { PipelineState } from '../../../watcher/pipeline.js';
-import { rng } from '../../support/rng.js';
+import { rng } from '../../../testkit/rng.js';
 import { shrink } from '../../support/shrink.js';
 import { failedOver, served, Sim } from './sim.js';
 

@@ -48,7 +48,7 @@ import { GROUP_BY, type AlertmanagerAlert } from '../../../watcher/notify/alertm
 import type { HttpAnswer } from '../../../watcher/notify/http.js';
 import type { PipelineState } from '../../../watcher/pipeline.js';
 import { AlertmanagerModel } from '../../support/alertmanagerModel.js';
-import { rng } from '../../support/rng.js';
+import { rng } from '../../../testkit/rng.js';
 import { shrink } from '../../support/shrink.js';
 import { failedOver, served, Sim, T0 } from './sim.js';
 

@@ -23,7 +23,7 @@ import {
 import { GROUP_BY, type AlertmanagerAlert } from '../../../watcher/notify/alertmanagerAlert.js';
 import { SILENCES_FILE, silenceStack, unsilenceStack } from '../../../watcher/operator/silences.js';
 import { AlertmanagerModel } from '../../support/alertmanagerModel.js';
-import { freePort } from '../../support/freePort.js';
+import { freePort } from '../../../testkit/freePort.js';
 import { failoverView } from '../core/records.js';
 
 const RESEND_MS = 300;

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from '
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotifyPolicy } from '../../../watcher/policy/index.js';
-import { assertWritable } from '../../../watcher/state/atomicFile.js';
+import { assertWritable } from '../../../common/atomicFile.js';
 import { MAX_STATE_BYTES, STATE_FILE, type LoadedState } from '../../../watcher/state/checkpoint.js';
 import { checkpointDir, restoredDetector, FINGERPRINT, NOW, roundTripped, saved, STATE, type LogLine } from './savedState.js';
 

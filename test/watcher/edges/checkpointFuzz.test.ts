@@ -5,7 +5,7 @@
 // hit, and every other section comes back as saved.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedState } from '../../../watcher/state/checkpoint.js';
-import { rng } from '../../support/rng.js';
+import { rng } from '../../../testkit/rng.js';
 import { checkpointDir, roundTripped, saved, STATE } from './savedState.js';
 
 const SEED = 20_261_122;

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import type { Health } from '../../../watcher/heartbeat/health.js';
 import { failUrl, HEARTBEAT_OFF, startHeartbeat, type Heartbeat, type HeartbeatOptions } from '../../../watcher/heartbeat/sender.js';
-import { startReceiver, type Receiver } from '../../support/receiver.js';
+import { startReceiver, type Receiver } from '../../../testkit/receiver.js';
 
 // The path is the dead-man's switch's secret, as with healthchecks.io's UUIDs.
 const SECRET = '5f3c1e2a-9b7d-4c1e-8a2f-0d6b3e9c7a41';

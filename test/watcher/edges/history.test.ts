@@ -6,14 +6,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  appendHistory,
-  HISTORY_FILE,
-  historyEntrySchema,
-  readHistory,
-  releaseId,
-  type HistoryEntry,
-} from '../../../watcher/state/history.js';
+import { appendHistory, HISTORY_FILE, readHistory } from '../../../watcher/state/history.js';
+import { historyEntrySchema, releaseId, type HistoryEntry } from '../../../watcher/history.js';
 import { historyEntry } from '../core/records.js';
 
 let dir: string;

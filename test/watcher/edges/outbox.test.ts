@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
-import type { HistoryEntry } from '../../../watcher/state/history.js';
+import type { HistoryEntry } from '../../../watcher/history.js';
 import { createOutbox, OUTBOX_BATCH, OUTBOX_DIR, postReleaseNotice } from '../../../watcher/state/outbox.js';
 
 let dir: string;

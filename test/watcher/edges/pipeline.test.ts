@@ -13,7 +13,7 @@ import { WatcherStats } from '../../../watcher/operator/stats.js';
 import { createPipeline, type PipelineOptions, type PipelineState } from '../../../watcher/pipeline.js';
 import { notificationSchema } from '../../../watcher/policy/index.js';
 import type { Control } from '../../../watcher/state/control.js';
-import type { HistoryEntry } from '../../../watcher/state/history.js';
+import type { HistoryEntry } from '../../../watcher/history.js';
 import { createOutbox, OUTBOX_DIR, postReleaseNotice } from '../../../watcher/state/outbox.js';
 import { failedOver, noPool, served, toLine } from '../core/sim.js';
 

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import { createSlackClient, type AlertSink, type SlackClientOptions } from '../../../watcher/notify/slackClient.js';
-import { SECRET_PATH, startReceiver, type Receiver } from '../../support/receiver.js';
-import { freePort } from '../../support/freePort.js';
+import { SECRET_PATH } from '../../../testkit/receiver.js';
+import { startReceiver, type Receiver } from '../../../testkit/receiver.js';
+import { freePort } from '../../../testkit/freePort.js';
 
 const MESSAGE = { text: 'Failover detected: pool changed blue → green', blocks: [{ type: 'divider' }] };
 const SECRET = SECRET_PATH.split('/').at(-1) ?? '';

@@ -7,7 +7,7 @@ import { Tail } from 'tail';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import { startSource, type DroppedLine, type Source, type SourcePosition } from '../../../watcher/source/index.js';
-import { rng } from '../../support/rng.js';
+import { rng } from '../../../testkit/rng.js';
 
 // fs.watch as the source sees it: the real one, unless a case makes it fail.
 const watches = vi.hoisted(() => ({

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readHistory } from '../../../watcher/state/history.js';
-import { SECRET_PATH, startReceiver, type Receiver } from '../../support/receiver.js';
+import { SECRET_PATH } from '../../../testkit/receiver.js';
+import { startReceiver, type Receiver } from '../../../testkit/receiver.js';
 import { runCtlWith } from './runCtl.js';
 
 let dir: string;

@@ -6,7 +6,8 @@ import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileS
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { SECRET_PATH, startReceiver, type Receiver } from '../../support/receiver.js';
+import { SECRET_PATH } from '../../../testkit/receiver.js';
+import { startReceiver, type Receiver } from '../../../testkit/receiver.js';
 import { freePort, getJson, h, lines, postedTexts, quietPeriod, startDaemon, waitForLog, waitForPosts, type Daemon } from './harness.js';
 
 const OUTAGE_MS = 60_000;

@@ -9,8 +9,9 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
-import { freePort } from '../../support/freePort.js';
-import { SECRET_PATH, startReceiver, type Receiver } from '../../support/receiver.js';
+import { freePort } from '../../../testkit/freePort.js';
+import { SECRET_PATH } from '../../../testkit/receiver.js';
+import { startReceiver, type Receiver } from '../../../testkit/receiver.js';
 
 export { freePort };
 

@@ -5,7 +5,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startReceiver, type Receiver } from '../../support/receiver.js';
+import { startReceiver, type Receiver } from '../../../testkit/receiver.js';
 import { getJson, h, lines, postedTexts, quietPeriod, startDaemon, waitForLog } from './harness.js';
 
 const PING_PATH = '/ping/0b7c9e2a-5f1d-4d8e-9c3b-hbs3cr3t';

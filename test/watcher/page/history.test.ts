@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import { createHistoryReader } from '../../../watcher/page/index.js';
-import { appendHistory, HISTORY_FILE, type HistoryEntry } from '../../../watcher/state/history.js';
+import { appendHistory, HISTORY_FILE } from '../../../watcher/state/history.js';
+import { type HistoryEntry } from '../../../watcher/history.js';
 
 let dir: string;
 let now: number;

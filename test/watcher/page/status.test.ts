@@ -5,7 +5,7 @@ import type { PoolCounts } from '../../../watcher/detect/index.js';
 import type { RecentAlert } from '../../../watcher/operator/stats.js';
 import { pageStatus, type PageStatusInput } from '../../../watcher/page/index.js';
 import type { Incident } from '../../../watcher/policy/index.js';
-import type { HistoryEntry } from '../../../watcher/state/history.js';
+import type { HistoryEntry } from '../../../watcher/history.js';
 
 const NOW = 1_700_000_000_000;
 

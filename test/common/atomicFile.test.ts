@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { writeAtomic } from '../../../watcher/state/atomicFile.js';
+import { writeAtomic } from '../../common/atomicFile.js';
 
 const calls = vi.hoisted(() => ({ log: [] as string[] }));
 vi.mock('node:fs', async (importOriginal) => {
