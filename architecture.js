@@ -6,7 +6,7 @@
 // the shared leaf, never one after it. The operator surface reads views from
 // the side; no stage imports it.
 
-/** The watcher's shared leaf: types, vocabulary, schemas and view types, no I/O. */
+/** The watcher's shared leaf: types, vocabulary and schemas, no I/O. */
 export const WATCHER_LEAF = [
   'watcher/types.ts',
   'watcher/vocabulary.ts',
