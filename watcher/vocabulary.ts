@@ -17,6 +17,25 @@ export const INCIDENT_KINDS = [
 ] as const;
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
+/** The conditions of one pool: their incidents are keyed by kind and pool. */
+const PER_POOL_KINDS: ReadonlySet<IncidentKind> = new Set(['failover', 'degraded']);
+
+/**
+ * One incident at a time per key: `failover:<pool>`, `degraded:<pool>`,
+ * `outage`, `error_rate`. Every reader and writer of a key goes through these two.
+ */
+export function incidentKey(kind: IncidentKind, pool?: string): string {
+  if (!PER_POOL_KINDS.has(kind)) return kind;
+  if (pool === undefined) throw new Error(`incidentKey: ${kind} needs a pool`);
+  return `${kind}:${pool}`;
+}
+
+/** The pool a key names (`failover:blue` → blue), or undefined for a condition of the whole stack. */
+export function incidentKeyPool(key: string): string | undefined {
+  const colon = key.indexOf(':');
+  return colon > 0 && PER_POOL_KINDS.has(key.slice(0, colon) as IncidentKind) ? key.slice(colon + 1) : undefined;
+}
+
 /** One-off messages that are not incidents. */
 export const NOTICE_KINDS = [
   'planned_switch',

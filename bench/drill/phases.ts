@@ -14,6 +14,7 @@
 // and the drill checks instead that it withdrew the deferred all-clear.
 import { switchServedMs } from '../../ops/release/steps.js';
 import { now, openLoop, type Sample } from '../../ops/stack/index.js';
+import { incidentKey } from '../../watcher/vocabulary.js';
 import {
   chaos,
   otherPool,
@@ -60,7 +61,7 @@ const POLL_MS = 250;
 const MARGIN_MS = 3_000;
 
 const holdMs = (ctx: DrillContext) => ctx.settings.RECOVERY_HOLD_SEC * 1000;
-const failoverKey = (ctx: DrillContext) => `failover:${ctx.active}`;
+const failoverKey = (ctx: DrillContext) => incidentKey('failover', ctx.active);
 
 /** Resolves after `ms`, or at once when `signal` is (or gets) aborted; leaves no listener behind, however often it is called. */
 function pause(ms: number, signal?: AbortSignal): Promise<void> {

@@ -17,6 +17,7 @@ import {
   type StackSettings,
   type WatcherStats,
 } from '../stack/index.js';
+import { incidentKey } from '../../watcher/vocabulary.js';
 
 export const CHECK_MS = 500;
 /**
@@ -84,7 +85,7 @@ export interface PostCheckInput {
 export function judgePostCheck(input: PostCheckInput): Verdict {
   const { gate, current } = input;
   for (const incident of current.incidents) {
-    const relevant = incident.key === `failover:${gate.pool}` || incident.key === 'outage';
+    const relevant = incident.key === incidentKey('failover', gate.pool) || incident.key === 'outage';
     const active = (incident.reported ?? incident.told)?.active ?? true;
     if (relevant && active && incident.openedAt >= input.promotedAt) {
       return {

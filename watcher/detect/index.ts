@@ -9,6 +9,7 @@
 //   error_rate          the window's error share over the threshold
 import { poolName } from '../../common/config.js';
 import type { AccessRecord, Clock, PlannedSwitch } from '../types.js';
+import { incidentKey } from '../vocabulary.js';
 import { AttemptAttributor, is5xx, PoolWindow, type PoolCounts } from './attempts.js';
 import { DegradedCondition, FailoverCondition, HeldCondition, type DegradedState, type FailoverState, type HeldState } from './conditions.js';
 import { ErrorRateState, type ErrorRateSnapshot } from './errorRate.js';
@@ -136,7 +137,7 @@ export class Detector {
     for (const [pool, condition] of this.failover) {
       // Failures counted toward another incident (an outage, an unretried POST) create the condition without opening it.
       if (condition.since === 0) continue;
-      const view = this.view(now, `failover:${pool}`, 'failover', condition, condition.currentLevel(now));
+      const view = this.view(now, incidentKey('failover', pool), 'failover', condition, condition.currentLevel(now));
       view.pool = pool as Pool;
       view.flips = condition.totalFlips;
       view.recentFlips = condition.flipsRecently(now);
@@ -144,7 +145,7 @@ export class Detector {
       views.push(view);
     }
     for (const [pool, condition] of this.degraded) {
-      const view = this.view(now, `degraded:${pool}`, 'degraded', condition, condition.level('masked'));
+      const view = this.view(now, incidentKey('degraded', pool), 'degraded', condition, condition.level('masked'));
       view.pool = pool as Pool;
       view.share = this.poolWindows.get(pool)?.share() ?? { failed: 0, attempts: 0 };
       view.replicas = condition.failing().map(({ addr, failures }) => ({ addr, failures }));
@@ -220,7 +221,7 @@ export class Detector {
     const last = attempts[attempts.length - 1];
     if (primaryFailed && !backupFailed && record.status < 500 && last?.pool === primary && !last.failed) {
       // Another replica of the primary answered: the pool is degraded, not failed over.
-      this.lastFailure.set(`degraded:${primary}`, sampleOf(record));
+      this.lastFailure.set(incidentKey('degraded', primary), sampleOf(record));
       const failedOn = attempts.filter((a) => a.failed).map((a) => a.addr);
       return this.degradedOf(primary).failOn(now, failedOn);
     }
@@ -230,7 +231,7 @@ export class Detector {
       changed = this.outage.fail(now);
     }
     if (primaryFailed) {
-      this.lastFailure.set(`failover:${primary}`, sampleOf(record));
+      this.lastFailure.set(incidentKey('failover', primary), sampleOf(record));
       // The primary's replicas failed: an open degraded pool's hold starts over, whichever incident takes the failure.
       const degraded = this.degraded.get(primary);
       if (degraded?.active) degraded.count();

@@ -47,7 +47,7 @@ export const requestSampleSchema = z.object({
 export type RequestSample = z.output<typeof requestSampleSchema>;
 
 export const conditionViewSchema = z.object({
-  /** One incident at a time per key: `failover:<pool>`, `degraded:<pool>`, `outage`, `error_rate`. */
+  /** One incident at a time per key: see incidentKey() in the vocabulary. */
   key: z.string().min(1).max(40),
   kind: z.enum(INCIDENT_KINDS),
   active: z.boolean(),

@@ -25,9 +25,9 @@ export interface PoolStatus {
 export interface OpenIncident {
   id: string;
   kind: IncidentKind;
-  /** `failover:<pool>`, `outage`, `error_rate`. */
+  /** See incidentKey() in the vocabulary. */
   key: string;
-  /** The pool that fails, for a failover. */
+  /** The pool whose condition it is, for a failover or a degraded pool. */
   pool?: string;
   /** The level Slack was last told; undefined until it was told anything. */
   level?: Level;

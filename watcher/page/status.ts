@@ -4,6 +4,7 @@
 import type { PipelineView, RecentAlert } from '../operator/stats.js';
 import type { HistoryEntry } from '../history.js';
 import type { OpenIncident, PageStatus, PoolStatus } from './model.js';
+import { incidentKeyPool } from '../vocabulary.js';
 
 export interface PageStatusInput {
   view: Pick<PipelineView, 'servingPool' | 'primaryPool' | 'maintenance' | 'pools' | 'incidents'>;
@@ -16,17 +17,17 @@ export interface PageStatusInput {
   now: number;
 }
 
-const FAILOVER_PREFIX = 'failover:';
-
 export function pageStatus(input: PageStatusInput): PageStatus {
   const { view, releases } = input;
   const incidents = view.incidents.map((incident): OpenIncident => {
     const open: OpenIncident = { id: incident.id, kind: incident.kind, key: incident.key, openedAt: incident.openedAt };
-    if (incident.key.startsWith(FAILOVER_PREFIX)) open.pool = incident.key.slice(FAILOVER_PREFIX.length);
+    const pool = incidentKeyPool(incident.key);
+    if (pool !== undefined) open.pool = pool;
     if (incident.told !== undefined) open.level = incident.told.level;
     return open;
   });
-  const failing = new Set(incidents.flatMap((incident) => incident.pool ?? []));
+  // A degraded pool still serves through its other replicas: only a failover marks its card failing.
+  const failing = new Set(incidents.flatMap((incident) => (incident.kind === 'failover' ? (incident.pool ?? []) : [])));
   // The serving and primary pools get a card even before any attempt counted them.
   const names = [...new Set([...Object.keys(view.pools), view.primaryPool, view.servingPool])];
   const pools = names.map((pool): PoolStatus => {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { poolName } from '../../common/config.js';
 import type { DetectorState } from '../detect/index.js';
 import type { Incident, PolicyState, Told } from '../policy/index.js';
-import type { IncidentKind, Level } from '../vocabulary.js';
+import { incidentKey, type IncidentKind, type Level } from '../vocabulary.js';
 import { positionSchema, type SavedState } from './stateSchema.js';
 
 const V1_KINDS = ['failover', 'recovery', 'planned_switch', 'error_rate', 'resolved'] as const;
@@ -43,7 +43,7 @@ export function fromVersion1(v1: z.output<typeof version1Schema>): { state: Save
   const incidents: Incident[] = [];
   if (failing || unsent.has('recovery')) {
     detector.failover[primaryPool] = { active: failing, since: at, failures: 0, flips: failing ? 1 : 0, recentFlips: [] };
-    incidents.push(carried('failover', `failover:${primaryPool}`, at, failing, unsent.has('failover'), 'failing'));
+    incidents.push(carried('failover', incidentKey('failover', primaryPool), at, failing, unsent.has('failover'), 'failing'));
   }
   if (errorRateFiring || unsent.has('resolved')) {
     incidents.push(carried('error_rate', 'error_rate', at, errorRateFiring, unsent.has('error_rate'), 'masked'));

@@ -13,6 +13,7 @@ import { poolName } from '../../common/config.js';
 import type { DetectorState } from '../detect/index.js';
 import { notificationSchema, type Incident, type Notification, type PolicyState } from '../policy/index.js';
 import { issueOf } from '../history.js';
+import { incidentKeyPool } from '../vocabulary.js';
 import {
   degradedStateSchema,
   errorRateStateSchema,
@@ -195,7 +196,7 @@ function rebuildConditions(detector: DetectorState, incidents: readonly Incident
     const { told } = incident;
     const active = told === undefined || told.active;
     const held = { active, since: active ? incident.openedAt : told.at, failures: told?.failures ?? 0 };
-    const pool = incident.key.split(':')[1] as Pool;
+    const pool = incidentKeyPool(incident.key) as Pool;
     switch (incident.kind) {
       case 'failover':
         if (!detector.failover[pool]?.since) detector.failover[pool] = { ...held, flips: told?.flips ?? 0, recentFlips: [] };

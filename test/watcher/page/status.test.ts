@@ -18,7 +18,7 @@ const counts = (failed: number, attempts: number, total: number): PoolCounts => 
 const incident = (key: string, extra: Partial<Incident> = {}): Incident => ({
   id: `inc-${key}`,
   key,
-  kind: key.startsWith('failover:') ? 'failover' : (key as Incident['kind']),
+  kind: key.split(':')[0] as Incident['kind'],
   openedAt: NOW - 60_000,
   deferred: 0,
   ...extra,
@@ -84,6 +84,12 @@ describe('pageStatus', () => {
 
   it('an outage or error-rate incident fails no pool by itself', () => {
     const status = pageStatus(input({ incidents: [incident('outage'), incident('error_rate')] }));
+    expect(status.pools.map((p) => p.health)).toEqual(['ok', 'idle']);
+  });
+
+  it('names the pool of a degraded pool without marking its card failing: its other replicas serve', () => {
+    const status = pageStatus(input({ incidents: [incident('degraded:blue')] }));
+    expect(status.incidents).toEqual([{ id: 'inc-degraded:blue', kind: 'degraded', key: 'degraded:blue', pool: 'blue', openedAt: NOW - 60_000 }]);
     expect(status.pools.map((p) => p.health)).toEqual(['ok', 'idle']);
   });
 
