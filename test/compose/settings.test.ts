@@ -98,6 +98,13 @@ describe('settings said once', () => {
     expect(schema.filter((k) => !given.includes(k)), 'in watcher/config.ts, not in docker-compose.yml').toEqual([]);
   });
 
+  it("every file that cannot read WATCHER_PORT holds its default: Prometheus's target, the Kubernetes manifests", () => {
+    const port = example.WATCHER_PORT;
+    expect(port).toBe(schemaDefault(watcherConfigSchema.shape as Record<string, z.ZodType>, 'WATCHER_PORT'));
+    expect(read('monitoring/prometheus.yml'), 'monitoring/prometheus.yml').toContain(`"alert_watcher:${port}"`);
+    expect(read('deploy/kubernetes/kustomization.yaml'), 'deploy/kubernetes/kustomization.yaml').toContain(`WATCHER_PORT=${port}`);
+  });
+
   describe('the checks themselves', () => {
     it('read nested fallbacks innermost, and empty ones as passed on', () => {
       expect(fallbacks('image: ${BLUE_IMAGE:-bluegreen-node:${IMAGE_TAG:-local}}\nx: ${LOG_LEVEL:-}')).toEqual([
