@@ -5,7 +5,7 @@
 // Compose passes it on empty (`${NAME:-}`): the watcher's and the app's zod
 // schemas, Nginx's and Alertmanager's entrypoints. And the watcher's
 // container gets every setting of its schema, from one list that this test
-// holds to the schema.
+// holds to the schema. And docs/configuration.md shows the same defaults.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import dotenv from 'dotenv';
@@ -103,6 +103,22 @@ describe('settings said once', () => {
     expect(port).toBe(schemaDefault(watcherConfigSchema.shape as Record<string, z.ZodType>, 'WATCHER_PORT'));
     expect(read('monitoring/prometheus.yml'), 'monitoring/prometheus.yml').toContain(`"alert_watcher:${port}"`);
     expect(read('deploy/kubernetes/kustomization.yaml'), 'deploy/kubernetes/kustomization.yaml').toContain(`WATCHER_PORT=${port}`);
+  });
+
+  it('docs/configuration.md shows each default as .env.example or the program that reads it has it', () => {
+    const defaults = programDefaults();
+    const drift: string[] = [];
+    read('docs/configuration.md')
+      .split('\n')
+      .forEach((line, i) => {
+        const row = /^\| `([A-Z][A-Z0-9_]*)` \| `([^`]*)` \|/.exec(line);
+        if (row === null) return;
+        const [, name, shown] = row as unknown as [string, string, string];
+        const source = example[name] ? { value: example[name], from: '.env.example' } : defaults.get(name);
+        if (source === undefined) drift.push(`docs/configuration.md:${i + 1}: ${name} shows "${shown}", and nothing gives it a default`);
+        else if (source.value !== shown) drift.push(`docs/configuration.md:${i + 1}: ${name} shows "${shown}", ${source.from} says "${source.value}"`);
+      });
+    expect(drift).toEqual([]);
   });
 
   describe('the checks themselves', () => {
