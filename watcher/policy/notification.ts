@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { poolName } from '../../common/config.js';
 import { conditionViewSchema } from '../detect/index.js';
 import { historyEntrySchema } from '../history.js';
-import { INCIDENT_KINDS, level } from '../vocabulary.js';
+import { INCIDENT_KINDS, level, type NoticeKind } from '../vocabulary.js';
 
 const count = z.number().int().nonnegative();
 const epochMs = z.number().int().nonnegative();
@@ -39,10 +39,12 @@ export const incidentNotificationSchema = z.object({
 });
 export type IncidentNotification = z.output<typeof incidentNotificationSchema>;
 
-export const plannedSwitchNotificationSchema = z.object({
-  kind: z.literal('planned_switch'),
-  message: z.literal('notice'),
-  at: epochMs,
+/** A notice of `kind`: sent once, when it happened (`at`), with its own fields. */
+function noticeSchema<K extends NoticeKind, S extends z.ZodRawShape>(kind: K, fields: S) {
+  return z.object({ kind: z.literal(kind), message: z.literal('notice'), at: epochMs, ...fields });
+}
+
+export const plannedSwitchNotificationSchema = noticeSchema('planned_switch', {
   from: poolName,
   to: poolName,
   fromRelease: release.optional(),
@@ -50,10 +52,7 @@ export const plannedSwitchNotificationSchema = z.object({
 });
 export type PlannedSwitchNotification = z.output<typeof plannedSwitchNotificationSchema>;
 
-export const maintenanceNotificationSchema = z.object({
-  kind: z.literal('maintenance_ended'),
-  message: z.literal('notice'),
-  at: epochMs,
+export const maintenanceNotificationSchema = noticeSchema('maintenance_ended', {
   /** Open now. */
   open: z.array(conditionViewSchema).max(MAX_LISTED),
   /** Slack last heard these were open; they resolved during maintenance. */
@@ -64,29 +63,20 @@ export const maintenanceNotificationSchema = z.object({
 export type MaintenanceNotification = z.output<typeof maintenanceNotificationSchema>;
 
 /** A step of a release, or a rollback, as `ctl record` wrote it to the history (state/outbox.ts). */
-export const releaseNotificationSchema = z.object({
-  kind: z.literal('release'),
-  message: z.literal('notice'),
-  at: epochMs,
+export const releaseNotificationSchema = noticeSchema('release', {
   entry: historyEntrySchema,
 });
 export type ReleaseNotification = z.output<typeof releaseNotificationSchema>;
 
 /** The watcher found its run marker at start (state/runMarker.ts): it was down, and nobody was told. */
-export const watcherRestartedNotificationSchema = z.object({
-  kind: z.literal('watcher_restarted'),
-  message: z.literal('notice'),
-  at: epochMs,
+export const watcherRestartedNotificationSchema = noticeSchema('watcher_restarted', {
   /** The marker's last touch: the watcher was alive until then, give or take a second. */
   downSince: epochMs,
 });
 export type WatcherRestartedNotification = z.output<typeof watcherRestartedNotificationSchema>;
 
 /** An incident read from the log after a restart that had already ended (detect/backlog.ts): told after the fact. */
-export const pastIncidentNotificationSchema = z.object({
-  kind: z.literal('past_incident'),
-  message: z.literal('notice'),
-  at: epochMs,
+export const pastIncidentNotificationSchema = noticeSchema('past_incident', {
   /** The condition as it resolved. */
   condition: conditionViewSchema,
   openedAt: epochMs,
