@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAnyLine, parseLine } from '../../../watcher/parse/index.js';
 import { parseNginxLine } from '../../../watcher/parse/layout.js';
 import type { AccessRecord, ParseResult } from '../../../watcher/types.js';
-import { rng } from './records.js';
+import { record, rng } from './records.js';
 
 const NORMAL =
   'time=2026-11-22T00:06:32.123+00:00 rid=5b1c0e4f9a2d4c7e8f00112233445566 method=GET path="/version" ' +
@@ -39,20 +39,9 @@ function outcome(r: ParseResult): object {
 
 describe('parseLine on real lines', () => {
   it('parses a normal line into every field', () => {
-    expect(fields(parsed(NORMAL))).toEqual({
-      time: '2026-11-22T00:06:32.123+00:00',
-      requestId: '5b1c0e4f9a2d4c7e8f00112233445566',
-      method: 'GET',
-      path: '/version',
-      status: 200,
-      pool: 'blue',
-      release: 'blue-v1',
-      upstreamStatuses: [200],
-      upstreamAddrs: ['172.18.0.3:3000'],
-      requestMs: 4,
-      upstreamResponseMs: [4],
-      upstreamMs: 4,
-    });
+    // The core tests' record() is this line: their records stand for what Nginx writes.
+    expect(fields(parsed(NORMAL))).toEqual(fields(record({ requestId: '5b1c0e4f9a2d4c7e8f00112233445566' })));
+    expect(fields(parsed(NORMAL))).toMatchObject({ status: 200, pool: 'blue', upstreamStatuses: [200], upstreamMs: 4 });
   });
 
   it('parses a failover retry into one entry per attempt', () => {
