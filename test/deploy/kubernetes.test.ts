@@ -354,7 +354,7 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
 
   it('every container has probes on paths its program serves, and resources', () => {
     const served: Record<string, string> = {
-      app: read('app/server.ts'),
+      app: read('app/routes.ts'),
       watcher: read('watcher/main.ts'),
       nginx: readTemplate(),
     };
