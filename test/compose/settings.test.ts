@@ -79,12 +79,18 @@ describe('settings said once', () => {
 
   it("a setting Compose passes on empty has .env.example's value as its program's default", () => {
     const defaults = programDefaults();
-    const passedOn = new Set(fallbacks(compose).filter(({ value }) => value === '').map(({ name }) => name));
+    // `KEY: ${NAME:-}` hands NAME to a program that reads KEY (APP_SHUTDOWN_TIMEOUT_MS is the pools' SHUTDOWN_TIMEOUT_MS).
+    const passedOn = new Map<string, string>();
+    for (const line of compose.split('\n')) {
+      const renamed = /^\s+([A-Z][A-Z0-9_]*): \$\{([A-Z][A-Z0-9_]*):-\}\s*$/.exec(line);
+      if (renamed !== null) passedOn.set(renamed[2]!, renamed[1]!);
+      else for (const { name, value } of fallbacks(line)) if (value === '') passedOn.set(name, name);
+    }
     const drift: string[] = [];
-    for (const name of passedOn) {
+    for (const [name, read] of passedOn) {
       const wanted = example[name];
       if (wanted === undefined || wanted === '') continue;
-      const actual = defaults.get(name);
+      const actual = defaults.get(read);
       if (actual === undefined) drift.push(`${name}: .env.example says "${wanted}", and no program that reads it has a default`);
       else if (actual.value !== wanted) drift.push(`${name}: .env.example says "${wanted}", ${actual.from} "${actual.value}"`);
     }
