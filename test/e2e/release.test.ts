@@ -220,7 +220,7 @@ describe.skipIf(!enabled)('releases (real stack, 25 requests/s through Nginx)', 
     // As a terminal does: SIGINT to make and the tool together (their process group).
     const child = spawn('make', ['-s', 'release', 'RELEASE=r6', `IMAGE=${IMAGE}`, `ENV_FILE=${stack.envFile}`], {
       cwd: ROOT,
-      env: { ...process.env, COMPOSE_PROJECT_NAME: stack.projectName },
+      env: { ...process.env, ...stack.composeEnv },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -314,7 +314,7 @@ describe.skipIf(!enabled)('releases (real stack, 25 requests/s through Nginx)', 
     it('a stack that is down', async () => {
       const down = `${stack.envFile}.down`;
       writeFileSync(down, readFileSync(stack.envFile, 'utf8').replace(/^NGINX_PORT=.*$/m, `NGINX_PORT=${PORTS.nginx + 90}`));
-      const run = await runMake({ ENV_FILE: down }, ['release', 'RELEASE=r5'], { env: { COMPOSE_PROJECT_NAME: stack.projectName } });
+      const run = await runMake({ ENV_FILE: down }, ['release', 'RELEASE=r5'], { env: stack.composeEnv });
       expect(run.code, run.output).toBe(FAILED);
       expect(toolSaid(run.stderr)).toEqual([expect.stringMatching(/^release: the stack is not running .* start it with make up$/)]);
     });

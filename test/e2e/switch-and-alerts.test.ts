@@ -96,13 +96,9 @@ describe.skipIf(!enabled)('switch, maintenance and error-rate alerts on the Comp
     const ids = async () => (await stack.compose('ps', '--all', '-q')).trim().split('\n').sort();
     const before = await ids();
     const traffic = sampleTraffic(40, 20_000);
-    // The test stack's own files, as it was started: Compose compares the
-    // whole service definitions.
-    const out = await stack.makeWith(
-      { timeoutMs: 240_000 },
-      'up',
-      `COMPOSE=docker compose -f docker-compose.yml -f test/e2e/receiver.compose.yml --env-file ${stack.envFile}`,
-    );
+    // make runs with the test stack's own files (COMPOSE_FILE, support/stack.ts):
+    // Compose compares the whole service definitions.
+    const out = await stack.makeWith({ timeoutMs: 240_000 }, 'up');
     expect(out.code, out.output).toBe(0);
     expect(out.output.split('\n').filter((line) => /Recreate/.test(line))).toEqual([]);
     expect(await ids()).toEqual(before);

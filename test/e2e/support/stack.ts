@@ -27,11 +27,18 @@ export const PORTS = {
   prometheus: BASE + 30,
 } as const;
 export const RELEASES = { blue: 'blue-e2e-1', green: 'green-e2e-2' } as const;
+// The stack's Compose files, for testcontainers and, through COMPOSE_FILE, for
+// every `docker compose` a make target or the release tool runs against it:
+// the same service definitions (the receiver, the probes every second), so a
+// target re-creates nothing it should not and a deploy is healthy as fast.
+const COMPOSE_FILES = ['docker-compose.yml', 'test/e2e/receiver.compose.yml'];
 
 export interface Stack {
   env: StartedDockerComposeEnvironment;
   projectName: string;
   envFile: string;
+  /** What a process that drives this stack needs in its environment: the project, its profiles and Compose files. */
+  composeEnv: Record<string, string>;
   /** The stack's settings as the host-side tools read them. */
   settings: StackSettings;
   /** Runs `make <args>` against this stack (60 s at most); resolves with its exit code and output. */
@@ -75,7 +82,7 @@ export async function startStack(
 
   const started = Date.now();
   console.log(`[e2e] ${name}: building and starting the stack (project ${projectName})…`);
-  const env = await new DockerComposeEnvironment(ROOT, ['docker-compose.yml', 'test/e2e/receiver.compose.yml'])
+  const env = await new DockerComposeEnvironment(ROOT, COMPOSE_FILES)
     .withProjectName(projectName)
     .withEnvironmentFile(envFile)
     .withProfiles(...profiles)
@@ -85,12 +92,13 @@ export async function startStack(
     .up();
   console.log(`[e2e] ${name}: stack healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-  const childEnv = { ...process.env, COMPOSE_PROJECT_NAME: projectName, COMPOSE_PROFILES: profiles.join(',') };
+  const stackEnv = { COMPOSE_PROJECT_NAME: projectName, COMPOSE_PROFILES: profiles.join(','), COMPOSE_FILE: COMPOSE_FILES.join(path.delimiter) };
+  const childEnv = { ...process.env, ...stackEnv };
   const compose = async (...args: string[]) =>
     (
       await execFileAsync(
         'docker',
-        ['compose', '-f', 'docker-compose.yml', '-f', 'test/e2e/receiver.compose.yml', '--env-file', envFile, ...args],
+        ['compose', '--env-file', envFile, ...args],
         { cwd: ROOT, env: childEnv },
       )
     ).stdout;
@@ -100,12 +108,13 @@ export async function startStack(
     runMake(loaded.config, args, {
       timeoutMs: 60_000,
       ...opts,
-      env: { COMPOSE_PROJECT_NAME: projectName, COMPOSE_PROFILES: profiles.join(','), ...opts.env },
+      env: { ...stackEnv, ...opts.env },
     });
   return {
     env,
     projectName,
     envFile,
+    composeEnv: stackEnv,
     settings: loaded.config,
     make: (...args) => makeWith({}, ...args),
     makeWith,
