@@ -7,6 +7,8 @@
 # key named and the value never shown (it may be a secret).
 #   scripts/check-env.sh FILE   exit 1 after the problems; 0 when none (or no file)
 # ops/stack/envSyntax.ts applies the same rule; test/ops/envSyntax.test.ts ties the two.
+# Shell, not the host CLI: make runs it while it reads the Makefile, for every
+# target (down and logs too, which need no Node), before the CLI is built.
 set -uo pipefail
 file=${1:?usage: scripts/check-env.sh FILE}
 [ -f "$file" ] || exit 0

@@ -4,6 +4,7 @@
 # -k`) works with kustomize's default load restrictor, which refuses a file
 # outside the kustomization's directory. The originals stay the truth: edit
 # them, then run `make kubernetes-files`; test/deploy/ fails while a copy differs.
+# Shell, not the host CLI: it copies three files and needs no Node.
 #   scripts/k8s-files.sh           copy each original over its copy
 #   scripts/k8s-files.sh --check   exit 1, naming each copy that differs
 set -euo pipefail

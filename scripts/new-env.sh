@@ -3,6 +3,8 @@
 # its owner only (it will hold the Slack webhook), with a random CHAOS_TOKEN,
 # so /chaos/* on the pools' direct ports needs the token (make chaos sends
 # it) unless someone empties it on purpose.
+# Shell, not the host CLI: it is make's $(ENV_FILE) rule, which targets that
+# need no Node (down, logs) run too, on a clone with no node_modules yet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env_file=${1:?usage: scripts/new-env.sh ENV_FILE}

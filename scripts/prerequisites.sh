@@ -3,6 +3,7 @@
 # Only an old Node stops the run (the test runner needs it); the suites that
 # need Docker, kubectl or Chromium skip with a visible message without them,
 # and fail instead under REQUIRE_DOCKER=1 (CI).
+# Shell, not the host CLI: it checks for Node itself.
 set -uo pipefail
 missing=0
 say() {

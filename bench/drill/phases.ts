@@ -12,7 +12,7 @@
 // a cooldown, the all-clear may be deferred; Slack then still has the
 // incident open when the next chaos starts, the watcher rightly stays quiet,
 // and the drill checks instead that it withdrew the deferred all-clear.
-import { switchServedMs } from '../../ops/release/steps.js';
+import { switchServedMs } from '../../ops/release/switch.js';
 import { now, openLoop, type Sample } from '../../ops/stack/index.js';
 import { incidentKey } from '../../watcher/vocabulary.js';
 import {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, futimesSync, linkSync, openSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { HEARTBEAT_MS, isStale, parseHolder, type Here, type Holder, type Refused, type Seen } from './lockState.js';
+import { HEARTBEAT_MS, isStale, lockRefusal, parseHolder, type Here, type Holder, type Refused, type Seen } from './lockState.js';
 
 export { lockRefusal } from './lockState.js';
 
@@ -15,9 +15,9 @@ export type LockResult = { ok: true; token: string; release(): void } | ({ ok: f
 export const lockPath = (envFile: string): string => `${envFile}.release.lock`;
 
 /**
- * The holder's token, in its environment: its children inherit it, so the
- * scripts/switch.sh a release (or the drill's `make switch`) runs goes on
- * under the lock its parent holds instead of waiting for it forever.
+ * The holder's token, in its environment: its children inherit it, so a
+ * `make switch` or `make scale` a release's child runs goes on under the lock
+ * its parent holds (withLock) instead of waiting for it forever.
  */
 export const LOCK_TOKEN_ENV = 'RELEASE_LOCK_TOKEN';
 
@@ -160,5 +160,25 @@ function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` under the lock beside `envFile`, or refuses (undefined) after
+ * printing why. A release's own child (a drill's `make switch` run by a
+ * release) inherits its token and goes on under its parent's lock.
+ */
+export async function withLock<T>(envFile: string, action: string, fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; why: string }> {
+  const file = lockPath(envFile);
+  const inherited = process.env[LOCK_TOKEN_ENV];
+  let lock: LockResult | undefined;
+  if (inherited === undefined || !heldBy(file, inherited)) {
+    lock = acquireLock(file, action);
+    if (!lock.ok) return { ok: false, why: lockRefusal(file, lock, Date.now()) };
+  }
+  try {
+    return { ok: true, value: await fn() };
+  } finally {
+    if (lock?.ok) lock.release();
   }
 }

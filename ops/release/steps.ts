@@ -5,6 +5,11 @@ import { userInfo, hostname } from 'node:os';
 import { poolName } from '../../common/config.js';
 import {
   answersOk,
+  compose,
+  ctl,
+  lastLine,
+  run,
+  setEnvValues,
   poolKeys,
   replicaOrigins,
   stackAnswers,
@@ -12,11 +17,10 @@ import {
   type PoolName,
   type StackSettings,
 } from '../stack/index.js';
-import { setEnvValues } from './envFile.js';
-import { compose, lastLine, run } from './run.js';
+import { Refusal } from './refusal.js';
+import { planSwitch } from './switch.js';
 
-/** A reason to stop that is not a bug: printed as one line, exit 1. */
-export class Refusal extends Error {}
+export { Refusal } from './refusal.js';
 
 export interface Context {
   s: StackSettings;
@@ -30,6 +34,8 @@ export interface Context {
 
 /** Who is at the keyboard, for the audit trail: the sudo user if any, and the host. */
 export function whoAmI(): string {
+  // A caller that knows better (a wrapper, a test) says so.
+  if (process.env.AUDIT_WHO?.trim()) return process.env.AUDIT_WHO.trim().replace(/[^\x21-\x7e]/g, '?').slice(0, 100);
   let user = process.env.SUDO_USER || process.env.USER || '';
   try {
     user ||= userInfo().username;
@@ -103,40 +109,19 @@ export async function deploy(ctx: Context, pool: PoolName, version: Version, wai
 }
 
 /**
- * scripts/switch.sh's last line, `switch: now serving from app_green, 41 ms
- * after the switch (…)`: the milliseconds from its write of the control file
- * to Nginx serving the new pool, or undefined for any other line.
- */
-export function switchServedMs(line: string): number | undefined {
-  const m = /^switch: now serving from app_(?:blue|green), (\d+) ms after the switch/.exec(line);
-  return m ? Number(m[1]) : undefined;
-}
-
-/**
- * The planned switch of `make switch`: tells the watcher, writes the control
- * volume's file, waits until Nginx serves from it, records the history.
- * Resolves with when Nginx served the new pool (epoch ms): traffic moved
- * then, before the script's bookkeeping.
+ * The planned switch of `make switch` (switch.ts), under the lock the release
+ * holds: readiness was checked from here just before, so no second check.
+ * Resolves with when Nginx served the new pool (epoch ms): traffic moved then,
+ * before the bookkeeping.
  */
 export async function switchTo(ctx: Context, pool: PoolName, reason: string): Promise<number> {
-  let switchedAt: number | undefined;
-  const r = await run('scripts/switch.sh', [pool], {
-    show: true,
-    // Readiness was checked from here just before: no second check.
-    env: {
-      ENV_FILE: ctx.s.ENV_FILE,
-      FORCE: '1',
-      SWITCH_REASON: reason,
-      AUDIT_WHO: ctx.who,
-      POOL_CONTROL_DIR: ctx.s.POOL_CONTROL_DIR,
-      NGINX_PORT: String(ctx.s.NGINX_PORT),
-    },
-    onLine: (line) => {
-      if (switchServedMs(line) !== undefined) switchedAt ??= Date.now();
-    },
-  });
-  if (r.code !== 0) throw new Refusal(`the switch to ${pool} failed: ${lastLine(r.output)}`);
-  return switchedAt ?? Date.now();
+  const indent = (line: string) => process.stdout.write(`      ${line}\n`);
+  try {
+    return (await planSwitch(ctx.s, pool, { force: true, reason, who: ctx.who, say: indent, warn: indent })).servedAt;
+  } catch (err) {
+    if (err instanceof Refusal) throw new Refusal(`the switch to ${pool} failed: ${err.message}`);
+    throw err;
+  }
 }
 
 export interface Entry {
@@ -156,11 +141,11 @@ export interface Entry {
  * must not stop for its paperwork.
  */
 export async function record(ctx: Context, entry: Entry): Promise<void> {
-  const args = ['exec', '-T', 'alert_watcher', 'node', 'dist/watcher/operator/ctl.js', 'record', '--who', ctx.who];
+  const args = ['record', '--who', ctx.who];
   for (const [key, value] of Object.entries(entry)) {
     if (value !== undefined) args.push(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(value));
   }
-  const r = await compose(ctx.s.ENV_FILE, args);
+  const r = await ctl(ctx.s.ENV_FILE, args);
   if (r.code !== 0) ctx.log(`WARNING: could not record "${entry.action} ${entry.outcome}" in the history: ${lastLine(r.output)}`);
 }
 

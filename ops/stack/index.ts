@@ -6,3 +6,6 @@ export * from './stack.js';
 export * from './replicas.js';
 export * from './load.js';
 export * from './cpu.js';
+export * from './run.js';
+export * from './envFile.js';
+export * from './checks.js';

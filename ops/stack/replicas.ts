@@ -1,12 +1,11 @@
-// A pool's replicas as scripts/replicas.sh lists them (the one place that
-// finds them, for make chaos and make status too): which containers run, the
-// address Nginx logs for each, and each one's direct port on 127.0.0.1.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { REPO_ROOT, type PoolName, type StackSettings } from './settings.js';
-
-const execFileAsync = promisify(execFile);
+// The one replica finder: a pool's replicas (BLUE_REPLICAS / GREEN_REPLICAS)
+// as make chaos, make status, make ready, make switch, the release tool and
+// the tests find them. Compose names the pool's containers; docker inspect
+// says, of each, its number, state, the address Nginx logs in upstream_addr
+// (and the watcher names in a degraded-pool alert) and its direct port on
+// 127.0.0.1, taken from the BLUE_PORT / GREEN_PORT range.
+import { compose, lastLine, run } from './run.js';
+import type { PoolName, StackSettings } from './settings.js';
 
 export interface Replica {
   /** Compose's container number: `make chaos REPLICA=<index>`. */
@@ -20,22 +19,30 @@ export interface Replica {
   port: number | undefined;
 }
 
-/** Parses the script's lines: `<index> <container> <state> <address|-> <port|->`. */
+/** One line a container: `<index>|<container>|<state>|<address>|<host port>`, any field possibly empty. */
+export const INSPECT_FORMAT =
+  '{{index .Config.Labels "com.docker.compose.container-number"}}|{{slice .Name 1}}|' +
+  '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}|' +
+  '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}|' +
+  '{{range $p, $b := .NetworkSettings.Ports}}{{range $b}}{{.HostPort}}{{end}}{{end}}';
+
+/** Parses docker inspect's lines (INSPECT_FORMAT), by index. */
 export function parseReplicas(stdout: string): Replica[] {
   return stdout
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => {
-      const [index = '', container = '', state = '', address = '-', port = '-'] = line.trim().split(/\s+/);
-      if (!/^\d+$/.test(index) || container === '') throw new Error(`scripts/replicas.sh: unexpected line "${line}"`);
+      const [index = '', container = '', state = '', address = '', port = ''] = line.trim().split('|');
+      if (!/^\d+$/.test(index) || container === '') throw new Error(`docker inspect: unexpected line "${line}"`);
       return {
         index: Number(index),
         container,
-        state,
-        address: address === '-' ? undefined : address,
+        state: state || '-',
+        address: address === '' ? undefined : address,
         port: /^\d+$/.test(port) ? Number(port) : undefined,
       };
-    });
+    })
+    .sort((a, b) => a.index - b.index);
 }
 
 /**
@@ -48,19 +55,13 @@ export async function listReplicas(
   pool: PoolName,
   env: Record<string, string> = {},
 ): Promise<Replica[]> {
-  const merged = { ...process.env, ...env };
-  const compose = merged.COMPOSE?.trim() || `docker compose --env-file ${s.ENV_FILE}`;
-  try {
-    const { stdout } = await execFileAsync(path.join(REPO_ROOT, 'scripts/replicas.sh'), [pool], {
-      cwd: REPO_ROOT,
-      env: { ...merged, COMPOSE: compose },
-      timeout: 30_000,
-    });
-    return parseReplicas(stdout);
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`cannot list the ${pool} replicas: ${(e.stderr ?? '').trim() || e.message}`);
-  }
+  const ps = await compose(s.ENV_FILE, ['ps', '--all', '-q', `app_${pool}`], { env, timeoutMs: 30_000 });
+  if (ps.code !== 0) throw new Error(`cannot list the ${pool} replicas: ${lastLine(ps.output)}`);
+  const ids = ps.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (ids.length === 0) throw new Error(`cannot list the ${pool} replicas: no app_${pool} container: is the stack up (make up)?`);
+  const inspect = await run('docker', ['inspect', '-f', INSPECT_FORMAT, ...ids], { env, timeoutMs: 30_000 });
+  if (inspect.code !== 0) throw new Error(`cannot list the ${pool} replicas: ${lastLine(inspect.output)}`);
+  return parseReplicas(inspect.stdout);
 }
 
 /** `http://127.0.0.1:<port>` of each replica that has a direct port (the running ones). */

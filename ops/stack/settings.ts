@@ -7,6 +7,7 @@ import dotenv from 'dotenv';
 import { z } from 'zod';
 import { envInt, parseConfig, poolName, type ConfigResult, type Env } from '../../common/config.js';
 import { watcherConfigSchema } from '../../watcher/config.js';
+import { portsProblem } from './checks.js';
 import { envSyntaxProblems } from './envSyntax.js';
 
 export type PoolName = z.output<typeof poolName>;
@@ -52,6 +53,7 @@ const stackSettingsSchema = z.object({
   BLUE_REPLICAS: envInt(1, MAX_REPLICAS),
   GREEN_REPLICAS: envInt(1, MAX_REPLICAS),
   WATCHER_HOST_PORT: port,
+  PROMETHEUS_PORT: port,
   ACTIVE_POOL: poolName,
   // The control volume's directory on the host, relative to the repository (as Compose reads it).
   POOL_CONTROL_DIR: z.string().min(1),
@@ -73,19 +75,18 @@ const stackSettingsSchema = z.object({
   ALERT_COOLDOWN_SEC: watcherConfigSchema.shape.ALERT_COOLDOWN_SEC,
   RECOVERY_HOLD_SEC: watcherConfigSchema.shape.RECOVERY_HOLD_SEC,
   MAINTENANCE_MODE: watcherConfigSchema.shape.MAINTENANCE_MODE,
+  // The bounds `make up` and `make scale` check against the replica counts (checks.ts).
+  NGINX_CONNECT_TIMEOUT_MS: envInt(1, 600_000),
+  NGINX_READ_TIMEOUT_MS: envInt(1, 600_000),
+  NGINX_RETRY_TIMEOUT_MS: envInt(1, 600_000),
 }).superRefine((s, ctx) => {
   for (const pool of ['BLUE', 'GREEN'] as const) {
-    const { first, last } = s[`${pool}_PORT`];
+    const range = s[`${pool}_PORT`];
     const replicas = s[`${pool}_REPLICAS`];
     // zod runs this even when a field failed its own check, reported already.
-    if (first > last || !(replicas >= 1 && replicas <= MAX_REPLICAS)) continue;
-    if (last - first + 1 < replicas) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [`${pool}_PORT`],
-        message: `${pool}_REPLICAS=${replicas} needs ${replicas} ports, one per replica: a range such as ${first}-${first + replicas - 1}`,
-      });
-    }
+    if (typeof range !== 'object' || range.first > range.last || !(replicas >= 1 && replicas <= MAX_REPLICAS)) continue;
+    const problem = portsProblem(pool, replicas, range);
+    if (problem) ctx.addIssue({ code: 'custom', path: [`${pool}_PORT`], message: problem });
   }
 });
 
@@ -94,12 +95,14 @@ export type StackSettings = z.output<typeof stackSettingsSchema>;
 const SECRETS = ['CHAOS_TOKEN'];
 
 /**
- * The Makefile's order: a non-empty environment variable wins, then
- * ENV_FILE (default .env), then .env.example. A missing env file is fine:
- * `make up` creates it from .env.example. An empty value counts as unset.
+ * One order for every host-side tool: the command line (KEY=VALUE words of
+ * the CLI; make puts its own in the environment) wins, then a non-empty
+ * environment variable, then ENV_FILE (default .env), then .env.example. A
+ * missing env file is fine: `make up` creates it from .env.example. An empty
+ * value counts as unset.
  */
-export function loadStackSettings(env: Env = process.env): ConfigResult<StackSettings> {
-  const envFile = env.ENV_FILE?.trim() || '.env';
+export function loadStackSettings(env: Env = process.env, commandLine: Env = {}): ConfigResult<StackSettings> {
+  const envFile = commandLine.ENV_FILE?.trim() || env.ENV_FILE?.trim() || '.env';
   const layers: Env[] = [];
   for (const file of [path.join(REPO_ROOT, '.env.example'), envFile]) {
     try {
@@ -113,7 +116,7 @@ export function loadStackSettings(env: Env = process.env): ConfigResult<StackSet
       }
     }
   }
-  layers.push(env);
+  layers.push(env, commandLine);
   const merged: Env = {};
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) if (value !== undefined && value.trim() !== '') merged[key] = value;
@@ -123,8 +126,8 @@ export function loadStackSettings(env: Env = process.env): ConfigResult<StackSet
 }
 
 /** Settings or exit 2 with one line per problem (a usage error, like a bad option). */
-export function stackSettingsOrExit(program: string): StackSettings {
-  const result = loadStackSettings();
+export function stackSettingsOrExit(program: string, commandLine: Env = {}): StackSettings {
+  const result = loadStackSettings(process.env, commandLine);
   if (result.ok) return result.config;
   for (const problem of result.problems) console.error(`${program}: config error: ${problem}`);
   process.exit(2);

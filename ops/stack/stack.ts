@@ -1,11 +1,11 @@
 // The running Compose stack as the release tool, the drill, the benchmarks and
 // the end-to-end tests drive it: starting it when it is down, the Makefile
 // targets, chaos on a pool's direct port and the watcher's /stats.
-import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import { alertKind, decision, messageKind, outcome } from '../../watcher/vocabulary.js';
 import { listReplicas } from './replicas.js';
-import { publicOrigin, REPO_ROOT, type PoolName, type StackSettings } from './settings.js';
+import { run, type Run } from './run.js';
+import { publicOrigin, type PoolName, type StackSettings } from './settings.js';
 
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -17,6 +17,17 @@ export async function answersOk(url: string): Promise<boolean> {
     return res.ok;
   } catch {
     return false;
+  }
+}
+
+/** The status `url` answers with within `timeoutMs`; undefined when it does not answer. */
+export async function answersStatus(url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<number | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return undefined;
   }
 }
 
@@ -32,14 +43,7 @@ export async function ensureStack(s: StackSettings): Promise<void> {
   if (!(await stackAnswers(s))) throw new Error(`make up finished but ${publicOrigin(s)}/nginx-health still does not answer`);
 }
 
-export interface MakeRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** stdout and stderr as they interleaved. */
-  output: string;
-  ms: number;
-}
+export type MakeRun = Run;
 
 export interface MakeOptions {
   /** Stream the output as it comes (for `make up`) instead of only returning it. */
@@ -58,30 +62,12 @@ export interface MakeOptions {
  * over ENV_FILE's pool of a first start.
  */
 export function runMake(s: Pick<StackSettings, 'ENV_FILE'>, args: string[], opts: MakeOptions = {}): Promise<MakeRun> {
-  const { ACTIVE_POOL: _stale, ...env } = { ...process.env, ...opts.env };
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn('make', ['-s', ...args, `ENV_FILE=${s.ENV_FILE}`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs);
-    let stdout = '';
-    let stderr = '';
-    let output = '';
-    const collect = (into: 'stdout' | 'stderr') => (chunk: Buffer) => {
-      const text = chunk.toString();
-      if (into === 'stdout') stdout += text;
-      else stderr += text;
-      output += text;
-      if (opts.show) (into === 'stdout' ? process.stdout : process.stderr).write(text);
-      opts.onOutput?.(text);
-    };
-    child.stdout.on('data', collect('stdout'));
-    child.stderr.on('data', collect('stderr'));
-    const done = (code: number) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, output, ms: Date.now() - started });
-    };
-    child.on('error', () => done(127));
-    child.on('close', (code, signal) => done(code ?? (signal ? 128 : 1)));
+  return run('make', ['-s', ...args, `ENV_FILE=${s.ENV_FILE}`], {
+    env: { ...opts.env, ACTIVE_POOL: undefined },
+    detached: false,
+    ...(opts.show ? { show: 'raw' as const } : {}),
+    ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
   });
 }
 
@@ -91,24 +77,27 @@ export type ChaosMode = 'error' | 'timeout';
 export interface ChaosTarget {
   /** One replica by index (`make chaos REPLICA=`); every running replica of the pool when absent. */
   replica?: number;
+  /** The share of requests that fail, 0 to 1 (`make chaos RATE=`); 1 when absent. */
+  rate?: number;
   /** Extra environment for Compose, e.g. a test stack's COMPOSE_PROJECT_NAME. */
   env?: Record<string, string>;
 }
 
 /**
  * POST /chaos/start or /chaos/stop on the direct port of every replica of a
- * pool (or one); resolves once each acknowledged it. A whole pool failing is
- * a failover; one replica failing is a degraded pool.
+ * pool (or one); resolves once each acknowledged it, with what each
+ * answered, by index. A whole pool failing is a failover; one replica failing
+ * is a degraded pool. CHAOS_TOKEN goes in a header, never on a command line.
  */
-export async function chaos(s: StackSettings, pool: PoolName, action: ChaosMode | 'stop', target: ChaosTarget = {}): Promise<void> {
-  const path = action === 'stop' ? '/chaos/stop' : `/chaos/start?mode=${action}&rate=1`;
+export async function chaos(s: StackSettings, pool: PoolName, action: ChaosMode | 'stop', target: ChaosTarget = {}): Promise<string[]> {
+  const path = action === 'stop' ? '/chaos/stop' : `/chaos/start?mode=${action}&rate=${target.rate ?? 1}`;
   const headers: Record<string, string> = s.CHAOS_TOKEN ? { authorization: `Bearer ${s.CHAOS_TOKEN}` } : {};
   // A stopped replica has no port, and nothing to start or stop.
   const replicas = (await listReplicas(s, pool, target.env)).filter(
     (r) => r.port !== undefined && (target.replica === undefined || r.index === target.replica),
   );
   if (replicas.length === 0) throw new Error(`${pool}: no running replica${target.replica === undefined ? '' : ` ${target.replica}`}`);
-  await Promise.all(
+  return Promise.all(
     replicas.map(async (r) => {
       const res = await fetch(`http://127.0.0.1:${r.port}${path}`, {
         method: 'POST',
@@ -120,6 +109,7 @@ export async function chaos(s: StackSettings, pool: PoolName, action: ChaosMode 
         const hint = res.status === 401 || res.status === 403 ? ' (is CHAOS_TOKEN in ENV_FILE the stack’s?)' : '';
         throw new Error(`${pool} replica ${r.index}: POST ${path} answered ${res.status}${hint}: ${body}`);
       }
+      return body;
     }),
   );
 }

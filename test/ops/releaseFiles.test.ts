@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { setEnvValues } from '../../ops/release/envFile.js';
+import { setEnvValues } from '../../ops/stack/envFile.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'bg-env-'));
 

@@ -35,20 +35,16 @@ describe('stack settings', () => {
     expect(poolImage({ ...r.config, BLUE_IMAGE: 'registry.example/team/app:1.2' }, 'blue')).toBe('registry.example/team/app:1.2');
   });
 
-  it('agrees with the Makefile on every setting both read', () => {
-    const file = envFile('BLUE_PORT=18181\n');
-    const printed = execFileSync('make', ['-s', '--no-print-directory', '-f', 'Makefile', '-f', '-', 'print', `ENV_FILE=${file}`], {
-      cwd: REPO_ROOT,
-      input: 'print:\n\t@echo $(NGINX_PORT) $(BLUE_PORT) $(GREEN_PORT) $(WATCHER_HOST_PORT) $(ACTIVE_POOL)\n',
-      env: { ...process.env, NGINX_PORT: '', BLUE_PORT: '', GREEN_PORT: '', WATCHER_HOST_PORT: '', ACTIVE_POOL: '' },
-    }).toString().trim();
-    const r = loadStackSettings({ ENV_FILE: file });
-    expect(r.ok).toBe(true);
-    if (!r.ok) return;
-    const { NGINX_PORT, BLUE_PORT, GREEN_PORT, WATCHER_HOST_PORT, ACTIVE_POOL } = r.config;
-    const range = (p: { first: number; last: number }) => (p.first === p.last ? String(p.first) : `${p.first}-${p.last}`);
-    expect(printed).toBe([NGINX_PORT, range(BLUE_PORT), range(GREEN_PORT), WATCHER_HOST_PORT, ACTIVE_POOL].join(' '));
-    expect(BLUE_PORT).toEqual({ first: 18181, last: 18181 });
+  it('takes the command line over the environment, the environment over ENV_FILE, ENV_FILE over .env.example', () => {
+    const file = envFile('NGINX_PORT=28180\nBLUE_PORT=28181\nGREEN_PORT=28182\n');
+    const r = loadStackSettings({ ENV_FILE: file, NGINX_PORT: '38180', BLUE_PORT: '38181' }, { NGINX_PORT: '48180' });
+    expect(r).toMatchObject({
+      ok: true,
+      config: { NGINX_PORT: 48180, BLUE_PORT: { first: 38181 }, GREEN_PORT: { first: 28182 }, WATCHER_HOST_PORT: 9100 },
+    });
+    // ENV_FILE itself too: the command line's wins.
+    const other = envFile('NGINX_PORT=28280\n');
+    expect(loadStackSettings({ ENV_FILE: file }, { ENV_FILE: other })).toMatchObject({ ok: true, config: { ENV_FILE: other, NGINX_PORT: 28280 } });
   });
 
   it('works without the env file (make up creates it) using the defaults', () => {
@@ -63,8 +59,8 @@ describe('stack settings', () => {
     expect(short).toEqual({
       ok: false,
       problems: [
-        'BLUE_PORT: BLUE_REPLICAS=3 needs 3 ports, one per replica: a range such as 8181-8183 (got "8181-8182")',
-        'GREEN_PORT: GREEN_REPLICAS=2 needs 2 ports, one per replica: a range such as 8082-8083 (got "8082")',
+        'BLUE_PORT: BLUE_REPLICAS=3 needs 3 ports in BLUE_PORT, one per replica: a range such as 8181-8183 (got "8181-8182")',
+        'GREEN_PORT: GREEN_REPLICAS=2 needs 2 ports in GREEN_PORT, one per replica: a range such as 8082-8083 (got "8082")',
       ],
     });
     for (const bad of ['8183-8181', '80-70000', '8181-', 'x']) {
@@ -84,7 +80,7 @@ describe('stack settings', () => {
       failure = err as typeof failure;
     }
     expect(failure.status).toBe(2);
-    expect(String(failure.stderr)).toContain('up: config error: BLUE_REPLICAS=3 needs 3 ports in BLUE_PORT, one per replica: a range such as 18181-18183 (got "18181-18182")');
+    expect(String(failure.stderr)).toContain('up: config error: BLUE_PORT: BLUE_REPLICAS=3 needs 3 ports in BLUE_PORT, one per replica: a range such as 18181-18183 (got "18181-18182")');
   });
 
   it('make up says a retry bound that three hung replicas would use up, before Compose starts anything', () => {

@@ -1,6 +1,6 @@
 // The one writer of the env file: the release tool records each pool's image
-// and release id in it, `make scale` a pool's replica count (through
-// shellTool.ts), and a new container (`make up`) starts from it. Other lines,
+// and release id in it, `make scale` a pool's replica count (ops/cli/scale.ts),
+// and a new container (`make up`) starts from it. Other lines,
 // comments included, are kept as they are.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// make scale (scripts/scale.sh) against a fake `docker compose` that records
+// make scale (the CLI's scale, ops/cli/commands.ts) against a fake `docker compose` that records
 // every call: the count goes into ENV_FILE (so make up and releases keep it),
 // under the release lock, then only the pool's service is brought to it; a
 // count the port range or the retry bound cannot take is refused first.
@@ -47,7 +47,7 @@ describe('make scale', () => {
 
   it('refuses, before touching anything, a count the port range or the retry bound cannot take, or a bad one', () => {
     const cases: [string[], string][] = [
-      [['POOL=blue', 'N=3'], 'up: config error: BLUE_REPLICAS=3 needs 3 ports in BLUE_PORT, one per replica: a range such as 8081-8083 (got "8081")'],
+      [['POOL=blue', 'N=3'], 'scale: config error: BLUE_PORT: BLUE_REPLICAS=3 needs 3 ports in BLUE_PORT, one per replica: a range such as 8081-8083 (got "8081")'],
       [['POOL=blue', 'N=0'], "scale: N must be a whole number of replicas from 1 to 20 (got '0')"],
       [['POOL=red', 'N=1'], "scale: POOL must be blue or green (got 'red')"],
     ];

@@ -1,63 +1,44 @@
-// scripts/switch.sh against a fake `docker compose` that records every call,
-// a fake scripts/ready.sh, and a stand-in for Nginx's /nginx-health that
-// follows the control file as njs does: a switch that fails (or is
-// interrupted) after announcing itself to the watcher must withdraw the
-// announcement and put the control file back, or a real failover to that
-// pool would be reported as "Planned switch" until the marker expires. It
-// runs under the release tool's lock, so a switch and a release never overlap.
+// make switch (ops/release/switch.ts, through the CLI as make runs it) against
+// a fake `docker compose` that records every call, a fake `docker inspect`
+// naming one green replica whose /readyz answers READY, and a stand-in for
+// Nginx's /nginx-health that follows the control file as njs does: a switch
+// that fails (or is interrupted) after announcing itself to the watcher must
+// withdraw the announcement and put the control file back, or a real
+// failover to that pool would be reported as "Planned switch" until the
+// marker expires. It runs under the release tool's lock, so a switch and a
+// release never overlap. The CLI is dist/ops/cli/main.js, built by the unit
+// project's globalSetup (test/support/build.ts).
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ts from 'typescript';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireLock, lockPath, type LockResult } from '../../ops/release/lock.js';
-import { switchServedMs } from '../../ops/release/steps.js';
+import { switchServedMs } from '../../ops/release/switch.js';
+
+const CLI = join(import.meta.dirname, '../../dist/ops/cli/main.js');
 
 const CTL = 'exec -T alert_watcher node dist/watcher/operator/ctl.js';
-const READY_CHECK = 'ready.sh green';
+// The replica finder's question: which containers are green's.
+const READY_CHECK = 'ps --all -q app_green';
 const ANNOUNCE = `${CTL} planned-switch green`;
 const CANCEL = `${CTL} planned-switch --cancel`;
 // The audit trail's entry (make history), with the reason and who the caller gave.
 const RECORD = (outcome: string) =>
-  `${CTL} record --action switch --outcome ${outcome} --pool green --from-pool blue --reason rollback: bad release --who alice@host1`;
+  `${CTL} record --action switch --outcome ${outcome} --pool green --from-pool blue --reason manual switch --who alice@host1`;
 
-// Logs its arguments, one call a line.
+// Logs its arguments, one call a line; names one container for `ps`.
 const FAKE_COMPOSE = `#!/bin/sh
 printf '%s\\n' "$*" >>"$FAKE_LOG"
+case "$1" in ps) echo c0ffee ;; esac
 exit 0
 `;
-// Logs the call; exits READY_EXIT.
-const FAKE_READY = `#!/bin/sh
-printf 'ready.sh %s\\n' "$*" >>"$FAKE_LOG"
-echo "green 1 127.0.0.1:8082 503"
-exit "\${READY_EXIT:-0}"
+// docker inspect: green's one replica, its direct port the stand-in's.
+const FAKE_DOCKER = `#!/bin/sh
+echo "1|bluegreen-app_green-1|healthy|172.20.0.5|$FAKE_READY_PORT"
 `;
-
-// switch.sh runs the release tool's dist/ops/release/shellTool.js beside
-// itself: a copy of the script in a tree of its own, with that directory
-// transpiled (no type check: tsc covers that).
-let root: string;
-beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'switch-root-'));
-  mkdirSync(join(root, 'scripts'));
-  copyFileSync('scripts/switch.sh', join(root, 'scripts/switch.sh'));
-  chmodSync(join(root, 'scripts/switch.sh'), 0o755);
-  writeFileSync(join(root, 'scripts/ready.sh'), FAKE_READY);
-  chmodSync(join(root, 'scripts/ready.sh'), 0o755);
-  const out = join(root, 'dist/ops/release');
-  mkdirSync(out, { recursive: true });
-  for (const name of readdirSync('ops/release').filter((n) => n.endsWith('.ts'))) {
-    const js = ts.transpileModule(readFileSync(join('ops/release', name), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    }).outputText;
-    writeFileSync(join(out, name.replace(/\.ts$/, '.js')), js);
-  }
-  writeFileSync(join(root, 'package.json'), '{"type":"module"}\n');
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /**
  * Nginx as the switch sees it: /nginx-health's X-Serving-Pool follows the
@@ -68,14 +49,17 @@ interface FakeNginx {
   port: number;
   lagMs: number;
   stuck: boolean;
+  /** What the green replica's /readyz answers. */
+  ready: number;
   close(): Promise<void>;
 }
 async function fakeNginx(controlFile: string): Promise<FakeNginx> {
   let serving = 'blue';
   let seen = '';
   let changedAt = 0;
-  const state = { lagMs: 0, stuck: false };
-  const server: Server = createServer((_req, res) => {
+  const state = { lagMs: 0, stuck: false, ready: 200 };
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/readyz') return void res.writeHead(state.ready).end();
     const wanted = existsSync(controlFile) ? readFileSync(controlFile, 'utf8').trim() : '';
     if (wanted !== seen) {
       seen = wanted;
@@ -105,6 +89,8 @@ beforeEach(async () => {
   control = join(dir, 'control', 'serving-pool');
   writeFileSync(join(dir, 'compose'), FAKE_COMPOSE);
   chmodSync(join(dir, 'compose'), 0o755);
+  writeFileSync(join(dir, 'docker'), FAKE_DOCKER);
+  chmodSync(join(dir, 'docker'), 0o755);
   writeFileSync(envFile, 'ACTIVE_POOL=blue\n');
   nginx = await fakeNginx(control);
 });
@@ -118,19 +104,19 @@ afterEach(async () => {
 const calls = () => (existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n') : []);
 const controlFile = () => (existsSync(control) ? readFileSync(control, 'utf8') : undefined);
 
-function switchTo(pool: string, opts: { readyExit?: number; env?: Record<string, string> } = {}) {
-  const child = spawn(join(root, 'scripts/switch.sh'), [pool], {
+function switchTo(pool: string, opts: { ready?: number; env?: Record<string, string> } = {}) {
+  nginx.ready = opts.ready ?? 200;
+  const child = spawn(process.execPath, [CLI, 'switch'], {
     env: {
-      PATH: process.env.PATH,
+      PATH: `${dir}:${process.env.PATH}`,
       COMPOSE: join(dir, 'compose'),
       ENV_FILE: envFile,
-      FORCE: '0',
+      ARG_POOL: pool,
       FAKE_LOG: log,
-      SWITCH_REASON: 'rollback: bad release',
+      FAKE_READY_PORT: String(nginx.port),
       AUDIT_WHO: 'alice@host1',
       POOL_CONTROL_DIR: join(dir, 'control'),
       NGINX_PORT: String(nginx.port),
-      READY_EXIT: String(opts.readyExit ?? 0),
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -153,7 +139,7 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
   }
 }
 
-describe('scripts/switch.sh', () => {
+describe('make switch', () => {
   it('checks every replica, announces, writes the control file, waits for Nginx, records; .env is not touched', async () => {
     nginx.lagMs = 150;
     const { code, stdout } = await switchTo('green').done;
@@ -169,14 +155,14 @@ describe('scripts/switch.sh', () => {
   });
 
   it('refuses a pool with a replica that is not ready, showing which, before announcing anything', async () => {
-    const { code, stderr } = await switchTo('green', { readyExit: 1 }).done;
+    const { code, stderr } = await switchTo('green', { ready: 503 }).done;
     expect(code).toBe(1);
     expect(calls()).toEqual([READY_CHECK]);
-    expect(stderr).toContain('green 1 127.0.0.1:8082 503');
+    expect(stderr).toMatch(new RegExp(`green +1 +127.0.0.1:${nginx.port} +503`));
     expect(stderr).toContain('app_green is not ready');
     expect(controlFile()).toBeUndefined();
     // FORCE=1 skips the check.
-    const forced = await switchTo('green', { readyExit: 1, env: { FORCE: '1' } }).done;
+    const forced = await switchTo('green', { ready: 503, env: { ARG_FORCE: '1' } }).done;
     expect(forced.code).toBe(0);
     expect(calls().slice(1)).toEqual([ANNOUNCE, RECORD('ok')]);
   });
@@ -189,7 +175,7 @@ describe('scripts/switch.sh', () => {
     expect(calls()).toEqual([]);
     expect(refused.stderr).toMatch(new RegExp(`^switch: a release is already running \\(pid ${process.pid} .*lock ${lockPath(envFile)}\\).*remove ${lockPath(envFile)}\n$`));
     expect(controlFile()).toBeUndefined();
-    // The release's own switch (steps.ts runs switch.sh with the release's environment).
+    // A child of the release that switches (a drill's make switch), its token inherited.
     const own = await switchTo('green', { env: { RELEASE_LOCK_TOKEN: held.token } }).done;
     expect(own.code).toBe(0);
     expect(controlFile()).toBe('green\n');
@@ -230,11 +216,12 @@ describe('scripts/switch.sh', () => {
 
   it('refuses when Nginx does not answer, before telling anyone anything', async () => {
     await nginx.close();
-    const { code, stderr } = await switchTo('green').done;
+    // Forced: the stand-in that is down is green's /readyz too.
+    const { code, stderr } = await switchTo('green', { env: { ARG_FORCE: '1' } }).done;
     nginx = await fakeNginx(control);
     expect(code).toBe(1);
     expect(stderr).toContain('Nginx does not answer');
-    expect(calls()).toEqual([READY_CHECK]);
+    expect(calls()).toEqual([]);
     expect(controlFile()).toBeUndefined();
   });
 
