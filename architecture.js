@@ -14,6 +14,7 @@ export const WATCHER_LEAF = [
   'watcher/clock.ts',
   'watcher/config.ts',
   'watcher/history.ts',
+  'watcher/statsResponse.ts',
 ];
 
 /** The watcher's stages in the order data flows through them. */

@@ -1,8 +1,13 @@
 // The running Compose stack as the release tool, the drill, the benchmarks and
 // the end-to-end tests drive it: starting it when it is down, the Makefile
 // targets, chaos on a pool's direct port and the watcher's /stats.
-import { z } from 'zod';
-import { alertKind, decision, messageKind, outcome } from '../../watcher/vocabulary.js';
+import {
+  statsResponseSchema,
+  type StatsIncident,
+  type StatsPool,
+  type StatsRecentAlert,
+  type StatsResponse,
+} from '../../watcher/statsResponse.js';
 import { listReplicas } from './replicas.js';
 import { run, type Run } from './run.js';
 import { publicOrigin, type PoolName, type StackSettings } from './settings.js';
@@ -114,53 +119,17 @@ export async function chaos(s: StackSettings, pool: PoolName, action: ChaosMode 
   );
 }
 
-// The watcher's words come from its vocabulary, so a word it adds or renames
-// is a compile error or a clear "unexpected answer" here, not a silent miss.
-const recentAlertSchema = z.object({
-  kind: alertKind,
-  message: messageKind,
-  text: z.string(),
-  raisedAt: z.string(),
-  decision,
-  outcome: outcome.optional(),
-  settledAt: z.string().optional(),
-});
-// Of each incident, what the drill needs to know what Slack last heard.
-const incidentSchema = z.object({
-  key: z.string(),
-  openedAt: z.number(),
-  /** Slack's last word about it; absent until a message was sent. */
-  told: z.object({ active: z.boolean() }).optional(),
-  /** A change the cooldown is holding back (or maintenance suppressing), once reported. */
-  reported: z.object({ active: z.boolean() }).optional(),
-});
-const count = z.number().int().nonnegative();
-const poolStatsSchema = z.object({
-  failed: count,
-  attempts: count,
-  /** Since the watcher started: what an analysis takes differences of. */
-  total: z.object({ attempts: count, failed: count }),
-});
-const statsSchema = z.object({
-  primaryPool: z.string(),
-  servingPool: z.string(),
-  pools: z.record(z.string(), poolStatsSchema),
-  maintenance: z.boolean(),
-  recentAlerts: z.array(recentAlertSchema),
-  incidents: z.array(incidentSchema),
-});
+export type RecentAlert = StatsRecentAlert;
+export type Incident = StatsIncident;
+export type PoolStats = StatsPool;
+export type WatcherStats = StatsResponse;
 
-export type RecentAlert = z.output<typeof recentAlertSchema>;
-export type Incident = z.output<typeof incidentSchema>;
-export type PoolStats = z.output<typeof poolStatsSchema>;
-export type WatcherStats = z.output<typeof statsSchema>;
-
-/** The part of the watcher's /stats the drill reads. */
+/** The watcher's /stats, parsed with the schema its clients share (watcher/statsResponse.ts). */
 export async function watcherStats(s: StackSettings): Promise<WatcherStats> {
   const url = `http://127.0.0.1:${s.WATCHER_HOST_PORT}/stats`;
   const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-  const parsed = statsSchema.safeParse(await res.json());
+  const parsed = statsResponseSchema.safeParse(await res.json());
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`${url}: unexpected answer (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedLoop, openLoop, throughput } from '../../ops/stack/index.js';
 import { requireDockerOrSkip } from './support/docker.js';
-import { settled, settleUnderTraffic, waitForStats } from './support/incidents.js';
+import { settled, settleUnderTraffic, waitForStats, watcherStats } from './support/incidents.js';
 import {
   PORTS,
   chaos,
@@ -40,17 +40,6 @@ const ROTATION_SLACK_SEC = 2;
 const LINE_BYTES_MAX = 512;
 // startStack's RECOVERY_HOLD_SEC.
 const HOLD_SEC = 3;
-
-interface WatcherStats {
-  lines: { read: number; malformed: number };
-  source: { rotations: number; truncations: number };
-  alerts: { send: number; delivered: number };
-}
-
-async function watcherStats(): Promise<WatcherStats> {
-  const res = await fetch(`http://127.0.0.1:${PORTS.watcher}/stats`);
-  return (await res.json()) as WatcherStats;
-}
 
 /** `RATE` requests a second for `ms` through Nginx (open loop), running `during` at `atMs`; resolves with the statuses. */
 async function loadWith(ms: number, atMs: number, during: () => Promise<unknown>): Promise<number[]> {

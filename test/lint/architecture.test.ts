@@ -8,7 +8,12 @@ import { describe, expect, it } from 'vitest';
 
 // Plain JavaScript, as eslint.config.js needs it: typed here by hand.
 const ARCHITECTURE: string = '../../architecture.js';
-const { ROOMS, STAGES, SURFACE } = (await import(ARCHITECTURE)) as { ROOMS: Record<string, string[]>; STAGES: string[]; SURFACE: string[] };
+const { ROOMS, STAGES, SURFACE, WATCHER_LEAF } = (await import(ARCHITECTURE)) as {
+  ROOMS: Record<string, string[]>;
+  STAGES: string[];
+  SURFACE: string[];
+  WATCHER_LEAF: string[];
+};
 
 const root = path.resolve(import.meta.dirname, '../..');
 const eslint = new ESLint({ cwd: root });
@@ -63,6 +68,9 @@ describe('docs/architecture.md', () => {
   it('draws the stages and the operator surface in the order architecture.js declares them', () => {
     expect(doc, 'the data flow line of docs/architecture.md').toContain(STAGES.join(' → '));
     expect(doc, 'the operator surface line of docs/architecture.md').toContain(SURFACE.join(' → '));
+  });
+  it('names every file of the shared leaf', () => {
+    for (const file of WATCHER_LEAF) expect(doc, `leaf ${file} in docs/architecture.md`).toContain(`\`${path.basename(file)}\``);
   });
   it('names every top-level room', () => {
     for (const room of Object.keys(ROOMS)) expect(doc, `room ${room}/ in docs/architecture.md`).toContain(`\`${room}/\``);

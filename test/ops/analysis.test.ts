@@ -13,8 +13,21 @@ function stats(green: { attempts: number; failed: number }, incidents: WatcherSt
     maintenance: false,
     recentAlerts: [],
     incidents,
+    alerts: { send: 0, defer: 0, suppress: 0, delivered: 0, failed: 0, dropped: 0, dry_run: 0, queued: 0 },
+    lines: { read: 0, malformed: 0, droppedTooLong: 0 },
+    source: { rotations: 0, truncations: 0 },
   };
 }
+
+type StatsIncident = WatcherStats['incidents'][number];
+const incident = (key: string, openedAt: number, extra: Partial<StatsIncident> = {}): StatsIncident => ({
+  id: `${key}@${openedAt}`,
+  key,
+  kind: key.split(':')[0] as StatsIncident['kind'],
+  openedAt,
+  deferred: 0,
+  ...extra,
+});
 
 describe('pre-promotion analysis', () => {
   it('passes steady 2xx answers from the new release under the p99 bound', () => {
@@ -62,12 +75,12 @@ describe('post-promotion check', () => {
   });
 
   it('fails when the watcher opens a failover away from the new pool or an outage after promotion, not for an older one', () => {
-    const failover = { key: 'failover:green', openedAt: promotedAt + 1, reported: { active: true } };
+    const failover = incident('failover:green', promotedAt + 1, { reported: { active: true, level: 'failing' } });
     expect(judgePostCheck(input({ current: stats({ attempts: 100, failed: 3 }, [failover]) }))).toMatchObject({ ok: false, reason: 'the watcher opened a failover away from green' });
-    expect(judgePostCheck(input({ current: stats({ attempts: 100, failed: 3 }, [{ key: 'outage', openedAt: promotedAt + 1 }]) })).ok).toBe(false);
+    expect(judgePostCheck(input({ current: stats({ attempts: 100, failed: 3 }, [incident('outage', promotedAt + 1)]) })).ok).toBe(false);
     expect(judgePostCheck(input({ current: stats({ attempts: 100, failed: 3 }, [{ ...failover, openedAt: promotedAt - 1 }]) })).ok).toBe(true);
-    expect(judgePostCheck(input({ current: stats({ attempts: 100, failed: 3 }, [{ key: 'failover:blue', openedAt: promotedAt + 1 }]) })).ok).toBe(true);
-    expect(judgePostCheck(input({ current: stats({ attempts: 100, failed: 3 }, [{ ...failover, reported: { active: false } }]) })).ok).toBe(true);
+    expect(judgePostCheck(input({ current: stats({ attempts: 100, failed: 3 }, [incident('failover:blue', promotedAt + 1)]) })).ok).toBe(true);
+    expect(judgePostCheck(input({ current: stats({ attempts: 100, failed: 3 }, [{ ...failover, reported: { active: false, level: 'ok' } }]) })).ok).toBe(true);
   });
 
   it('fails on a client request that failed, or one answered by another release once the switch has settled', () => {

@@ -3,6 +3,7 @@ import type { PoolCounts, WindowStats } from '../detect/index.js';
 import type { HeartbeatStatus } from '../heartbeat/index.js';
 import type { Incident } from '../policy/index.js';
 import type { SourceStatus } from '../source/index.js';
+import type { StatsResponse } from '../statsResponse.js';
 import type { Clock } from '../types.js';
 import { ALERT_KINDS, DECISIONS, OUTCOMES, type AlertKind, type Decision, type MessageKind, type Outcome } from '../vocabulary.js';
 
@@ -52,6 +53,10 @@ export interface StatsSnapshot extends Omit<PipelineView, 'queued'>, Outlets {
   /** The last messages decided about, oldest first. */
   recentAlerts: RecentAlert[];
 }
+
+/** The answer fits the schema its clients parse it with: a field renamed or retyped here is a compile error. */
+type Fits<T extends StatsResponse> = T;
+export type CheckedStatsSnapshot = Fits<StatsSnapshot>;
 
 const zeroCounts = () => Object.fromEntries([...DECISIONS, ...OUTCOMES].map((k) => [k, 0])) as Record<Decision | Outcome, number>;
 

@@ -8,14 +8,14 @@
 //   - once everything is healthy, within ALERT_COOLDOWN_SEC +
 //     RECOVERY_HOLD_SEC (+ Nginx's fail_timeout and some slack) the latest
 //     message about each condition is an all-clear.
-import type { Decision, Outcome } from '../../../watcher/vocabulary.js';
+import { statsResponseSchema, type StatsResponse } from '../../../watcher/statsResponse.js';
 import { PORTS, receivedAlerts, sleep, startLoad, type SlackPost } from './stack.js';
 
 /** Headlines that tell Slack a condition is over (the maintenance one: that nothing is open). */
 export const ALL_CLEAR = /^(Recovered|Outage resolved|Error rate resolved|Failover closed|Maintenance ended: nothing is open)/;
 
 /** Conditions the watcher opens incidents for; notices are keyed by their kind. */
-const INCIDENT = /^Incident ((?:failover:(?:blue|green))|outage|error_rate)@(\d+)$/;
+const INCIDENT = /^Incident ((?:failover|degraded):(?:blue|green)|outage|error_rate)@(\d+)$/;
 const NOTICES: [RegExp, string][] = [
   [/^Planned switch/, 'planned_switch'],
   [/^Maintenance ended/, 'maintenance_ended'],
@@ -61,38 +61,12 @@ export async function allMessages(): Promise<AlertMessage[]> {
   return (await receivedAlerts()).map(toMessage).sort((a, b) => a.at - b.at);
 }
 
-export interface StatsIncident {
-  id: string;
-  key: string;
-  kind: string;
-  openedAt: number;
-  told?: { active: boolean; level: string; failures: number; flips: number; at: number; lost?: boolean };
-  lastSentAt?: number;
-  deferred: number;
-}
+export type WatcherStats = StatsResponse;
 
-export interface StatsAlert {
-  kind: string;
-  message: string;
-  text: string;
-  raisedAt: string;
-  decision: 'send' | 'defer' | 'suppress';
-  outcome?: Outcome;
-  settledAt?: string;
-}
-
-export interface WatcherStats {
-  servingPool: string;
-  primaryPool: string;
-  maintenance: boolean;
-  incidents: StatsIncident[];
-  alerts: Record<Decision | Outcome | 'queued', number>;
-  recentAlerts: StatsAlert[];
-}
-
+/** The watcher's /stats, parsed with the schema every client of it shares. */
 export async function watcherStats(): Promise<WatcherStats> {
   const res = await fetch(`http://127.0.0.1:${PORTS.watcher}/stats`, { signal: AbortSignal.timeout(5_000) });
-  return (await res.json()) as WatcherStats;
+  return statsResponseSchema.parse(await res.json());
 }
 
 /** Nothing open and nothing waiting for delivery: Slack has heard every all-clear. */
