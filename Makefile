@@ -17,9 +17,9 @@ COMPOSE_ALL = $(COMPOSE) --profile monitoring --profile alertmanager
 # in the shell's environment must not change a drill. Settings (ports, pools)
 # the CLI reads itself: the command line, the environment, $(ENV_FILE), then
 # .env.example (ops/stack/settings.ts).
-ARGS := MODE RATE POOL REPLICA FORCE RELEASE IMAGE REASON N RPS DURATION
+RUN_ARGS := MODE RATE POOL REPLICA FORCE RELEASE IMAGE REASON N RPS DURATION
 given = $(filter command line,$(origin $(1)))
-$(foreach arg,$(ARGS),$(if $(call given,$(arg)),$(eval export ARG_$(arg) = $$($(arg))),$(eval unexport ARG_$(arg))))
+$(foreach arg,$(RUN_ARGS),$(if $(call given,$(arg)),$(eval export ARG_$(arg) = $$($(arg))),$(eval unexport ARG_$(arg))))
 export ENV_FILE
 
 # The host-side CLI (ops/cli/main.ts), compiled once per change of its sources.

@@ -79,6 +79,10 @@ describe('make and the CLI', () => {
     const stray = run([], { POOL: 'green', ARG_POOL: 'green' });
     expect(stray.status).toBe(2);
     expect(stray.stderr.split('\n')[0]).toBe("switch: POOL must be blue or green (got '')");
+    // The drill's ARGS beside a target's own arguments, as `make drill` runs `make switch POOL=green`:
+    // it names no list of the Makefile's.
+    const nested = run(['POOL=purple', 'ARGS=--seconds 2'], {});
+    expect(nested.stderr.split('\n')[0]).toBe("switch: POOL must be blue or green (got 'purple')");
     const secret = spawnSync(process.execPath, ['dist/ops/cli/main.js', 'chaos', 'CHAOS_TOKEN=x'], { cwd: REPO_ROOT, encoding: 'utf8' });
     expect(secret.status).toBe(2);
     expect(secret.stderr).toContain('CHAOS_TOKEN is a secret');
