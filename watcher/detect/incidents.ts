@@ -30,10 +30,11 @@ export class FailoverIncident extends FailoverCondition {
   view(ctx: ViewContext): ConditionView | undefined {
     if (this.since === 0) return undefined;
     const now = ctx.now;
-    const view = baseView(ctx, this.key, 'failover', this, this.currentLevel(now), this.hold, this.steadyFor(now), this.lastFailure);
+    const recent = this.flipsRecently(now);
+    const view = baseView(ctx, this.key, 'failover', this, this.levelWith(recent), this.hold, this.steadyFor(now), this.lastFailure);
     view.pool = this.pool;
     view.flips = this.totalFlips;
-    view.recentFlips = this.flipsRecently(now);
+    view.recentFlips = recent;
     view.share = this.attempts.share();
     return view;
   }
