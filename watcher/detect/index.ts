@@ -29,8 +29,13 @@ export { DEGRADED_MIN_HOLD_MS, FLAP_FLIPS, FLAP_WINDOW_MS, FLIPS_KEPT, NGINX_FAI
 const POOLS: readonly string[] = poolName.options;
 type Pool = (typeof poolName.options)[number];
 
+/** The stack's own string for a pool's name, or the name itself for a pool it does not run. */
+const canonical = (pool: string): string => POOLS.find((p) => p === pool) ?? pool;
+
 /** One pool's attempt window and the incidents about it, found together by the pool of a line. */
 interface PoolEntry {
+  /** The pool's name as the stack spells it: one string for every line of the pool. */
+  readonly pool: string;
   readonly window: PoolWindow;
   failover: FailoverIncident | undefined;
   degraded: DegradedIncident | undefined;
@@ -60,11 +65,18 @@ export class Detector {
     this.window = new ErrorWindow(opts.windowSize);
     this.errorRate = new ErrorRateState(opts.thresholdPercent, opts.restore?.errorRate);
     const before = opts.restore?.primaryPool;
-    this.flips = new PoolFlipTracker(before === undefined ? opts : { ...opts, restore: { ...opts.restore!, primaryPool: opts.activePool } });
+    // The pools by the stack's own strings, which the lines' pools are compared with.
+    const activePool = canonical(opts.activePool);
+    const restore = opts.restore;
+    this.flips = new PoolFlipTracker(
+      restore === undefined
+        ? { ...opts, activePool }
+        : { ...opts, activePool, restore: { ...restore, servingPool: canonical(restore.servingPool), primaryPool: activePool } },
+    );
     this.attribution = new Attribution(POOLS, this.flips);
     this.outage = new OutageIncident(opts.recoveryHoldMs, opts.restore?.outage);
     for (const pool of POOLS) {
-      this.pools.set(pool, { window: new PoolWindow(opts.poolWindowSize), failover: undefined, degraded: undefined });
+      this.pools.set(pool, { pool, window: new PoolWindow(opts.poolWindowSize), failover: undefined, degraded: undefined });
       const saved = opts.restore?.failover[pool as Pool];
       if (saved !== undefined) this.failoverOf(pool, saved);
       const degraded = opts.restore?.degraded?.[pool as Pool];
@@ -78,17 +90,27 @@ export class Detector {
   observe(record: AccessRecord): boolean {
     this.attribution.forget();
     const flags = this.window.push(record);
-    let changed = this.errorRate.update(this.window, flags, this.opts.clock);
-    if (changed && this.errorRate.active) this.errorRate.lastFailure = sampleOf(record);
+    let changed = false;
+    // A good request that left the window's counts as they were leaves its
+    // rates as they were: the error rate has nothing new to judge.
+    if (flags !== 0 || this.window.moved) {
+      changed = this.errorRate.update(this.window, flags, this.opts.clock);
+      if (changed && this.errorRate.active) this.errorRate.lastFailure = sampleOf(record);
+    }
     const pool = record.pool;
+    // The pool's entry, found once: from here on the line's pool is the
+    // entry's own name, which compares with the tracker's by identity rather
+    // than character by character as the freshly parsed name would.
+    const entry = pool === undefined ? undefined : this.entryOf(pool);
     const statuses = record.upstreamStatuses;
     if (flags === 0 && statuses.length === 1 && pool !== undefined) {
       // Nearly every line: one good attempt, by the pool that served it.
-      this.entryOf(pool)?.window.push(false);
+      entry?.window.push(false);
     } else if (statuses.length > 0) {
       changed = this.attempts(record) || changed;
     }
-    if (record.status < 500 && pool !== undefined) changed = this.served(record, pool) || changed;
+    // A stray pool name serves nothing this stack runs.
+    if (record.status < 500 && entry !== undefined) changed = this.served(record, entry) || changed;
     return changed;
   }
 
@@ -219,19 +241,17 @@ export class Detector {
   }
 
   // A line some pool answered without a 5xx reaching the client.
-  private served(record: AccessRecord, pool: string): boolean {
-    // The pool of the last healthy line is known; only another needs the check.
-    if (pool !== this.lastPool && this.attribution.known(pool) === undefined) return false;
+  private served(record: AccessRecord, entry: PoolEntry): boolean {
     if (this.outage.active) this.outage.served(this.opts.clock());
+    const pool = entry.pool;
     const primary = this.flips.primaryPool;
-    const flip = this.flips.observe(record);
+    const flip = this.flips.observe(record, pool);
     if (flip === undefined) {
       if (pool !== primary) return false;
-      const entry = this.entryOf(pool);
-      const degraded = entry?.degraded;
+      const degraded = entry.degraded;
       // Only a request with no failed attempt shows the pool steady again.
       if (degraded?.active && !degraded.recovering && !record.upstreamStatuses.some(is5xx)) degraded.served(this.opts.clock());
-      const condition = entry?.failover;
+      const condition = entry.failover;
       // Back on the primary without a change of serving pool (a failure that
       // Nginx did not fail over, such as an unretried POST): start the hold.
       if (condition?.active && !condition.recovering) condition.served(this.opts.clock());
