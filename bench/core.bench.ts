@@ -130,11 +130,7 @@ function coreOnLine(metrics: boolean): (line: string) => void {
   let lines = 0;
   const clock = () => START + lines * MS_PER_LINE;
   const detector = new Detector({ activePool: 'blue', ...DEFAULT_SETTINGS, clock, plannedSwitch: () => undefined });
-  const traffic = new TrafficMetrics({
-    pools: poolName.options,
-    primaryPool: () => detector.primaryPool,
-    servingPool: () => detector.servingPool,
-  });
+  const traffic = new TrafficMetrics({ pools: poolName.options, attribution: detector.attribution });
   const policy = new NotifyPolicy({ cooldownMs: DEFAULT_SETTINGS.cooldownMs, remindMs: DEFAULT_SETTINGS.remindMs });
   const seen: Record<string, number> = {};
   if (metrics) counts = seen;

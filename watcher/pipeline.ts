@@ -120,11 +120,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     publishedPrimary: () => control.publishedPool(),
     restore: opts.restore?.detector,
   });
-  const traffic = new TrafficMetrics({
-    pools: poolName.options,
-    primaryPool: () => detector.primaryPool,
-    servingPool: () => detector.servingPool,
-  });
+  const traffic = new TrafficMetrics({ pools: poolName.options, attribution: detector.attribution });
   // What a previous run left open, Alertmanager may hold firing under this watcher's name: tracked
   // from the start, so its end is posted however soon it comes (before the first line, or in the backlog).
   const restored = detector.conditions(clock());

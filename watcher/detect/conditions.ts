@@ -160,12 +160,20 @@ export class FailoverCondition extends HeldCondition {
 
   /** Changes of serving pool within FLAP_WINDOW_MS of `now`. */
   flipsRecently(now: number): number {
-    return this.recentFlips.filter((at) => now - at < FLAP_WINDOW_MS).length;
+    // Counted, not filtered: a flapping pool keeps FLIPS_KEPT times, read at every view.
+    let n = 0;
+    for (const at of this.recentFlips) if (now - at < FLAP_WINDOW_MS) n++;
+    return n;
   }
 
   currentLevel(now: number): Level {
+    return this.levelWith(this.flipsRecently(now));
+  }
+
+  /** currentLevel, given flipsRecently(now). */
+  protected levelWith(recentFlips: number): Level {
     const level = this.level('failing');
-    return level === 'failing' && this.flipsRecently(now) >= FLAP_FLIPS ? 'flapping' : level;
+    return level === 'failing' && recentFlips >= FLAP_FLIPS ? 'flapping' : level;
   }
 
   override snapshot(): FailoverState {

@@ -4,6 +4,7 @@
 // the threshold before the condition resolves.
 import type { Clock } from '../types.js';
 import type { HeldState } from './conditions.js';
+import { baseView, type ConditionView, type RequestSample, type ViewContext } from './view.js';
 
 /** The error rate's state: a held state plus whether clients see the errors. */
 export interface ErrorRateSnapshot extends HeldState {
@@ -30,7 +31,10 @@ export interface WindowLevel {
 // class reads three state shapes on the per-line path and made the core
 // benchmark about 10% slower.
 export class ErrorRateState {
+  readonly key = 'error_rate';
   private state: ErrorRateSnapshot;
+  /** The request that last opened it, for the message's details. */
+  lastFailure: RequestSample | undefined;
 
   /** `restore` is a previous run's state, so a restart neither repeats nor forgets an open incident. */
   constructor(
@@ -84,6 +88,16 @@ export class ErrorRateState {
     if (window.errorRate > this.thresholdPercent * RESOLVE_FRACTION) return false;
     this.state = { active: false, since: clock(), failures: s.failures };
     return true;
+  }
+
+  /**
+   * Undefined until it first opens. No hold of its own: the recovery hold
+   * (`holdMs`) is what the view reports, as for every condition.
+   */
+  view(ctx: ViewContext, holdMs: number): ConditionView | undefined {
+    if (this.since === 0) return undefined;
+    const level = !this.active ? 'ok' : this.clientVisible ? 'client_visible' : 'masked';
+    return baseView(ctx, this.key, 'error_rate', this, level, holdMs, undefined, this.lastFailure);
   }
 
   snapshot(): ErrorRateSnapshot {

@@ -20,6 +20,7 @@ export class ErrorWindow {
   private errors = 0;
   private clientErrors = 0;
   private upstreamErrors = 0;
+  private changed = true;
 
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 1) {
@@ -44,11 +45,27 @@ export class ErrorWindow {
     return percent(this.clientErrors, this.filled);
   }
 
+  /**
+   * Whether the last push changed the counts (or filled a slot): when it did
+   * not, the rates are what they were, and nothing that reads them needs to
+   * look again. Nearly every line in a full window of good requests.
+   */
+  get moved(): boolean {
+    return this.changed;
+  }
+
   /** Returns the request's error flags: 0 for a request with no 5xx anywhere. */
   push(record: AccessRecord): number {
     const slot = this.next;
-    if (this.filled === this.size) this.evict(slot);
-    else this.filled++;
+    let evicted = 0;
+    const grew = this.filled < this.size;
+    if (!grew) {
+      evicted = this.flags[slot] as number;
+      // Only a slot with an error has counts or addresses to take back.
+      if (evicted !== 0) this.evict(slot, evicted);
+    } else {
+      this.filled++;
+    }
     this.next = slot + 1 === this.size ? 0 : slot + 1;
 
     let flags = is5xx(record.status) ? CLIENT_ERROR : 0;
@@ -68,8 +85,9 @@ export class ErrorWindow {
     }
 
     this.flags[slot] = flags;
-    this.failedAddrs[slot] = addrs;
-    this.add(flags, 1);
+    if (addrs !== undefined) this.failedAddrs[slot] = addrs;
+    if (flags !== 0) this.add(flags, 1);
+    this.changed = flags !== 0 || evicted !== 0 || grew;
     return flags;
   }
 
@@ -87,10 +105,11 @@ export class ErrorWindow {
     };
   }
 
-  private evict(slot: number): void {
-    this.add(this.flags[slot] ?? 0, -1);
+  private evict(slot: number, flags: number): void {
+    this.add(flags, -1);
     const addrs = this.failedAddrs[slot];
     if (addrs === undefined) return;
+    this.failedAddrs[slot] = undefined;
     for (const addr of addrs) {
       const left = (this.failuresByAddr.get(addr) ?? 0) - 1;
       // Delete at zero so addresses that stopped failing cannot pile up.

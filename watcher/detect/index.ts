@@ -8,16 +8,20 @@
 //   outage              no pool could answer: the backup failed too
 //   error_rate          the window's error share over the threshold
 import { poolName } from '../../common/config.js';
-import type { AccessRecord, Clock, PlannedSwitch } from '../types.js';
-import { incidentKey } from '../vocabulary.js';
-import { AttemptAttributor, is5xx, PoolWindow, type PoolCounts } from './attempts.js';
-import { DegradedCondition, FailoverCondition, HeldCondition, type DegradedState, type FailoverState, type HeldState } from './conditions.js';
-import { ErrorRateState, type ErrorRateSnapshot } from './errorRate.js';
+import type { AccessRecord } from '../types.js';
+import { is5xx, PoolWindow, type PoolCounts } from './attempts.js';
+import { Attribution } from './attribution.js';
+import type { DegradedState, FailoverState } from './conditions.js';
+import { ErrorRateState } from './errorRate.js';
 import { ErrorWindow } from './errorWindow.js';
-import { PoolFlipTracker, type PoolFlip, type PoolFlipState } from './poolFlip.js';
-import { boundedRelease, sampleOf, type ConditionView, type RequestSample, type WindowStats } from './view.js';
+import { DegradedIncident, FailoverIncident, OutageIncident } from './incidents.js';
+import type { DetectorOptions, DetectorState, PlannedSwitchNotice } from './options.js';
+import { PoolFlipTracker, type PoolFlip } from './poolFlip.js';
+import { boundedRelease, boundedWindow, sampleOf, type ConditionView, type ViewContext, type WindowStats } from './view.js';
 
-export type { PoolCounts } from './attempts.js';
+export type { Attempt, PoolCounts } from './attempts.js';
+export { Attribution, type PoolRoles } from './attribution.js';
+export type { DetectorOptions, DetectorState, PlannedSwitchNotice } from './options.js';
 export type { ConditionView, RequestSample, WindowStats } from './view.js';
 export { conditionViewSchema, requestSampleSchema, windowStatsSchema } from './view.js';
 export { DEGRADED_MIN_HOLD_MS, FLAP_FLIPS, FLAP_WINDOW_MS, FLIPS_KEPT, NGINX_FAIL_TIMEOUT_MS, REPLICAS_KEPT } from './conditions.js';
@@ -25,98 +29,88 @@ export { DEGRADED_MIN_HOLD_MS, FLAP_FLIPS, FLAP_WINDOW_MS, FLIPS_KEPT, NGINX_FAI
 const POOLS: readonly string[] = poolName.options;
 type Pool = (typeof poolName.options)[number];
 
-export interface DetectorOptions {
-  activePool: string;
-  windowSize: number;
-  /** Attempts per pool in the failure-share window. */
-  poolWindowSize: number;
-  thresholdPercent: number;
-  /** RECOVERY_HOLD_SEC in ms: steady service needed before a condition resolves. */
-  recoveryHoldMs: number;
-  clock: Clock;
-  plannedSwitch: () => PlannedSwitch | undefined;
-  /** Nginx's published primary: see PoolFlipOptions. */
-  publishedPrimary?: () => string | undefined;
-  /**
-   * A previous run's state (watcher/state/checkpoint.ts); the windows start
-   * empty. Its primary gives way to `activePool`: when they differ, the pools
-   * were switched while the watcher was down, and the old primary's incidents
-   * are closed as at a planned switch.
-   */
-  restore?: DetectorState;
-}
+/** The stack's own string for a pool's name, or the name itself for a pool it does not run. */
+const canonical = (pool: string): string => POOLS.find((p) => p === pool) ?? pool;
 
-/** What a restart must remember so it neither repeats an alert nor misses one. */
-export interface DetectorState extends PoolFlipState {
-  failover: Partial<Record<Pool, FailoverState>>;
-  degraded?: Partial<Record<Pool, DegradedState>>;
-  outage: HeldState;
-  errorRate: ErrorRateSnapshot;
-}
-
-/** A planned switch seen in the log: a message, not an incident, so it comes as one the policy can pass on. */
-export interface PlannedSwitchNotice {
-  kind: 'planned_switch';
-  message: 'notice';
-  at: number;
-  from: Pool;
-  to: Pool;
-  fromRelease?: string;
-  toRelease?: string;
+/** One pool's attempt window and the incidents about it, found together by the pool of a line. */
+interface PoolEntry {
+  /** The pool's name as the stack spells it: one string for every line of the pool. */
+  readonly pool: string;
+  readonly window: PoolWindow;
+  failover: FailoverIncident | undefined;
+  degraded: DegradedIncident | undefined;
 }
 
 export class Detector {
+  /** Which pool each attempt of a line went to: shared with the metrics, so a line is attributed once. */
+  readonly attribution: Attribution;
   private readonly window: ErrorWindow;
   private readonly flips: PoolFlipTracker;
   private readonly errorRate: ErrorRateState;
-  private readonly poolWindows = new Map<string, PoolWindow>();
-  private readonly attributor = new AttemptAttributor(POOLS);
-  private readonly failover = new Map<string, FailoverCondition>();
-  private readonly degraded = new Map<string, DegradedCondition>();
-  private readonly outage: HeldCondition;
+  private readonly pools = new Map<string, PoolEntry>();
+  // Also by kind, in the order they were created: the order of the views.
+  private readonly failover = new Map<string, FailoverIncident>();
+  private readonly degraded = new Map<string, DegradedIncident>();
+  private readonly outage: OutageIncident;
   private readonly opts: DetectorOptions;
-  private readonly lastFailure = new Map<string, RequestSample>();
   private readonly notices: PlannedSwitchNotice[] = [];
-  // The pool of the last healthy line, and its window: nearly every line
-  // repeats it, and comparing two short strings is far cheaper than a Map
-  // lookup, which hashes the line's freshly parsed pool name every time.
+  // The pool of the last line served by a known pool, and its entry: nearly
+  // every line repeats it, and comparing two short strings is far cheaper
+  // than a Map lookup, which hashes the line's freshly parsed pool name.
   private lastPool: string | undefined;
-  private lastPoolWindow: PoolWindow | undefined;
+  private lastEntry: PoolEntry | undefined;
 
   constructor(opts: DetectorOptions) {
     this.opts = opts;
     this.window = new ErrorWindow(opts.windowSize);
     this.errorRate = new ErrorRateState(opts.thresholdPercent, opts.restore?.errorRate);
     const before = opts.restore?.primaryPool;
-    this.flips = new PoolFlipTracker(before === undefined ? opts : { ...opts, restore: { ...opts.restore!, primaryPool: opts.activePool } });
-    this.outage = new HeldCondition(opts.recoveryHoldMs, opts.restore?.outage);
+    // The pools by the stack's own strings, which the lines' pools are compared with.
+    const activePool = canonical(opts.activePool);
+    const restore = opts.restore;
+    this.flips = new PoolFlipTracker(
+      restore === undefined
+        ? { ...opts, activePool }
+        : { ...opts, activePool, restore: { ...restore, servingPool: canonical(restore.servingPool), primaryPool: activePool } },
+    );
+    this.attribution = new Attribution(POOLS, this.flips);
+    this.outage = new OutageIncident(opts.recoveryHoldMs, opts.restore?.outage);
     for (const pool of POOLS) {
-      this.poolWindows.set(pool, new PoolWindow(opts.poolWindowSize));
+      this.pools.set(pool, { pool, window: new PoolWindow(opts.poolWindowSize), failover: undefined, degraded: undefined });
       const saved = opts.restore?.failover[pool as Pool];
-      if (saved !== undefined) this.failover.set(pool, new FailoverCondition(opts.recoveryHoldMs, saved));
+      if (saved !== undefined) this.failoverOf(pool, saved);
       const degraded = opts.restore?.degraded?.[pool as Pool];
-      if (degraded !== undefined) this.degraded.set(pool, new DegradedCondition(opts.recoveryHoldMs, degraded));
+      if (degraded !== undefined) this.degradedOf(pool, degraded);
     }
     // A switch while the watcher was down (a new Kubernetes pod, a switch made elsewhere): moot now.
-    if (before !== undefined && before !== opts.activePool) {
-      for (const old of [this.failover.get(before), this.degraded.get(before)]) if (old?.active) old.resolve(opts.clock());
-    }
+    if (before !== undefined && before !== opts.activePool) this.resolveOf(before, opts.clock());
   }
 
   /** True when a condition changed or a notice is waiting: the moment to ask the policy. */
   observe(record: AccessRecord): boolean {
+    this.attribution.forget();
     const flags = this.window.push(record);
-    let changed = this.errorRate.update(this.window, flags, this.opts.clock);
-    if (changed && this.errorRate.active) this.lastFailure.set('error_rate', sampleOf(record));
+    let changed = false;
+    // A good request that left the window's counts as they were leaves its
+    // rates as they were: the error rate has nothing new to judge.
+    if (flags !== 0 || this.window.moved) {
+      changed = this.errorRate.update(this.window, flags, this.opts.clock);
+      if (changed && this.errorRate.active) this.errorRate.lastFailure = sampleOf(record);
+    }
     const pool = record.pool;
+    // The pool's entry, found once: from here on the line's pool is the
+    // entry's own name, which compares with the tracker's by identity rather
+    // than character by character as the freshly parsed name would.
+    const entry = pool === undefined ? undefined : this.entryOf(pool);
     const statuses = record.upstreamStatuses;
     if (flags === 0 && statuses.length === 1 && pool !== undefined) {
       // Nearly every line: one good attempt, by the pool that served it.
-      this.healthyPoolWindow(pool)?.push(false);
+      entry?.window.push(false);
     } else if (statuses.length > 0) {
       changed = this.attempts(record) || changed;
     }
-    if (record.status < 500 && pool !== undefined) changed = this.served(record, pool) || changed;
+    // A stray pool name serves nothing this stack runs.
+    if (record.status < 500 && entry !== undefined) changed = this.served(record, entry) || changed;
     return changed;
   }
 
@@ -133,30 +127,19 @@ export class Detector {
 
   /** Every condition that has ever opened, active or not, as of `now`. */
   conditions(now: number): ConditionView[] {
-    const views: ConditionView[] = [];
-    for (const [pool, condition] of this.failover) {
-      // Failures counted toward another incident (an outage, an unretried POST) create the condition without opening it.
-      if (condition.since === 0) continue;
-      const view = this.view(now, incidentKey('failover', pool), 'failover', condition, condition.currentLevel(now));
-      view.pool = pool as Pool;
-      view.flips = condition.totalFlips;
-      view.recentFlips = condition.flipsRecently(now);
-      view.share = this.poolWindows.get(pool)?.share() ?? { failed: 0, attempts: 0 };
-      views.push(view);
-    }
-    for (const [pool, condition] of this.degraded) {
-      const view = this.view(now, incidentKey('degraded', pool), 'degraded', condition, condition.level('masked'));
-      view.pool = pool as Pool;
-      view.share = this.poolWindows.get(pool)?.share() ?? { failed: 0, attempts: 0 };
-      view.replicas = condition.failing().map(({ addr, failures }) => ({ addr, failures }));
-      views.push(view);
-    }
-    if (this.outage.since > 0) views.push(this.view(now, 'outage', 'outage', this.outage, this.outage.level('down')));
-    if (this.errorRate.since > 0) {
-      const level = !this.errorRate.active ? 'ok' : this.errorRate.clientVisible ? 'client_visible' : 'masked';
-      views.push(this.view(now, 'error_rate', 'error_rate', this.errorRate, level));
-    }
-    return views;
+    const ctx: ViewContext = {
+      now,
+      primaryPool: this.flips.primaryPool as Pool,
+      servingPool: this.flips.servingPool as Pool,
+      releases: this.releases(),
+      window: boundedWindow(this.window.stats()),
+      thresholdPercent: this.opts.thresholdPercent,
+    };
+    const views: (ConditionView | undefined)[] = [];
+    for (const condition of this.failover.values()) views.push(condition.view(ctx));
+    for (const condition of this.degraded.values()) views.push(condition.view(ctx));
+    views.push(this.outage.view(ctx), this.errorRate.view(ctx, this.opts.recoveryHoldMs));
+    return views.filter((view) => view !== undefined);
   }
 
   /** Planned switches seen since the last call, oldest first. */
@@ -183,7 +166,7 @@ export class Detector {
   /** Per pool: failed attempts among its last attempts, and since the start. */
   poolShares(): Record<string, PoolCounts> {
     const shares: Record<string, PoolCounts> = {};
-    for (const [pool, window] of this.poolWindows) shares[pool] = window.counts();
+    for (const [pool, entry] of this.pools) shares[pool] = entry.window.counts();
     return shares;
   }
 
@@ -191,15 +174,25 @@ export class Detector {
     return this.window.stats();
   }
 
-  private healthyPoolWindow(pool: string): PoolWindow | undefined {
-    if (pool === this.lastPool) return this.lastPoolWindow;
-    // Only pools this stack runs have a window, so lastPool is always a known pool.
-    const window = this.poolWindows.get(pool);
-    if (window !== undefined) {
-      this.lastPool = pool;
-      this.lastPoolWindow = window;
+  /** The release each pool last reported in X-Release-Id, cut to a bound. */
+  releases(): ConditionView['releases'] {
+    const releases: ConditionView['releases'] = {};
+    for (const pool of POOLS) {
+      const release = this.flips.releaseOf(pool);
+      if (release !== undefined) releases[pool as Pool] = boundedRelease(release);
     }
-    return window;
+    return releases;
+  }
+
+  /** The entry of a pool this stack runs; undefined for a stray name, which is never remembered. */
+  private entryOf(pool: string): PoolEntry | undefined {
+    if (pool === this.lastPool) return this.lastEntry;
+    const entry = this.pools.get(pool);
+    if (entry !== undefined) {
+      this.lastPool = pool;
+      this.lastEntry = entry;
+    }
+    return entry;
   }
 
   // The rare line with a failed or retried attempt. While no pool answers,
@@ -207,12 +200,11 @@ export class Detector {
   // no backup serving to fail over to.
   private attempts(record: AccessRecord): boolean {
     const primary = this.flips.primaryPool;
-    const backup = POOLS.find((p) => p !== primary) ?? primary;
-    const attempts = this.attributor.attribute(record, primary, backup, this.flips.servingPool !== primary);
+    const attempts = this.attribution.of(record);
     let primaryFailed = false;
     let backupFailed = false;
     for (const attempt of attempts) {
-      this.poolWindows.get(attempt.pool)?.push(attempt.failed);
+      this.pools.get(attempt.pool)?.window.push(attempt.failed);
       if (attempt.failed && attempt.pool === primary) primaryFailed = true;
       else if (attempt.failed) backupFailed = true;
     }
@@ -221,21 +213,24 @@ export class Detector {
     const last = attempts[attempts.length - 1];
     if (primaryFailed && !backupFailed && record.status < 500 && last?.pool === primary && !last.failed) {
       // Another replica of the primary answered: the pool is degraded, not failed over.
-      this.lastFailure.set(incidentKey('degraded', primary), sampleOf(record));
-      const failedOn = attempts.filter((a) => a.failed).map((a) => a.addr);
-      return this.degradedOf(primary).failOn(now, failedOn);
+      const degraded = this.degradedOf(primary);
+      degraded.lastFailure = sampleOf(record);
+      return degraded.failOn(
+        now,
+        attempts.filter((a) => a.failed).map((a) => a.addr),
+      );
     }
     let changed = false;
     if (record.status >= 500 && backupFailed) {
-      this.lastFailure.set('outage', sampleOf(record));
+      this.outage.lastFailure = sampleOf(record);
       changed = this.outage.fail(now);
     }
     if (primaryFailed) {
-      this.lastFailure.set(incidentKey('failover', primary), sampleOf(record));
+      const failover = this.failoverOf(primary);
+      failover.lastFailure = sampleOf(record);
       // The primary's replicas failed: an open degraded pool's hold starts over, whichever incident takes the failure.
       const degraded = this.degraded.get(primary);
       if (degraded?.active) degraded.count();
-      const failover = this.failoverOf(primary);
       // It fails over only when the backup answered; an unretried request
       // (a POST) reaches the client as a 5xx and the pool change comes with
       // the next request, which Nginx sends to the backup.
@@ -246,18 +241,17 @@ export class Detector {
   }
 
   // A line some pool answered without a 5xx reaching the client.
-  private served(record: AccessRecord, pool: string): boolean {
-    // The pool of the last healthy line is known; only another needs the check.
-    if (pool !== this.lastPool && this.attributor.known(pool) === undefined) return false;
+  private served(record: AccessRecord, entry: PoolEntry): boolean {
     if (this.outage.active) this.outage.served(this.opts.clock());
+    const pool = entry.pool;
     const primary = this.flips.primaryPool;
-    const flip = this.flips.observe(record);
+    const flip = this.flips.observe(record, pool);
     if (flip === undefined) {
       if (pool !== primary) return false;
-      const degraded = this.degraded.get(primary);
+      const degraded = entry.degraded;
       // Only a request with no failed attempt shows the pool steady again.
       if (degraded?.active && !degraded.recovering && !record.upstreamStatuses.some(is5xx)) degraded.served(this.opts.clock());
-      const condition = this.failover.get(primary);
+      const condition = entry.failover;
       // Back on the primary without a change of serving pool (a failure that
       // Nginx did not fail over, such as an unretried POST): start the hold.
       if (condition?.active && !condition.recovering) condition.served(this.opts.clock());
@@ -270,7 +264,7 @@ export class Detector {
   private flipped(flip: PoolFlip, primary: string, now: number): void {
     if (flip.kind === 'planned_switch') {
       // The old primary's failover is moot: it is now the backup.
-      for (const old of [this.failover.get(primary), this.degraded.get(primary)]) if (old?.active) old.resolve(now);
+      this.resolveOf(primary, now);
       const notice: PlannedSwitchNotice = {
         kind: 'planned_switch',
         message: 'notice',
@@ -291,63 +285,35 @@ export class Detector {
     if (condition.active) condition.flipped(now);
   }
 
-  private degradedOf(pool: string): DegradedCondition {
-    return entryOf(this.degraded, pool, () => new DegradedCondition(this.opts.recoveryHoldMs));
+  /** Ends a pool's open incidents without a hold: it is no longer the primary. */
+  private resolveOf(pool: string, now: number): void {
+    for (const old of [this.failover.get(pool), this.degraded.get(pool)]) if (old?.active) old.resolve(now);
   }
 
-  private failoverOf(pool: string): FailoverCondition {
-    return entryOf(this.failover, pool, () => new FailoverCondition(this.opts.recoveryHoldMs));
-  }
-
-  private view(
-    now: number,
-    key: string,
-    kind: ConditionView['kind'],
-    c: HeldCondition | ErrorRateState,
-    level: ConditionView['level'],
-  ): ConditionView {
-    const window = this.window.stats();
-    const top = window.topFailingUpstream;
-    if (top !== undefined) window.topFailingUpstream = { addr: top.addr.slice(0, 100), failures: top.failures };
-    const view: ConditionView = {
-      key,
-      kind,
-      active: c.active,
-      level,
-      since: c.since,
-      at: now,
-      primaryPool: this.flips.primaryPool as Pool,
-      servingPool: this.flips.servingPool as Pool,
-      releases: this.releases(),
-      failures: c.failures,
-      holdMs: c instanceof HeldCondition ? c.hold : this.opts.recoveryHoldMs,
-      window,
-      thresholdPercent: this.opts.thresholdPercent,
-    };
-    const steady = c instanceof HeldCondition ? c.steadyFor(now) : undefined;
-    if (steady !== undefined) view.steadyForMs = steady;
-    const sample = this.lastFailure.get(key);
-    if (sample !== undefined) view.lastFailure = sample;
-    return view;
-  }
-
-  /** The release each pool last reported in X-Release-Id, cut to a bound. */
-  releases(): ConditionView['releases'] {
-    const releases: ConditionView['releases'] = {};
-    for (const pool of POOLS) {
-      const release = this.flips.releaseOf(pool);
-      if (release !== undefined) releases[pool as Pool] = boundedRelease(release);
+  private degradedOf(pool: string, restore?: DegradedState): DegradedIncident {
+    let incident = this.degraded.get(pool);
+    if (incident === undefined) {
+      const entry = this.pools.get(pool);
+      incident = new DegradedIncident(pool as Pool, entry?.window ?? this.noWindow(), this.opts.recoveryHoldMs, restore);
+      this.degraded.set(pool, incident);
+      if (entry !== undefined) entry.degraded = incident;
     }
-    return releases;
+    return incident;
   }
-}
 
-/** The map's entry for `key`, made and added the first time. */
-function entryOf<V>(map: Map<string, V>, key: string, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    map.set(key, value);
+  private failoverOf(pool: string, restore?: FailoverState): FailoverIncident {
+    let incident = this.failover.get(pool);
+    if (incident === undefined) {
+      const entry = this.pools.get(pool);
+      incident = new FailoverIncident(pool as Pool, entry?.window ?? this.noWindow(), this.opts.recoveryHoldMs, restore);
+      this.failover.set(pool, incident);
+      if (entry !== undefined) entry.failover = incident;
+    }
+    return incident;
   }
-  return value;
+
+  /** For a pool this stack does not run: no attempt is ever counted for it, so its share stays 0 of 0. */
+  private noWindow(): PoolWindow {
+    return new PoolWindow(this.opts.poolWindowSize);
+  }
 }

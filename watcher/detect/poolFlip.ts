@@ -91,8 +91,12 @@ export class PoolFlipTracker {
     return this.lastRelease.get(pool);
   }
 
-  observe(record: AccessRecord): PoolFlip | undefined {
-    const to = record.pool;
+  /**
+   * `pool` is the record's pool as the caller spells it (the detector passes
+   * its own string for the pool, so the comparisons below are by identity).
+   */
+  observe(record: AccessRecord, pool: string | undefined = record.pool): PoolFlip | undefined {
+    const to = pool;
     if (to === undefined) return undefined;
     const release = record.release;
     if (release !== undefined && (to !== this.seenPool || release !== this.seenRelease)) {

@@ -93,5 +93,72 @@ export function sampleOf(record: AccessRecord): RequestSample {
   return sample;
 }
 
+/**
+ * What every view of one detector.conditions() call shares, read once for
+ * all of them: the pools, their releases and the request window.
+ */
+export interface ViewContext {
+  now: number;
+  primaryPool: ConditionView['primaryPool'];
+  servingPool: ConditionView['servingPool'];
+  releases: ConditionView['releases'];
+  window: WindowStats;
+  thresholdPercent: number;
+}
+
+/** What a condition tells about itself, whatever its kind. */
+export interface ViewSource {
+  readonly active: boolean;
+  readonly since: number;
+  readonly failures: number;
+}
+
+/**
+ * The fields every view has; each condition adds its own after them. Each
+ * view gets its own copies of the shared objects, since a view outlives the
+ * call (it travels in notifications and the saved state).
+ */
+export function baseView(
+  ctx: ViewContext,
+  key: string,
+  kind: ConditionView['kind'],
+  c: ViewSource,
+  level: ConditionView['level'],
+  holdMs: number,
+  steadyForMs: number | undefined,
+  lastFailure: RequestSample | undefined,
+): ConditionView {
+  const view: ConditionView = {
+    key,
+    kind,
+    active: c.active,
+    level,
+    since: c.since,
+    at: ctx.now,
+    primaryPool: ctx.primaryPool,
+    servingPool: ctx.servingPool,
+    releases: { ...ctx.releases },
+    failures: c.failures,
+    holdMs,
+    window: copyOf(ctx.window),
+    thresholdPercent: ctx.thresholdPercent,
+  };
+  if (steadyForMs !== undefined) view.steadyForMs = steadyForMs;
+  if (lastFailure !== undefined) view.lastFailure = lastFailure;
+  return view;
+}
+
+function copyOf(window: WindowStats): WindowStats {
+  const top = window.topFailingUpstream;
+  return top === undefined ? { ...window } : { ...window, topFailingUpstream: { ...top } };
+}
+
+/** The window as views show it: the top upstream's address cut to the schema's bound. */
+export function boundedWindow(window: WindowStats): WindowStats {
+  const top = window.topFailingUpstream;
+  if (top !== undefined) window.topFailingUpstream = { addr: top.addr.slice(0, MAX_ADDR), failures: top.failures };
+  return window;
+}
+
 /** A release id as the schema keeps it. */
 export const boundedRelease = (release: string): string => release.slice(0, MAX_RELEASE);

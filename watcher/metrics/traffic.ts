@@ -1,7 +1,7 @@
 // Traffic counted from the access log, per pool, in plain fields: a few
 // increments per line, read by prom-client only when scraped (exporter.ts)
 // and differenced over time by the status page (page/series.ts).
-import { AttemptAttributor, type PoolCounts } from '../detect/attempts.js';
+import type { Attribution, PoolCounts } from '../detect/index.js';
 import type { AccessRecord } from '../types.js';
 import { Histogram } from './histogram.js';
 
@@ -36,14 +36,16 @@ export class PoolTraffic {
 
 export interface TrafficOptions {
   pools: readonly string[];
-  /** The detector's view, for attributing the attempts of a retried request. */
-  primaryPool(): string;
-  servingPool(): string;
+  /**
+   * The detector's attribution (`Detector.attribution`), for the pool each
+   * attempt of a retried request went to: one attribution a line, read here
+   * after the detector made it, so both count an attempt for the same pool.
+   */
+  attribution: Pick<Attribution, 'of'>;
 }
 
 export class TrafficMetrics {
   readonly byPool = new Map<string, PoolTraffic>();
-  private readonly attributor: AttemptAttributor;
   private readonly none = new PoolTraffic();
   // As in the detector: nearly every line repeats the last pool, and comparing
   // two short strings is cheaper than hashing the fresh one for a Map lookup.
@@ -53,7 +55,6 @@ export class TrafficMetrics {
   constructor(private readonly opts: TrafficOptions) {
     for (const pool of opts.pools) this.byPool.set(pool, new PoolTraffic());
     this.byPool.set(NO_POOL, this.none);
-    this.attributor = new AttemptAttributor(opts.pools);
     this.lastTraffic = this.none;
   }
 
@@ -102,10 +103,8 @@ export class TrafficMetrics {
   // The rare line with several attempts, or none answered by a known pool:
   // each attempt's time goes to the pool it went to, as the detector counts it.
   private attempts(record: AccessRecord): void {
-    const primary = this.opts.primaryPool();
-    const backup = this.opts.pools.find((p) => p !== primary) ?? primary;
     const times = record.upstreamResponseMs;
-    const attributed = this.attributor.attribute(record, primary, backup, this.opts.servingPool() !== primary);
+    const attributed = this.opts.attribution.of(record);
     attributed.forEach((attempt, i) => {
       const time = times[i];
       if (time !== undefined) this.byPool.get(attempt.pool)?.upstreamDuration.observe(time);

@@ -14,7 +14,7 @@
 import type { ParseResult } from '../types.js';
 import { LineRecord } from './record.js';
 import { scanSpans } from './scan.js';
-import { lastMillis, millis, present, singleAttempt, statusList } from './values.js';
+import { lastMillis, millis, nginxMsIn, present, singleAttempt, statusList } from './values.js';
 
 const ZERO = 0x30;
 // What the scanner reads as one unquoted value: no whitespace, no leading
@@ -26,8 +26,10 @@ const PLAIN = '[^"\\\\]*';
 const NGINX_LINE = new RegExp(
   `^time=${BARE} rid=${BARE} method=${BARE} path="${QUOTED}" status=([1-5]\\d\\d) ` +
     `pool="(${PLAIN})" release="(${PLAIN})" upstream_status="(?:\\1|(${PLAIN}))" upstream_addr="${QUOTED}" ` +
-    `request_time=(${BARE}) upstream_response_time="(${QUOTED})" bytes=${BARE}( [^]*)?$`,
+    `request_time=(${BARE} upstream_response_time="${QUOTED})" bytes=${BARE}( [^]*)?$`,
 );
+// In the one capture of both times, where the upstream times begin after the request's.
+const UPSTREAM_TIMES_AT = ' upstream_response_time="'.length;
 
 /** The keys the fast reader expects, in order: read off its regex, so they cannot drift from it. */
 export const LAYOUT_KEYS: readonly string[] = [...NGINX_LINE.source.matchAll(/(?:\^| )([a-z_]+)=/g)].map(
@@ -37,7 +39,7 @@ export const LAYOUT_KEYS: readonly string[] = [...NGINX_LINE.source.matchAll(/(?
 export function parseNginxLine(line: string): ParseResult | undefined {
   const m = NGINX_LINE.exec(line);
   if (m === null) return undefined;
-  const appended = m[7];
+  const appended = m[6];
   if (appended !== undefined && !unknownKeysOnly(appended)) return undefined;
   const status = m[1] as string;
   const code = (status.charCodeAt(0) - ZERO) * 100 + (status.charCodeAt(1) - ZERO) * 10 + status.charCodeAt(2) - ZERO;
@@ -45,8 +47,23 @@ export function parseNginxLine(line: string): ParseResult | undefined {
   // backreference matches it without capturing (allocating) it again.
   const upstreamStatus = m[4];
   const attempts = upstreamStatus === undefined ? singleAttempt(code) : statusList(upstreamStatus);
-  const upstreamTimes = m[6];
-  const record = new LineRecord(line, code, present(m[2]), present(m[3]), attempts, millis(m[5]), lastMillis(upstreamTimes), undefined, upstreamTimes);
+  // Both times in one capture, read in place: two strings fewer a line. BARE
+  // holds no space, so the first one ends request_time.
+  const times = m[5] as string;
+  const space = times.indexOf(' ');
+  const from = space + UPSTREAM_TIMES_AT;
+  let requestMs: number | undefined = nginxMsIn(times, 0, space);
+  if (requestMs < 0) requestMs = millis(times.slice(0, space));
+  let upstreamMs: number | undefined = nginxMsIn(times, from, times.length);
+  // A list, or not as Nginx writes one time: the general rules, and the raw
+  // list kept for a record whose list is read. A plain single time leaves the
+  // rare read of the list to the record's scan, which finds the same value.
+  let rawUpstreamTimes: string | undefined;
+  if (upstreamMs < 0) {
+    rawUpstreamTimes = times.slice(from);
+    upstreamMs = lastMillis(rawUpstreamTimes);
+  }
+  const record = new LineRecord(line, code, present(m[2]), present(m[3]), attempts, requestMs, upstreamMs, undefined, rawUpstreamTimes);
   return { ok: true, record };
 }
 

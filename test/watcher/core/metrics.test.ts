@@ -1,6 +1,7 @@
 // The metrics core: fixed-bucket histograms, their quantiles, and traffic
 // counted per pool from records.
 import { describe, expect, it } from 'vitest';
+import { Attribution } from '../../../watcher/detect/index.js';
 import { DURATION_BUCKETS_MS, Histogram, quantile, TrafficMetrics } from '../../../watcher/metrics/index.js';
 import { parseLine } from '../../../watcher/parse/index.js';
 import { noUpstream, ok, record, retried } from './records.js';
@@ -38,7 +39,10 @@ describe('quantile', () => {
 
 describe('TrafficMetrics', () => {
   const make = (primary = 'blue', serving = primary) =>
-    new TrafficMetrics({ pools: ['blue', 'green'], primaryPool: () => primary, servingPool: () => serving });
+    new TrafficMetrics({
+      pools: ['blue', 'green'],
+      attribution: new Attribution(['blue', 'green'], { primaryPool: primary, servingPool: serving }),
+    });
   const classes = (t: TrafficMetrics, pool: string) => [...(t.byPool.get(pool)?.byClass ?? [])];
 
   it('counts requests by the pool that answered and their status class', () => {
