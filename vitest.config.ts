@@ -30,7 +30,7 @@ const E2E_TIMEOUTS = { testTimeout: 120_000, hookTimeout: 600_000 };
 // How many e2e-paired suites run at once. They mostly wait on cooldowns,
 // holds and outages at a few requests a second, each on its own stack and
 // ports (test/e2e/support/stack.ts gives each of up to 4 workers its own).
-const E2E_LANES = 3;
+const E2E_LANES = 4;
 // Workers are set for a whole run, not per project: a run of the e2e projects
 // gets the lanes (the e2e project itself keeps to one, singleFork), any other
 // two (vitest's default is one less than the cores: one here).
