@@ -25,7 +25,8 @@ describe.skipIf(!enabled)('switch, maintenance and error-rate alerts on the Comp
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startStack('switch', { WINDOW_SIZE: '20', ERROR_RATE_THRESHOLD: '10', PLANNED_SWITCH_TTL_SEC: '10' });
+    // Its own image tag: `make up re-creates nothing` below must not see another suite's build of the shared one.
+    stack = await startStack('switch', { WINDOW_SIZE: '20', ERROR_RATE_THRESHOLD: '10', PLANNED_SWITCH_TTL_SEC: '10' }, { ownImages: true });
   });
 
   afterAll(async () => {
@@ -100,7 +101,7 @@ describe.skipIf(!enabled)('switch, maintenance and error-rate alerts on the Comp
     // Compose compares the whole service definitions.
     const out = await stack.makeWith({ timeoutMs: 240_000 }, 'up');
     expect(out.code, out.output).toBe(0);
-    expect(out.output.split('\n').filter((line) => /Recreate/.test(line))).toEqual([]);
+    expect(out.output.split('\n').filter((line) => /Recreate/.test(line)), out.output).toEqual([]);
     expect(await ids()).toEqual(before);
     const stats = summarize(await traffic);
     console.log(`[e2e] make up after a switch: ${JSON.stringify(stats)}`);

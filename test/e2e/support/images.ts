@@ -5,7 +5,10 @@
 // layers, a new image id for whichever finished last, and then a container
 // that runs an image its tag no longer names, which the next `up` re-creates
 // (a "make up re-creates nothing" test failing for no fault of the stack).
-// Built here first, every later build is the cache's, with the same id.
+// Built here first, later builds are mostly the cache's, with the same id;
+// not always with four suites building at once (seen), so the suite that
+// checks `make up` re-creates nothing builds a tag of its own (startStack's
+// ownImages).
 import { execFileSync } from 'node:child_process';
 import { dockerAvailable } from './docker.js';
 

@@ -49,11 +49,17 @@ export interface Stack {
   down(): Promise<void>;
 }
 
-/** `profiles`: Compose profiles to bring up with the stack (`monitoring` adds Prometheus). */
+/**
+ * `profiles`: Compose profiles to bring up with the stack (`monitoring` adds
+ * Prometheus). `ownImages`: the stack's images under a tag of its own, for a
+ * suite that checks `make up` re-creates nothing: suites side by side build
+ * the shared tag at once, and one such build can leave it naming a new image
+ * id, which the next `up` would rightly re-create every container for.
+ */
 export async function startStack(
   name: string,
   settings: Record<string, string> = {},
-  { profiles = [] }: { profiles?: string[] } = {},
+  { profiles = [], ownImages = false }: { profiles?: string[]; ownImages?: boolean } = {},
 ): Promise<Stack> {
   const projectName = `bg-e2e-${name}-${process.pid}`;
   const dir = mkdtempSync(path.join(tmpdir(), 'bg-e2e-'));
@@ -70,7 +76,7 @@ export async function startStack(
     RECEIVER_PORT: String(PORTS.receiver),
     WATCHER_HOST_PORT: String(PORTS.watcher),
     PROMETHEUS_PORT: String(PORTS.prometheus),
-    IMAGE_TAG: process.env.E2E_IMAGE_TAG ?? 'local',
+    IMAGE_TAG: ownImages ? `e2e-${name}-${process.pid}` : (process.env.E2E_IMAGE_TAG ?? 'local'),
     RELEASE_ID_BLUE: RELEASES.blue,
     RELEASE_ID_GREEN: RELEASES.green,
     ALERT_COOLDOWN_SEC: '0',
@@ -121,6 +127,7 @@ export async function startStack(
     compose,
     down: async () => {
       await env.down({ removeVolumes: true, timeout: 10_000 });
+      if (ownImages) await execFileAsync('docker', ['image', 'rm', `bluegreen-node:${values.IMAGE_TAG}`, `bluegreen-nginx:${values.IMAGE_TAG}`]).catch(() => undefined);
     },
   };
 }
