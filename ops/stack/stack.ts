@@ -16,13 +16,8 @@ const PROBE_TIMEOUT_MS = 2_000;
 
 /** True when `url` answers 2xx within the probe timeout; no answer is false, never an error. */
 export async function answersOk(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
+  const status = await answersStatus(url);
+  return status !== undefined && status >= 200 && status < 300;
 }
 
 /** The status `url` answers with within `timeoutMs`; undefined when it does not answer. */
@@ -125,9 +120,9 @@ export type PoolStats = StatsPool;
 export type WatcherStats = StatsResponse;
 
 /** The watcher's /stats, parsed with the schema its clients share (watcher/statsResponse.ts). */
-export async function watcherStats(s: StackSettings): Promise<WatcherStats> {
+export async function watcherStats(s: Pick<StackSettings, 'WATCHER_HOST_PORT'>, timeoutMs = PROBE_TIMEOUT_MS): Promise<WatcherStats> {
   const url = `http://127.0.0.1:${s.WATCHER_HOST_PORT}/stats`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`${url} answered ${res.status}`);
   const parsed = statsResponseSchema.safeParse(await res.json());
   if (!parsed.success) {

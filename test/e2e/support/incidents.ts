@@ -8,7 +8,8 @@
 //   - once everything is healthy, within ALERT_COOLDOWN_SEC +
 //     RECOVERY_HOLD_SEC (+ Nginx's fail_timeout and some slack) the latest
 //     message about each condition is an all-clear.
-import { statsResponseSchema, type StatsResponse } from '../../../watcher/statsResponse.js';
+import { watcherStats as readStats } from '../../../ops/stack/index.js';
+import type { StatsResponse } from '../../../watcher/statsResponse.js';
 import { PORTS, receivedAlerts, sleep, startLoad, type SlackPost } from './stack.js';
 
 /** Headlines that tell Slack a condition is over (the maintenance one: that nothing is open). */
@@ -63,11 +64,8 @@ export async function allMessages(): Promise<AlertMessage[]> {
 
 export type WatcherStats = StatsResponse;
 
-/** The watcher's /stats, parsed with the schema every client of it shares. */
-export async function watcherStats(): Promise<WatcherStats> {
-  const res = await fetch(`http://127.0.0.1:${PORTS.watcher}/stats`, { signal: AbortSignal.timeout(5_000) });
-  return statsResponseSchema.parse(await res.json());
-}
+/** This worker's stack's /stats, read as the host tools read it; 5 s, as a loaded e2e run needs. */
+export const watcherStats = (): Promise<WatcherStats> => readStats({ WATCHER_HOST_PORT: PORTS.watcher }, 5_000);
 
 /** Nothing open and nothing waiting for delivery: Slack has heard every all-clear. */
 export const settled = (s: WatcherStats) => s.incidents.length === 0 && s.alerts.queued === 0;
