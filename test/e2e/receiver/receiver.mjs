@@ -9,7 +9,17 @@
 // GET /messages lists the accepted posts only (what Slack would show), so the
 // suites that never misbehave read what they always read; GET /messages?all=1
 // lists the refused ones too. Each entry has `accepted` and the `status` it got.
+//
+// It is Slack's Web API too (slackApi.mjs), for the bot-token mode:
+//   POST /api/<method>                                   the Web API itself
+//   POST /slack-api/fail {"method": "chat.update", "fault": {"status": 429}}   the next such call fails
+//   POST /slack-api/remove {"channel": "C…", "ts": "…"}  a message deleted in Slack
+//   GET /slack-api/messages                              the channel: messages, their edits and threads
+//   GET /slack-api/calls                                 every call in order
 import { createServer } from 'node:http';
+import { createSlackApi } from './slackApi.mjs';
+
+const slackApi = createSlackApi();
 
 const messages = [];
 let mode = { status: 200, bodyBytes: 0 };
@@ -76,12 +86,39 @@ function parseMode(text) {
 
 const json = (res, status, value) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
 
+/** The Web API stand-in's control routes: script a fault, delete a message, read what it holds. */
+function answerControl(req, res, text) {
+  let body = {};
+  try {
+    body = text === '' ? {} : JSON.parse(text);
+  } catch {
+    json(res, 400, { error: 'expected JSON' });
+    return;
+  }
+  try {
+    if (req.method === 'POST' && req.url === '/slack-api/fail') {
+      slackApi.fail(String(body.method), body.fault ?? {});
+      json(res, 200, { ok: true });
+    } else if (req.method === 'POST' && req.url === '/slack-api/remove') json(res, 200, { removed: slackApi.remove(String(body.channel), String(body.ts)) });
+    else if (req.method === 'GET' && req.url === '/slack-api/messages') json(res, 200, slackApi.messages());
+    else if (req.method === 'GET' && req.url === '/slack-api/calls') json(res, 200, slackApi.calls());
+    else json(res, 404, { error: 'no such control route' });
+  } catch (err) {
+    json(res, 400, { error: err.message });
+  }
+}
+
 createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const text = Buffer.concat(chunks).toString('utf8');
-    if (req.method === 'POST' && req.url.startsWith('/services/')) {
+    if (req.method === 'POST' && req.url.startsWith('/api/')) {
+      const answer = slackApi.call(req.url, req.headers, text);
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(JSON.stringify(answer.body));
+    } else if (req.url.startsWith('/slack-api/')) {
+      answerControl(req, res, text);
+    } else if (req.method === 'POST' && req.url.startsWith('/services/')) {
       let body;
       try {
         body = JSON.parse(text);
