@@ -11,7 +11,8 @@ const PERCENT = 'expected a percentage above 0, at most 100';
 
 // A heartbeat URL's path identifies the check (healthchecks.io's UUID): who has it can fake the heartbeat.
 // ALERTMANAGER_URL may carry basic-auth credentials: the effective config shows scheme and host only.
-export const WEBHOOK_SECRETS = ['SLACK_WEBHOOK_URL', 'HEARTBEAT_URL', 'ALERTMANAGER_URL'] as const;
+// The bot token is a secret whole.
+export const SECRET_SETTINGS = ['SLACK_WEBHOOK_URL', 'SLACK_BOT_TOKEN', 'HEARTBEAT_URL', 'ALERTMANAGER_URL'] as const;
 
 // The paths are checked at start too: a watcher that cannot save its state
 // or reads a directory would fail later, quietly.
@@ -37,9 +38,22 @@ const alertmanagerUrls = z
     if (urls.length > 10) ctx.addIssue({ code: 'custom', message: 'expected at most 10 URLs' });
   });
 
-export const watcherConfigSchema = z.object({
+/** The settings one by one; `pick` from this (a refined schema cannot be picked). */
+export const watcherConfigFields = z.object({
   // Plain http is accepted for local receivers; main.ts warns about it.
   SLACK_WEBHOOK_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+  // The Web API instead (notify/slackApp.ts): one message per incident, edited as it changes. Scope chat:write.
+  SLACK_BOT_TOKEN: z
+    .string()
+    .regex(/^xoxb-[A-Za-z0-9-]{1,250}$/, { message: "expected the app's Bot User OAuth Token, xoxb-…" })
+    .optional(),
+  // The channel's ID, not its name: a renamed channel keeps its ID.
+  SLACK_CHANNEL: z
+    .string()
+    .regex(/^[CG][A-Z0-9]{2,31}$/, { message: "expected a channel ID such as C0123456789 (at the bottom of the channel's details), not a #name" })
+    .optional(),
+  // Only tests change it, to their own stand-in.
+  SLACK_API_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).default('https://slack.com/api'),
   ACTIVE_POOL: poolName.default('blue'),
   ERROR_RATE_THRESHOLD: z.coerce
     .number({ message: PERCENT })
@@ -108,11 +122,25 @@ export const watcherConfigSchema = z.object({
   LOG_LEVEL: logLevel,
 });
 
+/**
+ * Settings that only make sense together: checked once each is valid on its
+ * own, so a bad token is one line, not that line and a missing channel.
+ */
+export function requireTogether<S extends z.ZodType<{ SLACK_BOT_TOKEN?: string | undefined; SLACK_CHANNEL?: string | undefined }>>(schema: S): S {
+  return schema.refine((c) => c.SLACK_BOT_TOKEN === undefined || c.SLACK_CHANNEL !== undefined, {
+    path: ['SLACK_CHANNEL'],
+    message: 'required with SLACK_BOT_TOKEN: the ID of the channel the bot posts in',
+    when: (payload) => payload.issues.length === 0,
+  });
+}
+
+export const watcherConfigSchema = requireTogether(watcherConfigFields);
+
 export type WatcherConfig = z.output<typeof watcherConfigSchema>;
 
 /** Exits 1 with one stderr line per problem when the environment is invalid. */
 export function loadWatcherConfig(env?: Env) {
-  return loadConfig({ service: 'watcher', schema: watcherConfigSchema, secrets: WEBHOOK_SECRETS, env });
+  return loadConfig({ service: 'watcher', schema: watcherConfigSchema, secrets: SECRET_SETTINGS, env });
 }
 
 /** What the pipeline takes from the config, in its units: one mapping for main and the benchmarks. */

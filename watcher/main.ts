@@ -9,11 +9,13 @@ import { createOutbox } from './state/outbox.js';
 import { createExporter, DeliveryRequests } from './metrics/index.js';
 import { json, startHttpServer, type HttpServer } from './operator/server.js';
 import { createHistoryReader, createStatusPage, pageStatus, SeriesRecorder } from './page/index.js';
-import { createAlertmanagerNotifier, createDryRunSink, createSlackClient, type AlertSink } from './notify/index.js';
+import { createAlertmanagerNotifier, createDryRunSink, createSlackAppClient, createSlackClient, type AlertSink } from './notify/index.js';
+import { createThreadStore } from './state/slackThreads.js';
 import { createPipeline } from './pipeline.js';
 import { startSource, type Source } from './source/index.js';
 import { WatcherStats } from './operator/stats.js';
 import { steadyClock } from './clock.js';
+import type { DeliveryFailure } from './vocabulary.js';
 
 const { config, logger } = loadWatcherConfig();
 // Durations run on the steady clock (clock.ts); what other processes write or
@@ -24,21 +26,36 @@ const clock = steady.now;
 let sink: AlertSink;
 let delivery: string;
 const requests = { slack: new DeliveryRequests(), alertmanager: new DeliveryRequests() };
-if (config.SLACK_WEBHOOK_URL === undefined) {
+// The last attempt's reason, for /healthz and the heartbeat: what a failed delivery needs fixed.
+let slackReason: string | undefined;
+const slackTimeouts = {
+  connectTimeoutMs: config.SLACK_CONNECT_TIMEOUT_MS,
+  timeoutMs: config.SLACK_TIMEOUT_MS,
+  retryForMs: config.SLACK_RETRY_FOR_SEC * 1000,
+  logger,
+  onAttempt(durationMs: number, failure: DeliveryFailure | undefined, reason: string | undefined) {
+    requests.slack.record(durationMs, failure);
+    slackReason = reason;
+  },
+};
+if (config.SLACK_BOT_TOKEN !== undefined && config.SLACK_CHANNEL !== undefined) {
+  if (config.SLACK_WEBHOOK_URL !== undefined) logger.warn('SLACK_BOT_TOKEN and SLACK_WEBHOOK_URL are both set: posting with the bot token; the webhook is not used');
+  sink = createSlackAppClient({
+    ...slackTimeouts,
+    token: config.SLACK_BOT_TOKEN,
+    channel: config.SLACK_CHANNEL,
+    apiUrl: config.SLACK_API_URL,
+    threads: createThreadStore({ dir: config.CONTROL_DIR, logger, now: Date.now }),
+  });
+  delivery = `${new URL(config.SLACK_API_URL).host} (channel ${config.SLACK_CHANNEL})`;
+} else if (config.SLACK_WEBHOOK_URL === undefined) {
   sink = createDryRunSink(logger);
   delivery = 'dry-run';
-  if (config.ALERTMANAGER_URL.length === 0) logger.warn('SLACK_WEBHOOK_URL is not set: dry-run, alerts are logged instead of posted');
-  else logger.info('SLACK_WEBHOOK_URL is not set: incidents go to Alertmanager only; the watcher logs its own messages instead of posting them');
+  if (config.ALERTMANAGER_URL.length === 0) logger.warn('neither SLACK_BOT_TOKEN nor SLACK_WEBHOOK_URL is set: dry-run, alerts are logged instead of posted');
+  else logger.info('no SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL: incidents go to Alertmanager only; the watcher logs its own messages instead of posting them');
 } else {
   const webhook = new URL(config.SLACK_WEBHOOK_URL);
-  sink = createSlackClient({
-    webhookUrl: config.SLACK_WEBHOOK_URL,
-    connectTimeoutMs: config.SLACK_CONNECT_TIMEOUT_MS,
-    timeoutMs: config.SLACK_TIMEOUT_MS,
-    retryForMs: config.SLACK_RETRY_FOR_SEC * 1000,
-    logger,
-    onAttempt: (durationMs, failure) => requests.slack.record(durationMs, failure),
-  });
+  sink = createSlackClient({ ...slackTimeouts, webhookUrl: config.SLACK_WEBHOOK_URL });
   delivery = webhook.host;
   if (webhook.protocol === 'http:') {
     logger.warn({ host: webhook.host }, 'SLACK_WEBHOOK_URL is plain http: fine for a local receiver, never for Slack');
@@ -177,7 +194,12 @@ const exporter = createExporter({
 
 const health = new HealthCheck(config.HEARTBEAT_INTERVAL_SEC * 1000);
 const checkHealth = () =>
-  health.check({ now: clock(), source: source!.status(), delivery: pipeline.deliveryHealth(), alertmanagers: alertmanager?.status() ?? [] });
+  health.check({
+    now: clock(),
+    source: source!.status(),
+    delivery: { ...pipeline.deliveryHealth(), ...(slackReason === undefined ? {} : { failedReason: slackReason }) },
+    alertmanagers: alertmanager?.status() ?? [],
+  });
 const heartbeat: Heartbeat =
   config.HEARTBEAT_URL === undefined
     ? HEARTBEAT_OFF

@@ -151,5 +151,7 @@ export const DELIVERY_FAILURES = [
   // Any other answer but a 2xx or 5xx (a 4xx: a revoked webhook, bad credentials): not retried.
   'http_4xx',
   'http_5xx',
+  // Slack's Web API answered `ok: false` with an error no retry fixes (invalid_auth, not_in_channel, …).
+  'rejected',
 ] as const;
 export type DeliveryFailure = (typeof DELIVERY_FAILURES)[number];

@@ -9,6 +9,8 @@ export interface DeliveryHealth {
   waitingSince?: number;
   /** When the last delivery ended without Slack taking it (failed or dropped); cleared by the next one delivered. */
   failedAt?: number;
+  /** Why Slack did not take it, as the last attempt was answered (a bot token's error names its fix). */
+  failedReason?: string;
 }
 
 /** One Alertmanager as its notifier reports it (notify/alertmanager.ts). */
@@ -52,7 +54,8 @@ export class HealthCheck {
       return { healthy: false, reason: `an alert has waited ${duration(now - delivery.waitingSince)} for Slack` };
     }
     if (delivery.failedAt !== undefined) {
-      return { healthy: false, reason: `Slack did not take the alert of ${new Date(delivery.failedAt).toISOString()} (see the watcher's log)` };
+      const why = delivery.failedReason === undefined ? "see the watcher's log" : delivery.failedReason;
+      return { healthy: false, reason: `Slack did not take the alert of ${new Date(delivery.failedAt).toISOString()} (${why})` };
     }
     for (const am of alertmanagers ?? []) {
       // A refusal is the operator's to fix at once; an outage is retried, and counts past the grace.

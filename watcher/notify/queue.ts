@@ -6,6 +6,7 @@ import type { Clock } from '../types.js';
 import type { Outcome } from '../vocabulary.js';
 import type { AlertSink } from './sink.js';
 import type { SlackMessage } from './slackMessage.js';
+import { placementOf } from './slackThreads.js';
 
 export interface QueuedAlert {
   /** What the policy's bookkeeping needs once delivery ends, and what a restart re-sends. */
@@ -82,7 +83,7 @@ export class DeliveryQueue {
   private async consume(): Promise<void> {
     for (let item = this.waiting.shift(); item !== undefined; item = this.waiting.shift()) {
       this.inFlight = item;
-      const outcome = await this.opts.sink.send(item.message);
+      const outcome = await this.opts.sink.send(item.message, placementOf(item.notification));
       this.inFlight = undefined;
       this.queuedAt.delete(item);
       this.opts.onOutcome(item, outcome);

@@ -7,19 +7,21 @@ import type { Logger } from '../../common/logger.js';
 import type { DeliveryFailure } from '../vocabulary.js';
 import { withRetries, type BackoffOptions, type Verdict } from './retry.js';
 import type { SlackMessage } from './slackMessage.js';
+import type { Placement } from './slackThreads.js';
 
 /** `dry_run`: the dry-run sink's, for a message logged instead of posted. */
 export type DeliveryResult = 'delivered' | 'failed' | 'dry_run';
 
 /** Where alerts go: Slack, or the log in dry-run. `send` never rejects. */
 export interface AlertSink {
-  send(message: SlackMessage): Promise<DeliveryResult>;
+  /** `placement`: the incident's or release's thread, for a receiver that keeps one (slackApp.ts); others ignore it. */
+  send(message: SlackMessage, placement?: Placement): Promise<DeliveryResult>;
   close(): Promise<void>;
 }
 
 /** One receiver: formats and posts a message once, and classifies the answer. Never loops. */
 export interface Integration<M> {
-  attempt(message: M): Promise<Verdict>;
+  attempt(message: M, placement?: Placement): Promise<Verdict>;
   close(): Promise<void>;
 }
 
@@ -42,17 +44,17 @@ export function createRetryingSink(integration: Integration<SlackMessage>, opts:
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let lastRejection: string | undefined;
 
-  async function timed(message: SlackMessage): Promise<Verdict> {
+  async function timed(message: SlackMessage, placement: Placement | undefined): Promise<Verdict> {
     const started = performance.now();
-    const verdict = await integration.attempt(message);
+    const verdict = await integration.attempt(message, placement);
     const failed = verdict.outcome === 'delivered' ? undefined : verdict;
     opts.onAttempt?.(performance.now() - started, failed?.failure, failed?.reason);
     return verdict;
   }
 
   return {
-    async send(message) {
-      const { verdict, attempts, gaveUp } = await withRetries(() => timed(message), {
+    async send(message, placement) {
+      const { verdict, attempts, gaveUp } = await withRetries(() => timed(message, placement), {
         ...backoff,
         retryForMs: opts.retryForMs,
         monotonic,

@@ -67,13 +67,16 @@ export function formatSlackMessage(n: Notification, opts: { runbookUrl: string |
  * `make test-alert`: what an alert looks like, marked as a test in its first
  * words so nobody in the channel acts on it.
  */
-export function formatTestMessage(t: { at: number; who: string }): SlackMessage {
+export function formatTestMessage(t: { at: number; who: string; edited?: number }): SlackMessage {
   const title = 'Test alert from the bluegreen watcher: no action needed';
-  const body = fieldsSection([
+  const fields: Field[] = [
     ['Sent by', code(t.who)],
     ['Time', iso(t.at)],
     ['Means', 'Alerts from this stack reach this channel.'],
-  ]);
+  ];
+  // The bot-token mode edits each incident's message in place: the test shows it can.
+  if (t.edited !== undefined) fields.push(['Edited', `${iso(t.edited)}: incidents' messages are kept current like this`]);
+  const body = fieldsSection(fields);
   return message(title, title, body, []);
 }
 

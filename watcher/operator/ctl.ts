@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
 import { parseConfig, poolName } from '../../common/config.js';
-import { WEBHOOK_SECRETS, watcherConfigSchema } from '../config.js';
+import { requireTogether, SECRET_SETTINGS, watcherConfigFields } from '../config.js';
 import { announcePlannedSwitch, withdrawPlannedSwitch, writeMaintenance } from '../state/control.js';
 import { appendHistory } from '../state/history.js';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../vocabulary.js';
@@ -38,20 +38,23 @@ const STATS_TIMEOUT_MS = 3000;
 
 dotenv.config({ quiet: true });
 const settings = parseConfig(
-  watcherConfigSchema.pick({
+  requireTogether(watcherConfigFields.pick({
     CONTROL_DIR: true,
     WATCHER_PORT: true,
     PLANNED_SWITCH_TTL_SEC: true,
     SLACK_WEBHOOK_URL: true,
+    SLACK_BOT_TOKEN: true,
+    SLACK_CHANNEL: true,
+    SLACK_API_URL: true,
     SLACK_CONNECT_TIMEOUT_MS: true,
     SLACK_TIMEOUT_MS: true,
     ALERTMANAGER_URL: true,
     ALERTMANAGER_STACK: true,
     ALERTMANAGER_INSTANCE: true,
     ALERTMANAGER_TIMEOUT_MS: true,
-  }),
+  })),
   process.env,
-  WEBHOOK_SECRETS,
+  SECRET_SETTINGS,
 );
 if (!settings.ok) {
   for (const problem of settings.problems) process.stderr.write(`ctl: config error: ${problem}\n`);
@@ -154,7 +157,7 @@ function cancelSwitch(argCount: number): void {
 
 /** The same bounds as PLANNED_SWITCH_TTL_SEC, from the same schema. */
 function parseTtl(raw: string): number {
-  const ttl = watcherConfigSchema.shape.PLANNED_SWITCH_TTL_SEC.safeParse(raw);
+  const ttl = watcherConfigFields.shape.PLANNED_SWITCH_TTL_SEC.safeParse(raw);
   if (!ttl.success) throw new UsageError(`--ttl-sec: ${ttl.error.issues[0]?.message ?? 'invalid'} (got "${raw}")`);
   return ttl.data;
 }

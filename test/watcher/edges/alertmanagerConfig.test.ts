@@ -3,9 +3,9 @@
 // nothing changed when it is empty.
 import { describe, expect, it } from 'vitest';
 import { parseConfig, redactConfig } from '../../../common/config.js';
-import { WEBHOOK_SECRETS, watcherConfigSchema } from '../../../watcher/config.js';
+import { SECRET_SETTINGS, watcherConfigFields } from '../../../watcher/config.js';
 
-const schema = watcherConfigSchema.pick({
+const schema = watcherConfigFields.pick({
   SLACK_WEBHOOK_URL: true,
   ALERTMANAGER_URL: true,
   ALERTMANAGER_STACK: true,
@@ -15,7 +15,7 @@ const schema = watcherConfigSchema.pick({
 describe('Alertmanager settings', () => {
   it('are off by default, and an empty value means the default', () => {
     for (const env of [{}, { ALERTMANAGER_URL: '' }, { ALERTMANAGER_URL: '  ' }]) {
-      expect(parseConfig(schema, env, WEBHOOK_SECRETS)).toEqual({
+      expect(parseConfig(schema, env, SECRET_SETTINGS)).toEqual({
         ok: true,
         config: { ALERTMANAGER_URL: [], ALERTMANAGER_STACK: 'bluegreen', ALERTMANAGER_RESEND_SEC: 60 },
       });
@@ -23,12 +23,12 @@ describe('Alertmanager settings', () => {
   });
 
   it('take several URLs, separated by commas or spaces, with no Slack webhook', () => {
-    const r = parseConfig(schema, { ALERTMANAGER_URL: 'http://am-1:9093, https://am-2.example:9093/prefix  http://am-3:9093' }, WEBHOOK_SECRETS);
+    const r = parseConfig(schema, { ALERTMANAGER_URL: 'http://am-1:9093, https://am-2.example:9093/prefix  http://am-3:9093' }, SECRET_SETTINGS);
     expect(r).toMatchObject({ ok: true, config: { ALERTMANAGER_URL: ['http://am-1:9093', 'https://am-2.example:9093/prefix', 'http://am-3:9093'] } });
   });
 
   it('report each bad value on one line, hiding a URL that may hold credentials', () => {
-    const r = parseConfig(schema, { ALERTMANAGER_URL: 'http://am:9093,ftp://x', ALERTMANAGER_STACK: 'a b', ALERTMANAGER_RESEND_SEC: '0' }, WEBHOOK_SECRETS);
+    const r = parseConfig(schema, { ALERTMANAGER_URL: 'http://am:9093,ftp://x', ALERTMANAGER_STACK: 'a b', ALERTMANAGER_RESEND_SEC: '0' }, SECRET_SETTINGS);
     expect(r).toEqual({
       ok: false,
       problems: [
@@ -40,10 +40,10 @@ describe('Alertmanager settings', () => {
   });
 
   it('show scheme and host only in the logged effective config', () => {
-    const r = parseConfig(schema, { ALERTMANAGER_URL: 'http://ops:s3cret@am-1:9093,http://am-2:9093' }, WEBHOOK_SECRETS);
+    const r = parseConfig(schema, { ALERTMANAGER_URL: 'http://ops:s3cret@am-1:9093,http://am-2:9093' }, SECRET_SETTINGS);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    const logged = redactConfig(r.config, WEBHOOK_SECRETS);
+    const logged = redactConfig(r.config, SECRET_SETTINGS);
     expect(logged.ALERTMANAGER_URL).toEqual(['http://am-1:9093/[redacted]', 'http://am-2:9093/[redacted]']);
     expect(JSON.stringify(logged)).not.toContain('s3cret');
   });

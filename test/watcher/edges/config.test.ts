@@ -1,16 +1,17 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, redactConfig } from '../../../common/config.js';
-import { pipelineSettings, runbookBase, WEBHOOK_SECRETS, watcherConfigSchema } from '../../../watcher/config.js';
+import { pipelineSettings, runbookBase, SECRET_SETTINGS, watcherConfigSchema } from '../../../watcher/config.js';
 
-const parse = (env: Record<string, string>) => parseConfig(watcherConfigSchema, env, WEBHOOK_SECRETS);
+const parse = (env: Record<string, string>) => parseConfig(watcherConfigSchema, env, SECRET_SETTINGS);
 
 describe('watcher config', () => {
-  it('has a default for everything but the webhook', () => {
+  it('has a default for everything but the webhook, the bot token and its channel', () => {
     const r = parse({});
     expect(r).toEqual({
       ok: true,
       config: {
+        SLACK_API_URL: 'https://slack.com/api',
         ACTIVE_POOL: 'blue',
         ERROR_RATE_THRESHOLD: 2,
         WINDOW_SIZE: 200,
@@ -106,9 +107,29 @@ describe('watcher config', () => {
     if (r.ok) return;
     expect(r.problems).toEqual(['HEARTBEAT_URL: expected an http(s) URL (got a value, hidden)']);
     const good = parse({ HEARTBEAT_URL: 'https://hc-ping.com/0b7c9e2a-s3cret', HEARTBEAT_INTERVAL_SEC: '30' });
-    expect(good.ok && redactConfig(good.config, WEBHOOK_SECRETS)).toMatchObject({
+    expect(good.ok && redactConfig(good.config, SECRET_SETTINGS)).toMatchObject({
       HEARTBEAT_URL: 'https://hc-ping.com/[redacted]',
       HEARTBEAT_INTERVAL_SEC: 30,
+    });
+  });
+});
+
+describe('the bot-token mode', () => {
+  it('needs the channel with the token, takes a channel ID only, and hides the token whole', () => {
+    const token = 'xoxb-1234-5678-s3cretT0ken';
+    const r = parse({ SLACK_BOT_TOKEN: token });
+    expect(r.ok || r.problems).toEqual(['SLACK_CHANNEL: required with SLACK_BOT_TOKEN: the ID of the channel the bot posts in']);
+    const named = parse({ SLACK_BOT_TOKEN: token, SLACK_CHANNEL: '#alerts' });
+    expect(named.ok || named.problems).toEqual([
+      'SLACK_CHANNEL: expected a channel ID such as C0123456789 (at the bottom of the channel\'s details), not a #name (got "#alerts")',
+    ]);
+    const user = parse({ SLACK_BOT_TOKEN: 'xoxp-a-user-token' });
+    expect(user.ok || user.problems).toEqual([expect.stringMatching(/^SLACK_BOT_TOKEN: expected the app's Bot User OAuth Token, xoxb-… \(got a value, hidden\)$/)]);
+    const good = parse({ SLACK_BOT_TOKEN: token, SLACK_CHANNEL: 'C0123456789' });
+    expect(good.ok && redactConfig(good.config, SECRET_SETTINGS)).toMatchObject({
+      SLACK_BOT_TOKEN: '[redacted]',
+      SLACK_CHANNEL: 'C0123456789',
+      SLACK_API_URL: 'https://slack.com/api',
     });
   });
 });

@@ -10,6 +10,7 @@ import { readHistory } from '../../../watcher/state/history.js';
 import { SECRET_PATH } from '../../../testkit/receiver.js';
 import { startReceiver, type Receiver } from '../../../testkit/receiver.js';
 import { runCtlWith } from './runCtl.js';
+import { startSlackApi, STAND_IN_CHANNEL, STAND_IN_TOKEN, type SlackApiServer } from '../../support/slackApiServer.js';
 
 let dir: string;
 let receiver: Receiver;
@@ -67,7 +68,7 @@ describe('ctl test-alert', () => {
   it('in dry-run, posts nothing and says so, and how to connect Slack', async () => {
     const r = await testAlert({});
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^dry-run: SLACK_WEBHOOK_URL is empty, so nothing was posted\..*\.env.*make up/);
+    expect(r.stdout).toMatch(/^dry-run: SLACK_BOT_TOKEN and SLACK_WEBHOOK_URL are empty, so nothing was posted\..*\.env.*make up/);
     expect(receiver.requests).toHaveLength(0);
     expect(lastEntry()).toMatchObject({ action: 'test_alert', outcome: 'ok', reason: 'dry-run: not posted' });
   });
@@ -77,6 +78,52 @@ describe('ctl test-alert', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('ctl: config error: SLACK_WEBHOOK_URL: expected an http(s) URL (got a value, hidden)\n');
     expect(receiver.requests).toHaveLength(0);
+  });
+});
+
+describe('ctl test-alert with a bot token', () => {
+  let api: SlackApiServer;
+  beforeEach(async () => {
+    api = await startSlackApi();
+  });
+  afterEach(() => api.close());
+  const app = (fields: Record<string, string> = {}) =>
+    testAlert({ SLACK_BOT_TOKEN: STAND_IN_TOKEN, SLACK_CHANNEL: STAND_IN_CHANNEL, SLACK_API_URL: api.url, SLACK_WEBHOOK_URL: receiver.url(), ...fields });
+
+  it('checks the token, posts a marked message, replies in its thread and edits it: all an incident needs', async () => {
+    const r = await app();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      `bot token ok: bluegreen-bot in Stand-in\ntest alert posted to channel ${STAND_IN_CHANNEL} via ${new URL(api.url).host}, replied in its thread and edited: it should be in the channel now\n`,
+    );
+    expect(api.calls().map((c) => c.method)).toEqual(['auth.test', 'chat.postMessage', 'chat.postMessage', 'chat.update']);
+    const [message] = api.messages();
+    expect(message).toMatchObject({ text: 'Test alert from the bluegreen watcher: no action needed', edits: 1 });
+    expect(message!.replies).toHaveLength(1);
+    // The bot token wins over the webhook: one message, not two.
+    expect(receiver.requests).toHaveLength(0);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(STAND_IN_TOKEN);
+    expect(lastEntry()).toMatchObject({ action: 'test_alert', outcome: 'ok' });
+  });
+
+  it.each([
+    ['chat.postMessage', 'not_in_channel', 'posting', /invite it \(type \/invite @your-app-name in the channel\)/],
+    ['chat.postMessage', 'missing_scope', 'posting', /add it under OAuth & Permissions/],
+    ['auth.test', 'invalid_auth', 'the token', /copy the Bot User OAuth Token/],
+  ])('%s answering %s: says which step failed, what to fix, and exits 1', async (method, error, step, fix) => {
+    api.fail(method, { error });
+    const r = await app();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`test alert NOT delivered via ${new URL(api.url).host} (${step}): ${method}: ${error} (`);
+    expect(r.stdout).toMatch(fix);
+    expect(api.messages()).toEqual([]);
+    expect(lastEntry()).toMatchObject({ action: 'test_alert', outcome: 'failed', reason: expect.stringContaining(error) });
+  });
+
+  it('stops at a token without its channel with one config error line', async () => {
+    const r = await testAlert({ SLACK_BOT_TOKEN: STAND_IN_TOKEN });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('ctl: config error: SLACK_CHANNEL: required with SLACK_BOT_TOKEN: the ID of the channel the bot posts in\n');
   });
 });
 

@@ -21,6 +21,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // One wrong value per variable; the table must cover the whole schema.
 const BAD: Record<string, () => string> = {
   SLACK_WEBHOOK_URL: () => `hooks.slack.com/services/T/B/${SECRET}`,
+  SLACK_BOT_TOKEN: () => `xoxp-${SECRET}`,
+  SLACK_CHANNEL: () => '#alerts',
+  SLACK_API_URL: () => 'slack.com/api',
   ACTIVE_POOL: () => 'red',
   ERROR_RATE_THRESHOLD: () => '0',
   WINDOW_SIZE: () => '1.5',

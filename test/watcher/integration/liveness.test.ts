@@ -77,7 +77,7 @@ describe('heartbeat', () => {
     await startDaemon({ ...heartbeatEnv(), ALERT_COOLDOWN_SEC: '0' });
     appendFileSync(h.logPath, lines('green', 1));
     await vi.waitFor(() => expect(failPings().length).toBeGreaterThanOrEqual(1), { timeout: 8_000, interval: 50 });
-    expect(failPings()[0]!.body).toMatch(/^Slack did not take the alert of \S+Z \(see the watcher's log\)$/);
+    expect(failPings()[0]!.body).toMatch(/^Slack did not take the alert of \S+Z \(HTTP 404: \S+\)$/);
     // A new webhook: the policy sends the truth again (the lost word), and the heartbeat is ok.
     h.receiver.answerByDefault(200);
     const since = Date.now();
