@@ -10,6 +10,7 @@ const PAIRED = [
   'test/e2e/incidents-failover.test.ts',
   'test/e2e/incidents-outage.test.ts',
   'test/e2e/switch-and-alerts.test.ts',
+  'test/e2e/slack-app.test.ts',
   'test/e2e/failover.test.ts',
   'test/e2e/faults-delivery.test.ts',
   'test/e2e/security.test.ts',

@@ -9,8 +9,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { loadStackSettings, runMake, servingPoolFile, type MakeOptions, type MakeRun, type StackSettings } from '../../../ops/stack/index.js';
+import type { SlackApiFault, StandInCall, StandInMessage } from '../receiver/slackApi.mjs';
 
 const execFileAsync = promisify(execFile);
+export type { StandInCall, StandInMessage } from '../receiver/slackApi.mjs';
+
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 // E2E_PORT_BASE moves every published port, so two checkouts can run their
@@ -245,6 +248,26 @@ export async function setReceiver(mode: ReceiverMode): Promise<ReceiverState> {
   });
   if (res.status !== 200) throw new Error(`receiver refused ${JSON.stringify(mode)}: ${res.status} ${await res.text()}`);
   return (await res.json()) as ReceiverState;
+}
+
+/** The Web API stand-in's channel (test/e2e/receiver/slackApi.mjs): top-level messages with their edits and threads. */
+export async function slackApiMessages(): Promise<(StandInMessage & { replies: StandInMessage[] })[]> {
+  return (await (await fetch(`http://127.0.0.1:${PORTS.receiver}/slack-api/messages`)).json()) as (StandInMessage & { replies: StandInMessage[] })[];
+}
+
+/** Every call the Web API stand-in answered, in order. */
+export async function slackApiCalls(): Promise<StandInCall[]> {
+  return (await (await fetch(`http://127.0.0.1:${PORTS.receiver}/slack-api/calls`)).json()) as StandInCall[];
+}
+
+/** The stand-in's next call to `method` fails once as `fault` says. */
+export async function slackApiFail(method: string, fault: SlackApiFault): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${PORTS.receiver}/slack-api/fail`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ method, fault }),
+  });
+  if (res.status !== 200) throw new Error(`stand-in refused ${method} ${JSON.stringify(fault)}: ${await res.text()}`);
 }
 
 export async function receiverState(): Promise<ReceiverState> {
