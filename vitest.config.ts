@@ -15,6 +15,7 @@ const PAIRED = [
   'test/e2e/faults-delivery.test.ts',
   'test/e2e/security.test.ts',
   'test/e2e/nginx-bad-config.test.ts',
+  'test/e2e/alertmanager-bot.test.ts',
 ];
 
 /** vitest's order (its cache of durations, else file size), with the e2e-paired suites in PAIRED's. */

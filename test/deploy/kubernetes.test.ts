@@ -425,10 +425,13 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
         expect(literal, `${describeObject(p.owner)} ${c.name}`).toEqual([]);
       }
     }
-    // Alertmanager's config names the file the entrypoint writes the webhook to, never the webhook.
+    // Alertmanager's config names the files the entrypoint writes the webhook and the bot token to,
+    // never either: its only api_url is Slack's public Web API method, and no credential is inline.
     const config = configMap('alertmanager-config').data['alertmanager.yml.template'] as string;
-    expect(config).toMatch(/^\s*- api_url_file: \S+$/m);
-    expect(config).not.toMatch(/\bapi_url:/);
+    expect(config).toMatch(/^\s*api_url_file: \S+ #webhook$/m);
+    expect(config).toMatch(/^\s*credentials_file: \S+ #bot-token$/m);
+    expect([...config.matchAll(/\bapi_url: (\S+)/g)].map((m) => m[1])).toEqual(['https://slack.com/api/chat.postMessage']);
+    expect(config).not.toMatch(/\b(credentials|app_token|bot_token):/);
     expect(JSON.stringify(objects)).not.toMatch(/hooks\.slack\.com|https:\/\/hc-ping/);
   });
 

@@ -16,7 +16,14 @@
 //   POST /slack-api/remove {"channel": "C…", "ts": "…"}  a message deleted in Slack
 //   GET /slack-api/messages                              the channel: messages, their edits and threads
 //   GET /slack-api/calls                                 every call in order
+// With SLACK_API_TLS_DIR (a directory holding cert.pem and key.pem) it also
+// answers HTTPS on port 443, the same routes: for a client that calls
+// https://slack.com/api/… whatever it is told (Alertmanager's update_message;
+// test/e2e/slack-web-api.compose.yml names this container slack.com).
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import path from 'node:path';
 import { createSlackApi } from './slackApi.mjs';
 
 const slackApi = createSlackApi();
@@ -108,7 +115,7 @@ function answerControl(req, res, text) {
   }
 }
 
-createServer((req, res) => {
+function handle(req, res) {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
@@ -149,7 +156,14 @@ createServer((req, res) => {
       res.writeHead(404).end('no_service');
     }
   });
-}).listen(9000);
+}
+
+createServer(handle).listen(9000);
+const tlsDir = process.env.SLACK_API_TLS_DIR;
+if (tlsDir) {
+  const tls = { cert: readFileSync(path.join(tlsDir, 'cert.pem')), key: readFileSync(path.join(tlsDir, 'key.pem')) };
+  createHttpsServer(tls, handle).listen(443);
+}
 
 // PID 1 of its container: without a handler Node ignores SIGTERM, and every
 // `docker compose down` would wait out its 10 s stop timeout.

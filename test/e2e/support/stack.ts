@@ -54,7 +54,9 @@ export interface Stack {
 
 /**
  * `profiles`: Compose profiles to bring up with the stack (`monitoring` adds
- * Prometheus). `ownImages`: the stack's images under a tag of its own, for a
+ * Prometheus). `overlays`: test Compose files of the suite's own, after
+ * COMPOSE_FILES (for testcontainers and every `docker compose` of the
+ * stack alike). `ownImages`: the stack's images under a tag of its own, for a
  * suite that checks `make up` re-creates nothing: suites side by side build
  * the shared tag at once, and one such build can leave it naming a new image
  * id, which the next `up` would rightly re-create every container for.
@@ -62,8 +64,9 @@ export interface Stack {
 export async function startStack(
   name: string,
   settings: Record<string, string> = {},
-  { profiles = [], ownImages = false }: { profiles?: string[]; ownImages?: boolean } = {},
+  { profiles = [], overlays = [], ownImages = false }: { profiles?: string[]; overlays?: string[]; ownImages?: boolean } = {},
 ): Promise<Stack> {
+  const composeFiles = [...COMPOSE_FILES, ...overlays];
   const projectName = `bg-e2e-${name}-${process.pid}`;
   const dir = mkdtempSync(path.join(tmpdir(), 'bg-e2e-'));
   const envFile = path.join(dir, '.env');
@@ -91,7 +94,7 @@ export async function startStack(
 
   const started = Date.now();
   console.log(`[e2e] ${name}: building and starting the stack (project ${projectName})…`);
-  const env = await new DockerComposeEnvironment(ROOT, COMPOSE_FILES)
+  const env = await new DockerComposeEnvironment(ROOT, composeFiles)
     .withProjectName(projectName)
     .withEnvironmentFile(envFile)
     .withProfiles(...profiles)
@@ -101,7 +104,7 @@ export async function startStack(
     .up();
   console.log(`[e2e] ${name}: stack healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-  const stackEnv = { COMPOSE_PROJECT_NAME: projectName, COMPOSE_PROFILES: profiles.join(','), COMPOSE_FILE: COMPOSE_FILES.join(path.delimiter) };
+  const stackEnv = { COMPOSE_PROJECT_NAME: projectName, COMPOSE_PROFILES: profiles.join(','), COMPOSE_FILE: composeFiles.join(path.delimiter) };
   const childEnv = { ...process.env, ...stackEnv };
   const compose = async (...args: string[]) =>
     (
