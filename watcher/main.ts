@@ -133,6 +133,7 @@ const pipeline = createPipeline({
   control,
   outbox: createOutbox({ controlDir: config.CONTROL_DIR, logger }),
   sink,
+  editInPlace: config.SLACK_BOT_TOKEN !== undefined,
   ...(alertmanager === undefined ? {} : { alertmanager }),
   stats,
   logger,

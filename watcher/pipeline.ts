@@ -46,6 +46,12 @@ export interface PipelineOptions extends PipelineSettings {
   /** Where release notices come from; none without one. */
   outbox?: Outbox;
   sink: AlertSink;
+  /**
+   * The sink keeps one message per incident (a bot token): a change the
+   * cooldown holds back still edits that message at once, since an edit
+   * notifies nobody; its reply in the thread waits for the cooldown.
+   */
+  editInPlace?: boolean;
   /** ALERTMANAGER_URL: every open and resolved condition, whatever the policy decides (notify/alertmanager.ts). */
   alertmanager?: Pick<AlertmanagerNotifier, 'observe' | 'observeRestored' | 'observePast'>;
   stats: WatcherStats;
@@ -137,6 +143,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     logger: opts.logger,
     clock,
     onOutcome(item, outcome) {
+      // An edit ahead of the cooldown is no word of the policy's: the message it defers follows.
+      if (item.editOnly) return;
       policy.settled(item.notification, outcome);
       deliveryFailedAt = reachedItsSink(outcome) ? undefined : clock();
       const entry = entries.get(item);
@@ -157,6 +165,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     const message = formatSlackMessage(notification, { runbookUrl: opts.runbookUrl });
     const entry = stats.decided(notification.kind, notification.message, message.text, decision);
     log.info({ kind: notification.kind, message: notification.message, text: message.text, decision }, `alert: ${decision}`);
+    if (decision === 'defer' && opts.editInPlace && notification.message !== 'notice') queue.enqueue({ notification, message, editOnly: true });
     if (decision !== 'send') return;
     const item = { notification, message };
     entries.set(item, entry);
@@ -266,7 +275,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     state: () => ({
       detector: detector.state(),
       policy: policy.state(),
-      pending: queue.items().map(({ notification }) => notification),
+      pending: queue.items().flatMap(({ notification, editOnly }) => (editOnly ? [] : [notification])),
     }),
   };
 }

@@ -12,6 +12,12 @@ export interface QueuedAlert {
   /** What the policy's bookkeeping needs once delivery ends, and what a restart re-sends. */
   notification: Notification;
   message: SlackMessage;
+  /**
+   * Only edits the incident's message to the news (slackThreads.ts `edit`):
+   * not the policy's word, never saved, and a newer edit of the same
+   * incident replaces one still waiting.
+   */
+  editOnly?: boolean;
 }
 
 export interface DeliveryQueueOptions {
@@ -51,6 +57,14 @@ export class DeliveryQueue {
   }
 
   enqueue(item: QueuedAlert): void {
+    if (item.editOnly) {
+      const thread = placementOf(item.notification)?.thread;
+      const older = this.waiting.findIndex((w) => w.editOnly && placementOf(w.notification)?.thread === thread);
+      if (older >= 0) {
+        this.queuedAt.delete(this.waiting[older]!);
+        this.waiting.splice(older, 1);
+      }
+    }
     if (this.waiting.length >= this.opts.capacity) {
       const dropped = this.waiting.shift();
       if (dropped !== undefined) {
@@ -83,7 +97,8 @@ export class DeliveryQueue {
   private async consume(): Promise<void> {
     for (let item = this.waiting.shift(); item !== undefined; item = this.waiting.shift()) {
       this.inFlight = item;
-      const outcome = await this.opts.sink.send(item.message, placementOf(item.notification));
+      const placement = placementOf(item.notification);
+      const outcome = await this.opts.sink.send(item.message, item.editOnly && placement !== undefined ? { ...placement, step: 'edit' } : placement);
       this.inFlight = undefined;
       this.queuedAt.delete(item);
       this.opts.onOutcome(item, outcome);

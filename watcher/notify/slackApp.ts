@@ -86,6 +86,8 @@ export function slackApp(opts: SlackAppOptions): Integration<SlackMessage> {
     const { thread: key, step } = placement;
     const ref = opts.threads.get(key);
     if (ref === undefined) {
+      // Nothing to edit; the message the cooldown holds back will start the thread.
+      if (step === 'edit') return { outcome: 'delivered' };
       if (step === 'open') return postTopLevel(message, key);
       // Its first message was never posted (lost, or given up on) or its record is gone: this one starts it.
       return postTopLevel(message, step === 'update' ? key : undefined);
@@ -98,7 +100,7 @@ export function slackApp(opts: SlackAppOptions): Integration<SlackMessage> {
       if (!edit.ok) return edit.verdict;
       done.edited = true;
     }
-    if (step !== 'open') {
+    if (step !== 'open' && step !== 'edit') {
       const reply = await post(message, { ts: ref.ts, broadcast: step === 'close' });
       if (!reply.ok && reply.error !== undefined && MESSAGE_GONE.has(reply.error)) return replaceGone(message, placement, reply.error);
       if (!reply.ok) return reply.verdict;
@@ -111,6 +113,7 @@ export function slackApp(opts: SlackAppOptions): Integration<SlackMessage> {
   async function replaceGone(message: SlackMessage, placement: Placement, error: string): Promise<Verdict> {
     log.warn({ thread: placement.thread, error }, 'its Slack message is gone: posting a new one');
     opts.threads.delete(placement.thread);
+    if (placement.step === 'edit') return { outcome: 'delivered' };
     return postTopLevel(message, placement.step === 'close' || placement.step === 'reply' ? undefined : placement.thread);
   }
 

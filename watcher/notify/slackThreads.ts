@@ -9,9 +9,11 @@ import type { Notification } from '../policy/index.js';
  * - `open`: the first message of a thread (an incident opened, a release started);
  * - `update`: the thread's message is edited to this, and this is replied in the thread;
  * - `close`: the same, the reply also broadcast to the channel, and the thread is done;
- * - `reply`: a reply in the thread when there is one (a release's rollback), the message left as it is.
+ * - `reply`: a reply in the thread when there is one (a release's rollback), the message left as it is;
+ * - `edit`: the thread's message edited to this and nothing more (a change the cooldown holds back:
+ *   an edit notifies nobody); nothing at all when the thread has no message.
  */
-export type ThreadStep = 'open' | 'update' | 'close' | 'reply';
+export type ThreadStep = 'open' | 'update' | 'close' | 'reply' | 'edit';
 
 export interface Placement {
   /** `incident:<id>` or `release:<id>`: the key of the thread store. */

@@ -23,7 +23,7 @@ const COOLDOWN = 60_000;
 const START = 1_800_000_000_000;
 
 interface SetupOptions
-  extends Partial<Pick<PipelineOptions, 'cooldownMs' | 'remindMs' | 'queueSize' | 'restore' | 'onStateChange' | 'startNotices'>> {
+  extends Partial<Pick<PipelineOptions, 'cooldownMs' | 'remindMs' | 'queueSize' | 'restore' | 'onStateChange' | 'startNotices' | 'editInPlace'>> {
   maintenance?: boolean;
   /** Release notices come from this CONTROL_DIR's outbox. */
   controlDir?: string;
@@ -34,9 +34,11 @@ function setup(opts: SetupOptions = {}) {
   let now = START;
   const clock = () => now;
   const sent: SlackMessage[] = [];
+  const steps: (string | undefined)[] = [];
   const sink: AlertSink = {
-    send: async (m) => {
+    send: async (m, placement) => {
       sent.push(m);
+      steps.push(placement?.step);
       return opts.answer?.(m) ?? 'delivered';
     },
     close: async () => {},
@@ -64,13 +66,14 @@ function setup(opts: SetupOptions = {}) {
     restore: opts.restore,
     startNotices: opts.startNotices,
     onStateChange: opts.onStateChange,
+    editInPlace: opts.editInPlace,
   });
   const advance = (ms: number) => {
     now += ms;
   };
   const warnings = (msg: string) => logs.filter((l) => l.level === 'warn' && l.msg === msg);
   const snapshot = () => stats.snapshot(pipeline.view(), {} as never, { delivery: 'test', heartbeat: { url: 'off' } });
-  return { pipeline, stats, sent, logs, advance, warnings, snapshot, texts: () => sent.map((m) => m.text) };
+  return { pipeline, stats, sent, steps, logs, advance, warnings, snapshot, texts: () => sent.map((m) => m.text) };
 }
 
 describe('pipeline: where messages went', () => {
@@ -176,6 +179,38 @@ describe('pipeline: lines', () => {
 });
 
 describe('pipeline: decisions', () => {
+  it('with one message per incident, edits it at once to a change the cooldown holds back, and replies when the cooldown ends', async () => {
+    const { pipeline, advance, texts, steps, snapshot } = setup({ editInPlace: true });
+    pipeline.onLine(toLine(failedOver()));
+    advance(1_000);
+    pipeline.onLine(line('blue'));
+    advance(HOLD);
+    pipeline.tick();
+    // Saved state holds no edit: after a restart the policy's deferred word is what is re-sent.
+    expect(pipeline.state().pending.map((n) => n.message)).toEqual(['opened']);
+    await pipeline.drain(1_000);
+    expect(steps).toEqual(['open', 'edit']);
+    expect(texts()[1]).toMatch(/^Recovered: pool changed green → blue/);
+    // The edit is no word of the policy's: the incident stays open until its reply is delivered.
+    expect(snapshot().incidents).toHaveLength(1);
+    advance(COOLDOWN - HOLD - 1_000);
+    pipeline.tick();
+    await pipeline.drain(1_000);
+    expect(steps).toEqual(['open', 'edit', 'close']);
+    expect(snapshot().incidents).toHaveLength(0);
+  });
+
+  it('without it (a webhook), a held-back change posts nothing until the cooldown ends', async () => {
+    const { pipeline, advance, steps } = setup();
+    pipeline.onLine(toLine(failedOver()));
+    advance(1_000);
+    pipeline.onLine(line('blue'));
+    advance(HOLD);
+    pipeline.tick();
+    await pipeline.drain(1_000);
+    expect(steps).toEqual(['open']);
+  });
+
   it('sends the opening at once, defers the all-clear within the cooldown, and sends it from a tick when the cooldown ends', async () => {
     const { pipeline, advance, logs, texts } = setup();
     pipeline.onLine(toLine(failedOver()));

@@ -4,6 +4,7 @@ import { DeliveryQueue, type QueuedAlert } from '../../../watcher/notify/queue.j
 import type { AlertSink, DeliveryResult, SlackMessage } from '../../../watcher/notify/slackClient.js';
 import type { Notification } from '../../../watcher/policy/index.js';
 import type { Outcome } from '../../../watcher/vocabulary.js';
+import { failoverView } from '../core/records.js';
 
 /** A sink whose sends finish only when the test says so. */
 function manualSink() {
@@ -165,5 +166,32 @@ describe('delivery queue', () => {
   it('drain of an idle queue returns at once', async () => {
     const { queue } = setup(10, manualSink().sink);
     expect(await queue.drain(10_000)).toBe(0);
+  });
+});
+
+describe('delivery queue: edits ahead of the cooldown', () => {
+  const edit = (incidentId: string, text: string): QueuedAlert => ({
+    notification: { kind: 'failover', message: 'updated', incidentId, openedAt: 0, at: 0, condition: failoverView(0, 0), deferred: 1 },
+    message: { text, blocks: [] },
+    editOnly: true,
+  });
+
+  it('keeps only the newest waiting edit of an incident, and sends it as an edit', async () => {
+    const steps: (string | undefined)[] = [];
+    const { sink, calls } = manualSink();
+    const recording: AlertSink = { ...sink, send: (m, p) => (steps.push(p?.step), sink.send(m, p)) };
+    const { queue, enqueue, outcomes } = setup(10, recording);
+    enqueue('busy');
+    queue.enqueue(edit('inc-1', 'first'));
+    queue.enqueue(edit('inc-2', 'other'));
+    queue.enqueue(edit('inc-1', 'newest'));
+    for (let i = 0; i < 3; i++) {
+      await tick();
+      calls.at(-1)!.finish('delivered');
+    }
+    await queue.drain(1_000);
+    expect(calls.map((c) => c.text)).toEqual(['busy', 'other', 'newest']);
+    expect(steps).toEqual([undefined, 'edit', 'edit']);
+    expect(outcomes.map(([text]) => text)).toEqual(['busy', 'other', 'newest']);
   });
 });

@@ -165,6 +165,18 @@ describe('Slack Web API: one message per incident', () => {
     expect(api.messages()[0]!.replies.map((r) => r.reply_broadcast)).toEqual([true]);
   });
 
+  it('an edit ahead of the cooldown only edits, and does nothing when there is no message yet', async () => {
+    const sink = watcher();
+    const held = (n: Notification) => sink.send(formatSlackMessage(n, { runbookUrl: undefined }), { ...placementOf(n)!, step: 'edit' });
+    expect(await held(incident('updated', 1))).toBe('delivered');
+    expect(api.calls()).toEqual([]);
+    await send(sink, incident('opened'));
+    expect(await held(incident('resolved', 2))).toBe('delivered');
+    await sink.close();
+    expect(methods()).toEqual(['chat.postMessage', 'chat.update']);
+    expect(api.messages()[0]).toMatchObject({ text: expect.stringMatching(/^Recovered/), replies: [] });
+  });
+
   it('keeps to one new message a second: a burst queues, none is refused', async () => {
     const sink = watcher();
     for (const id of ['a', 'b', 'c']) await send(sink, { ...incident('opened'), incidentId: id });
