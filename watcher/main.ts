@@ -11,6 +11,7 @@ import { json, startHttpServer, type HttpServer } from './operator/server.js';
 import { createHistoryReader, createStatusPage, pageStatus, SeriesRecorder } from './page/index.js';
 import { createAlertmanagerNotifier, createDryRunSink, createSlackAppClient, createSlackClient, type AlertSink } from './notify/index.js';
 import { createThreadStore } from './state/slackThreads.js';
+import { incidentThread } from './notify/slackThreads.js';
 import { createPipeline } from './pipeline.js';
 import { startSource, type Source } from './source/index.js';
 import { WatcherStats } from './operator/stats.js';
@@ -38,14 +39,16 @@ const slackTimeouts = {
     slackReason = reason;
   },
 };
-if (config.SLACK_BOT_TOKEN !== undefined && config.SLACK_CHANNEL !== undefined) {
+// With a bot token: where each incident's message is (the status page links to it).
+const threads = config.SLACK_BOT_TOKEN === undefined ? undefined : createThreadStore({ dir: config.CONTROL_DIR, logger, now: Date.now });
+if (threads !== undefined && config.SLACK_BOT_TOKEN !== undefined && config.SLACK_CHANNEL !== undefined) {
   if (config.SLACK_WEBHOOK_URL !== undefined) logger.warn('SLACK_BOT_TOKEN and SLACK_WEBHOOK_URL are both set: posting with the bot token; the webhook is not used');
   sink = createSlackAppClient({
     ...slackTimeouts,
     token: config.SLACK_BOT_TOKEN,
     channel: config.SLACK_CHANNEL,
     apiUrl: config.SLACK_API_URL,
-    threads: createThreadStore({ dir: config.CONTROL_DIR, logger, now: Date.now }),
+    threads,
   });
   delivery = `${new URL(config.SLACK_API_URL).host} (channel ${config.SLACK_CHANNEL})`;
 } else if (config.SLACK_WEBHOOK_URL === undefined) {
@@ -119,7 +122,15 @@ const history = createHistoryReader({ dir: config.CONTROL_DIR, clock: Date.now, 
 const page = createStatusPage({
   status: () => {
     const view = pipeline.view();
-    return pageStatus({ view, releases: view.releases, recentAlerts: stats.recentAlerts(), history: history(), delivery, now: clock() });
+    return pageStatus({
+      view,
+      releases: view.releases,
+      recentAlerts: stats.recentAlerts(),
+      history: history(),
+      delivery,
+      now: clock(),
+      slackUrl: (id) => threads?.get(incidentThread(id))?.url,
+    });
   },
   series: () => series.series(),
   logger,

@@ -10,11 +10,11 @@
 // attempt goes on from the call that failed instead of editing or replying twice.
 import { Agent } from 'undici';
 import type { Logger } from '../../common/logger.js';
-import type { ThreadStore } from '../state/slackThreads.js';
+import type { ThreadRef, ThreadStore } from '../state/slackThreads.js';
 import type { Verdict } from './retry.js';
 import { createRetryingSink, type AlertSink, type Integration, type RetryingSinkOptions } from './sink.js';
-import type { SlackMessage } from './slackMessage.js';
-import type { Placement } from './slackThreads.js';
+import { code, slackLink, withContext, type SlackMessage } from './slackMessage.js';
+import { isReleaseThread, type Placement } from './slackThreads.js';
 import { callWebApi, MESSAGE_GONE, type WebApiOptions } from './slackWebApi.js';
 
 /** Slack lets a bot post about one message a second per channel, in bursts a little more; we keep to one. */
@@ -63,18 +63,54 @@ export function slackApp(opts: SlackAppOptions): Integration<SlackMessage> {
     const wait = lastPostAt + POST_GAP_MS - monotonic();
     if (wait > 0) await sleep(wait);
     lastPostAt = monotonic();
-    const args = { channel: opts.channel, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false };
+    // Slack refuses an empty list of blocks; a plain reply has none.
+    const args = { channel: opts.channel, text: message.text, ...(message.blocks.length === 0 ? {} : { blocks: message.blocks }), unfurl_links: false, unfurl_media: false };
     return callWebApi('chat.postMessage', thread === undefined ? args : { ...args, thread_ts: thread.ts, reply_broadcast: thread.broadcast }, api);
   }
 
   /** A new top-level message; recorded as `key`'s when given. */
   async function postTopLevel(message: SlackMessage, key?: string): Promise<Verdict> {
-    const answer = await post(message);
+    // An incident that opens while a release runs is part of its story: each links to the other.
+    const release = key === undefined || isReleaseThread(key) ? undefined : openRelease();
+    const releaseUrl = release === undefined ? undefined : await permalink(...release);
+    const during = release === undefined || releaseUrl === undefined ? undefined : { release: release[0].replace(/^release:/, ''), url: releaseUrl };
+    const answer = await post(decorate(message, during));
     if (!answer.ok) return answer.verdict;
     const ts = answer.body.ts;
     const channel = typeof answer.body.channel === 'string' ? answer.body.channel : opts.channel;
-    if (key !== undefined && typeof ts === 'string') opts.threads.set(key, { channel, ts, at: now() });
+    if (key === undefined || typeof ts !== 'string') return { outcome: 'delivered' };
+    const ref: ThreadRef = { channel, ts, at: now(), ...(during === undefined ? {} : { during }) };
+    opts.threads.set(key, ref);
+    // Its own link, for the status page and the release's thread; a failure here costs the link only.
+    const url = await permalink(key, ref);
+    if (release !== undefined && url !== undefined) {
+      const said = await post({ text: `${slackLink(url, message.text)}: opened during this release`, blocks: [] }, { ts: release[1].ts, broadcast: false });
+      if (!said.ok) log.debug({ reason: said.verdict.reason }, 'could not link the incident from its release');
+    }
     return { outcome: 'delivered' };
+  }
+
+  /** The newest release run still open. */
+  function openRelease(): [string, ThreadRef] | undefined {
+    return opts.threads.entries().filter(([key]) => isReleaseThread(key)).sort(([, a], [, b]) => a.at - b.at).at(-1);
+  }
+
+  /** The message's permalink, asked once and kept with it. */
+  async function permalink(key: string, ref: ThreadRef): Promise<string | undefined> {
+    if (ref.url !== undefined) return ref.url;
+    const answer = await callWebApi('chat.getPermalink', { channel: ref.channel, message_ts: ref.ts }, api);
+    const url = answer.ok ? answer.body.permalink : undefined;
+    if (typeof url !== 'string' || !/^https:\/\/\S{1,490}$/.test(url)) {
+      if (!answer.ok) log.debug({ reason: answer.verdict.reason }, 'no permalink for a message');
+      return undefined;
+    }
+    if (opts.threads.get(key)?.ts === ref.ts) opts.threads.set(key, { ...ref, url });
+    return url;
+  }
+
+  /** What every version of an incident's message says besides the news: the release it opened during. */
+  function decorate(message: SlackMessage, during: ThreadRef['during']): SlackMessage {
+    return during === undefined ? message : withContext(message, `During release ${code(during.release)}: ${slackLink(during.url, 'its message')}`);
   }
 
   /**
@@ -95,7 +131,8 @@ export function slackApp(opts: SlackAppOptions): Integration<SlackMessage> {
     const done = progress.get(message) ?? { edited: false };
     progress.set(message, done);
     if (!done.edited && step !== 'reply') {
-      const edit = await callWebApi('chat.update', { channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks }, api);
+      const shown = decorate(message, ref.during);
+      const edit = await callWebApi('chat.update', { channel: ref.channel, ts: ref.ts, text: shown.text, blocks: shown.blocks }, api);
       if (!edit.ok && edit.error !== undefined && MESSAGE_GONE.has(edit.error)) return replaceGone(message, placement, edit.error);
       if (!edit.ok) return edit.verdict;
       done.edited = true;

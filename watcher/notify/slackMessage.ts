@@ -80,6 +80,20 @@ export function formatTestMessage(t: { at: number; who: string; edited?: number 
   return message(title, title, body, []);
 }
 
+/** `message` with one more line of context (mrkdwn, already escaped), e.g. a link to a related message. */
+export function withContext(m: SlackMessage, line: string): SlackMessage {
+  const element = mrkdwn(cut(line, SECTION_TEXT_MAX));
+  const last = m.blocks.at(-1) as { type?: string; elements?: object[] } | undefined;
+  // Slack takes at most 10 elements in a context block.
+  if (last?.type === 'context' && (last.elements?.length ?? 0) < 10) return { ...m, blocks: [...m.blocks.slice(0, -1), { ...last, elements: [...last.elements!, element] }] };
+  return { ...m, blocks: [...m.blocks, { type: 'context', elements: [element] }] };
+}
+
+/** A Slack link to `url` reading `text` (mrkdwn, already escaped): neither can end it early. */
+export function slackLink(url: string, text: string): string {
+  return `<${url.replace(/[<>|]/g, encodeURIComponent)}|${text.replace(/\|/g, '¦')}>`;
+}
+
 function message(title: string, text: string, body: object, context: object[]): SlackMessage {
   const blocks = [{ type: 'header', text: { type: 'plain_text', text: cut(title, HEADER_MAX) } }, body];
   // Slack rejects a context block without elements.

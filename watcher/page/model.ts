@@ -33,6 +33,8 @@ export interface OpenIncident {
   level?: Level;
   /** Epoch ms. */
   openedAt: number;
+  /** Its Slack message, with a bot token (an https permalink). */
+  slackUrl?: string;
 }
 
 export interface PageStatus {

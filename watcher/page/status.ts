@@ -15,6 +15,8 @@ export interface PageStatusInput {
   /** `dry-run`, or the webhook's host. */
   delivery: string;
   now: number;
+  /** An incident's Slack message, when the bot-token mode knows it. */
+  slackUrl?(incidentId: string): string | undefined;
 }
 
 export function pageStatus(input: PageStatusInput): PageStatus {
@@ -24,6 +26,8 @@ export function pageStatus(input: PageStatusInput): PageStatus {
     const pool = incidentKeyPool(incident.key);
     if (pool !== undefined) open.pool = pool;
     if (incident.told !== undefined) open.level = incident.told.level;
+    const url = input.slackUrl?.(incident.id);
+    if (url !== undefined && url.startsWith('https://')) open.slackUrl = url;
     return open;
   });
   // A degraded pool still serves through its other replicas: only a failover marks its card failing.

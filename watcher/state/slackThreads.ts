@@ -22,6 +22,10 @@ export const threadRefSchema = z.object({
   ts: z.string().regex(/^\d{1,12}\.\d{1,9}$/),
   /** When it was posted (wall clock): the oldest go first when the book is full. */
   at: z.number().int().nonnegative(),
+  /** Its permalink (chat.getPermalink), for links to it: the status page's, a release's thread. */
+  url: z.url({ protocol: /^https$/ }).max(500).optional(),
+  /** An incident that opened during a release run: that run, and its message's link. */
+  during: z.object({ release: z.string().min(1).max(64), url: z.url({ protocol: /^https$/ }).max(500) }).optional(),
 });
 export type ThreadRef = z.output<typeof threadRefSchema>;
 
@@ -29,7 +33,7 @@ const fileSchema = z.object({ version: z.literal(1), threads: z.record(z.string(
 
 export interface ThreadStore {
   get(key: string): ThreadRef | undefined;
-  /** Records (or replaces) the message of `key`; saved before this returns. */
+  /** Records the message of `key`, or updates it in its place; saved before this returns. */
   set(key: string, ref: ThreadRef): void;
   delete(key: string): void;
   /** Every key with its message: for /stats and the status page's links. */
@@ -57,7 +61,6 @@ export function createThreadStore(opts: ThreadStoreOptions): ThreadStore {
   return {
     get: (key) => threads.get(key),
     set(key, ref) {
-      threads.delete(key);
       threads.set(key, ref);
       // Insertion order is age order: the first is the oldest.
       while (threads.size > MAX_THREADS) threads.delete(threads.keys().next().value!);

@@ -13,6 +13,7 @@ import { placementOf } from '../../../watcher/notify/slackThreads.js';
 import type { IncidentNotification, Notification, ReleaseNotification } from '../../../watcher/policy/index.js';
 import { createThreadStore, THREADS_FILE } from '../../../watcher/state/slackThreads.js';
 import type { DeliveryFailure } from '../../../watcher/vocabulary.js';
+import { permalink } from '../../e2e/receiver/slackApi.mjs';
 import { startSlackApi, STAND_IN_CHANNEL, STAND_IN_TOKEN, type SlackApiServer } from '../../support/slackApiServer.js';
 import { failoverView, historyEntry } from '../core/records.js';
 
@@ -55,6 +56,7 @@ function watcher(token = STAND_IN_TOKEN) {
     backoffBaseMs: 10,
     threads: createThreadStore({ dir, logger: logger(), now: () => AT }),
     logger: logger(),
+    now: () => AT,
     monotonic: () => clock,
     sleep: async (ms) => {
       slept.push(ms);
@@ -96,7 +98,8 @@ describe('Slack Web API: one message per incident', () => {
       [expect.not.stringMatching(/^Recovered/), false],
       ['Recovered', true],
     ]);
-    expect(methods()).toEqual(['chat.postMessage', 'chat.update', 'chat.postMessage', 'chat.update', 'chat.postMessage']);
+    // Its permalink is asked once, for links to it (the status page, a release's thread).
+    expect(methods()).toEqual(['chat.postMessage', 'chat.getPermalink', 'chat.update', 'chat.postMessage', 'chat.update', 'chat.postMessage']);
     // Each call carries the token as a Bearer header, never in the body.
     expect(api.calls().every((c) => c.token === 'xoxb-…' && !JSON.stringify(c.args).includes(STAND_IN_TOKEN))).toBe(true);
     // Resolved: its thread is forgotten, so the file holds no incident.
@@ -129,6 +132,7 @@ describe('Slack Web API: one message per incident', () => {
     await sink.close();
     expect(api.calls().map((c) => `${c.method} ${c.status}`)).toEqual([
       'chat.postMessage 200',
+      'chat.getPermalink 200',
       'chat.update 429',
       'chat.update 200',
       'chat.postMessage 503',
@@ -173,7 +177,7 @@ describe('Slack Web API: one message per incident', () => {
     await send(sink, incident('opened'));
     expect(await held(incident('resolved', 2))).toBe('delivered');
     await sink.close();
-    expect(methods()).toEqual(['chat.postMessage', 'chat.update']);
+    expect(methods()).toEqual(['chat.postMessage', 'chat.getPermalink', 'chat.update']);
     expect(api.messages()[0]).toMatchObject({ text: expect.stringMatching(/^Recovered/), replies: [] });
   });
 
@@ -200,6 +204,37 @@ describe('Slack Web API: releases', () => {
     expect(run!.edits).toBe(1);
     expect(run!.replies.map((r) => r.reply_broadcast)).toEqual([false, true]);
     expect(own!.replies).toEqual([]);
+  });
+});
+
+describe('Slack Web API: an incident during a release', () => {
+  it('links the incident to the release run it opened during, and the run to the incident, in every version of the message', async () => {
+    const sink = watcher();
+    await send(sink, release('started'));
+    await send(sink, incident('opened'));
+    await send(sink, incident('updated', 1));
+    await send(sink, release('rolled_back'));
+    await sink.close();
+    const [run, inc] = api.messages();
+    const runLink = permalink(STAND_IN_CHANNEL, run!.ts);
+    const incLink = permalink(STAND_IN_CHANNEL, inc!.ts);
+    const context = (m: { blocks?: object[] }) => JSON.stringify(m.blocks?.at(-1));
+    expect(context(inc!)).toContain(`During release \`green-v2\`: <${runLink}|its message>`);
+    expect(context(inc!.versions[0]!)).toContain(runLink);
+    expect(run!.replies[0]!.text).toBe(`<${incLink}|Failover detected: pool changed blue → green>: opened during this release`);
+    // The run is over: its record goes; the incident's stays, with both links.
+    expect(JSON.parse(readFileSync(join(dir, THREADS_FILE), 'utf8')).threads).toEqual({
+      'incident:inc-1': { channel: STAND_IN_CHANNEL, ts: inc!.ts, at: AT, url: incLink, during: { release: 'green-v2', url: runLink } },
+    });
+  });
+
+  it('an incident with no release running has no link, and a failed permalink costs only the link', async () => {
+    const sink = watcher();
+    api.fail('chat.getPermalink', { error: 'internal_error' });
+    expect(await send(sink, incident('opened'))).toBe('delivered');
+    await sink.close();
+    expect(JSON.stringify(api.messages()[0]!.blocks)).not.toContain('During release');
+    expect(JSON.parse(readFileSync(join(dir, THREADS_FILE), 'utf8')).threads['incident:inc-1'].url).toBeUndefined();
   });
 });
 

@@ -93,6 +93,12 @@ describe('pageStatus', () => {
     expect(status.pools.map((p) => p.health)).toEqual(['ok', 'idle']);
   });
 
+  it("links an incident to its Slack message when the bot-token mode knows it, and only to an https one", () => {
+    const urls: Record<string, string> = { 'inc-outage': 'https://acme.slack.com/archives/C1/p1700000000000001', 'inc-error_rate': 'javascript:alert(1)' };
+    const status = pageStatus(input({ incidents: [incident('outage'), incident('error_rate'), incident('failover:blue')] }, { slackUrl: (id) => urls[id] }));
+    expect(status.incidents.map((i) => i.slackUrl)).toEqual([urls['inc-outage'], undefined, undefined]);
+  });
+
   it('gives a card to the serving and primary pools even before the detector counted them', () => {
     const status = pageStatus(input({ pools: {} }));
     expect(status.pools).toEqual([

@@ -84,6 +84,10 @@
           el('div', since(incident.openedAt), { class: 'incident-since', 'data-opened': String(incident.openedAt) }),
           el('div', `id ${incident.id}`, { class: 'incident-id' }),
         );
+        // Only https links reach the page (watcher/page/status.ts); a new tab, and no referrer for Slack.
+        if (incident.slackUrl) {
+          item.append(el('a', 'Slack message', { href: incident.slackUrl, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'incident-slack' }));
+        }
         return item;
       }),
     );
