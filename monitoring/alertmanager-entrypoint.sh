@@ -47,6 +47,12 @@ else
     echo "alertmanager-entrypoint: ALERTMANAGER_SLACK_CHANNEL is set but ALERTMANAGER_SLACK_BOT_TOKEN is empty: using the webhook, which posts to its own channel" >&2
   fi
   if [ -z "$webhook" ]; then
+    # Kubernetes, where Alertmanager is the only way to Slack, sets it: better
+    # not started than running unheard. Compose's profile may run without Slack.
+    if [ "${ALERTMANAGER_SLACK_REQUIRED:-}" = true ]; then
+      echo "alertmanager-entrypoint: neither ALERTMANAGER_SLACK_BOT_TOKEN nor ALERTMANAGER_SLACK_WEBHOOK_URL is set, and ALERTMANAGER_SLACK_REQUIRED=true: not starting (put one in the Secret alertmanager)" >&2
+      exit 1
+    fi
     echo "alertmanager-entrypoint: ALERTMANAGER_SLACK_WEBHOOK_URL is empty (and ALERTMANAGER_SLACK_BOT_TOKEN too): notifications to Slack will fail" >&2
   fi
   way=webhook

@@ -408,14 +408,16 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
 
   it('the webhooks come from Secrets that the manifests reference and never contain', () => {
     const alertmanager = container('alertmanager', 'alertmanager');
-    const hook = envSource(alertmanager, 'ALERTMANAGER_SLACK_WEBHOOK_URL')?.secret as { name: string; key: string; optional?: boolean } | undefined;
-    expect(hook).toMatchObject({ name: 'alertmanager', key: 'ALERTMANAGER_SLACK_WEBHOOK_URL' });
-    // Required: without it Alertmanager does not start, rather than run unheard.
-    expect(hook?.optional ?? false).toBe(false);
+    // The webhook or the bot token, each optional, one of them required by the entrypoint: without either
+    // Alertmanager does not start, rather than run unheard.
+    for (const key of ['ALERTMANAGER_SLACK_WEBHOOK_URL', 'ALERTMANAGER_SLACK_BOT_TOKEN', 'ALERTMANAGER_SLACK_CHANNEL']) {
+      expect(envSource(alertmanager, key)?.secret, key).toEqual({ name: 'alertmanager', key, optional: true });
+    }
+    expect(envSource(alertmanager, 'ALERTMANAGER_SLACK_REQUIRED')?.value).toBe('true');
     expect(envSource(container('nginx', 'watcher'), 'HEARTBEAT_URL')?.secret).toMatchObject({ name: 'watcher', key: 'HEARTBEAT_URL', optional: true });
     expect(envSource(container('app-blue', 'app'), 'CHAOS_TOKEN')?.secret).toMatchObject({ key: 'CHAOS_TOKEN' });
     expect(all('Secret')).toEqual([]);
-    const secretNames = ['SLACK_WEBHOOK_URL', 'HEARTBEAT_URL', 'CHAOS_TOKEN', 'ALERTMANAGER_SLACK_WEBHOOK_URL'];
+    const secretNames = ['SLACK_WEBHOOK_URL', 'SLACK_BOT_TOKEN', 'HEARTBEAT_URL', 'CHAOS_TOKEN', 'ALERTMANAGER_SLACK_WEBHOOK_URL', 'ALERTMANAGER_SLACK_BOT_TOKEN'];
     for (const cm of all('ConfigMap')) {
       expect(Object.keys(cm.data ?? {}).filter((k) => secretNames.includes(k)), describeObject(cm)).toEqual([]);
     }
@@ -479,7 +481,7 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
   it('every setting Compose gives a value to, Kubernetes gives too', () => {
     // Compose's `${VAR:-}` (or nested such) leaves the program's own default: not required.
     const programDefault = /^(\$\{[A-Z0-9_]+:-)+\}+$/;
-    const secrets = new Set(['SLACK_WEBHOOK_URL', 'HEARTBEAT_URL', 'CHAOS_TOKEN', 'ALERTMANAGER_SLACK_WEBHOOK_URL']);
+    const secrets = new Set(['SLACK_WEBHOOK_URL', 'SLACK_BOT_TOKEN', 'HEARTBEAT_URL', 'CHAOS_TOKEN', 'ALERTMANAGER_SLACK_WEBHOOK_URL', 'ALERTMANAGER_SLACK_BOT_TOKEN']);
     const pairs: [string, string, string][] = [
       ['app_blue', 'app-blue', 'app'],
       ['app_green', 'app-green', 'app'],
@@ -495,7 +497,7 @@ describe.skipIf(!enabled)('deploy/kubernetes, rendered by kubectl kustomize', ()
       const c = container(workload, name);
       for (const [key, value] of Object.entries(env)) {
         // As the alertmanager profile sets it (docs/alertmanager.md): empty, with more than one watcher.
-        if (key === 'SLACK_WEBHOOK_URL' && name === 'watcher' && nginxReplicas > 1) {
+        if ((key === 'SLACK_WEBHOOK_URL' || key === 'SLACK_BOT_TOKEN') && name === 'watcher' && nginxReplicas > 1) {
           expect(envSource(c, key), `${service} ${key}: none with ${nginxReplicas} watchers`).toBeUndefined();
           continue;
         }

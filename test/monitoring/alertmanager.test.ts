@@ -119,6 +119,15 @@ describe('monitoring/alertmanager-entrypoint.sh: one way to Slack', () => {
     expect(r.slack.api_url_file).toBe(`${DIR}/slack_api_url`);
   });
 
+  it('with neither and ALERTMANAGER_SLACK_REQUIRED (Kubernetes): refuses to start, saying what to set', () => {
+    const r = render({ ALERTMANAGER_SLACK_REQUIRED: 'true' });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      'alertmanager-entrypoint: neither ALERTMANAGER_SLACK_BOT_TOKEN nor ALERTMANAGER_SLACK_WEBHOOK_URL is set, and ALERTMANAGER_SLACK_REQUIRED=true: not starting (put one in the Secret alertmanager)',
+    );
+    expect(render({ ALERTMANAGER_SLACK_REQUIRED: 'true', ALERTMANAGER_SLACK_BOT_TOKEN: TOKEN, ALERTMANAGER_SLACK_CHANNEL: 'C0STANDIN' }).code).toBe(0);
+  });
+
   it('a channel without a token: the webhook, and stderr says the channel is unused', () => {
     const r = render({ ALERTMANAGER_SLACK_WEBHOOK_URL: WEBHOOK, ALERTMANAGER_SLACK_CHANNEL: 'C0STANDIN' });
     expect(r.code).toBe(0);
