@@ -118,7 +118,8 @@ export function slackApp(opts: SlackAppOptions): Integration<SlackMessage> {
    * (unless a `reply`), then replied in the thread (unless it is the first
    * message again, re-sent after a restart: that is only an edit).
    */
-  async function continueThread(message: SlackMessage, placement: Placement): Promise<Verdict> {
+  async function continueThread(message: SlackMessage, wanted: Placement): Promise<Verdict> {
+    const placement = wanted.orThread !== undefined && opts.threads.get(wanted.thread) === undefined ? { ...wanted, thread: wanted.orThread } : wanted;
     const { thread: key, step } = placement;
     const ref = opts.threads.get(key);
     if (ref === undefined) {

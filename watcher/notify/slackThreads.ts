@@ -19,6 +19,8 @@ export interface Placement {
   /** `incident:<id>` or `release:<id>`: the key of the thread store. */
   thread: string;
   step: ThreadStep;
+  /** For a `reply`: the thread to reply in when `thread` has no message. */
+  orThread?: string;
 }
 
 const RELEASE_ENDS = new Set(['ok', 'promoted', 'blocked', 'rolled_back', 'interrupted', 'failed', 'refused']);
@@ -28,6 +30,12 @@ export function placementOf(n: Notification): Placement | undefined {
   if (n.message !== 'notice') {
     const step = n.message === 'opened' ? 'open' : n.message === 'resolved' ? 'close' : 'update';
     return { thread: incidentThread(n.incidentId), step };
+  }
+  // A switch a release makes (its promotion, its rollback) is a step of that run: the run switching to its
+  // release, or away from it. A switch of no run's has no thread and is a message of its own.
+  if (n.kind === 'planned_switch') {
+    if (n.toRelease === undefined) return undefined;
+    return { thread: releaseThread(n.toRelease), step: 'reply', ...(n.fromRelease === undefined ? {} : { orThread: releaseThread(n.fromRelease) }) };
   }
   if (n.kind !== 'release' || n.entry.release === undefined) return undefined;
   const thread = releaseThread(n.entry.release);

@@ -207,6 +207,32 @@ describe('Slack Web API: releases', () => {
   });
 });
 
+describe('Slack Web API: a release run\'s switches', () => {
+  const switched = (from: string, to: string, fromRelease: string, toRelease: string): Notification => ({
+    kind: 'planned_switch',
+    message: 'notice',
+    at: AT,
+    from: from as 'blue',
+    to: to as 'green',
+    fromRelease,
+    toRelease,
+  });
+
+  it('are replies in its thread: the promotion (to the run\'s release) and the rollback (away from it); another switch is its own message', async () => {
+    const sink = watcher();
+    await send(sink, release('started'));
+    await send(sink, switched('blue', 'green', 'blue-v1', 'green-v2'));
+    await send(sink, switched('green', 'blue', 'green-v2', 'blue-v1'));
+    await send(sink, release('rolled_back'));
+    await send(sink, switched('blue', 'green', 'blue-v1', 'green-v2'));
+    await sink.close();
+    const [run, own] = api.messages();
+    expect(api.messages()).toHaveLength(2);
+    expect(run!.replies.map((r) => r.text.split(':')[0])).toEqual(['Planned switch', 'Planned switch', expect.stringMatching(/^Release green-v2 rolled back/)]);
+    expect(own!.text).toMatch(/^Planned switch/);
+  });
+});
+
 describe('Slack Web API: an incident during a release', () => {
   it('links the incident to the release run it opened during, and the run to the incident, in every version of the message', async () => {
     const sink = watcher();
