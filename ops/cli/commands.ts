@@ -18,6 +18,7 @@ import {
   servingPool,
   setEnvValues,
   showRange,
+  timeoutsLine,
   type StackSettings,
 } from '../stack/index.js';
 import { chaosRequest, releaseRequest, rollbackRequest, scaleRequest, switchRequest, trafficRequest, UsageError, type Args } from './args.js';
@@ -141,6 +142,7 @@ export const commands: Record<string, (inv: Invocation, rest: string[]) => Promi
       }
     }
     console.log(`Serving pool: ${(await versionPool(s)) ?? 'unknown'}`);
+    console.log(timeoutsLine(s));
     if ((await ctlShown(s, ['stats'])) !== 0) console.log('Watcher stats unavailable');
     console.log(`Status page: http://localhost:${s.WATCHER_HOST_PORT}/`);
     return 0;

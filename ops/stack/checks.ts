@@ -23,6 +23,14 @@ export interface Timeouts {
   NGINX_RETRY_TIMEOUT_MS: number;
 }
 
+/** `make status`'s line: what makes Nginx give up on a replica and try the next (docs/failover.md says what each trades). */
+export function timeoutsLine(t: Timeouts & { NGINX_SEND_TIMEOUT_MS: number }): string {
+  return (
+    `Nginx timeouts: connect ${t.NGINX_CONNECT_TIMEOUT_MS} ms, read ${t.NGINX_READ_TIMEOUT_MS} ms, send ${t.NGINX_SEND_TIMEOUT_MS} ms ` +
+    `per attempt; a request's retries within ${t.NGINX_RETRY_TIMEOUT_MS} ms (NGINX_*_TIMEOUT_MS)`
+  );
+}
+
 /** The problem with the retry bound for pools of `blue` and `green` replicas, or undefined. */
 export function retryProblem(t: Timeouts, blue: number, green: number): string | undefined {
   const n = Math.max(blue, green);

@@ -75,9 +75,10 @@ const stackSettingsSchema = z.object({
   ALERT_COOLDOWN_SEC: watcherConfigSchema.shape.ALERT_COOLDOWN_SEC,
   RECOVERY_HOLD_SEC: watcherConfigSchema.shape.RECOVERY_HOLD_SEC,
   MAINTENANCE_MODE: watcherConfigSchema.shape.MAINTENANCE_MODE,
-  // The bounds `make up` and `make scale` check against the replica counts (checks.ts).
+  // The bounds `make up` and `make scale` check against the replica counts, and `make status` shows (checks.ts).
   NGINX_CONNECT_TIMEOUT_MS: envInt(1, 600_000),
   NGINX_READ_TIMEOUT_MS: envInt(1, 600_000),
+  NGINX_SEND_TIMEOUT_MS: envInt(1, 600_000),
   NGINX_RETRY_TIMEOUT_MS: envInt(1, 600_000),
 }).superRefine((s, ctx) => {
   for (const pool of ['BLUE', 'GREEN'] as const) {

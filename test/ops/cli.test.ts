@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chaosRequest, parseCommandLine, releaseRequest, rollbackRequest, scaleRequest, switchRequest } from '../../ops/cli/args.js';
-import { portsProblem, retryProblem } from '../../ops/stack/checks.js';
+import { portsProblem, retryProblem, timeoutsLine } from '../../ops/stack/checks.js';
 import { REPO_ROOT } from '../../ops/stack/index.js';
 
 describe('the command line', () => {
@@ -40,6 +40,13 @@ describe('the command line', () => {
     expect(() => releaseRequest({ RELEASE: 'r2', POOL: 'red' })).toThrow('release: POOL: expected "blue" or "green" (got "red")');
     expect(rollbackRequest({ FORCE: '1', REASON: '  slow  ' })).toEqual({ force: true, reason: 'slow' });
     expect(() => rollbackRequest({ REASON: 'x'.repeat(201) })).toThrow('rollback: REASON: expected up to 200 printable characters');
+  });
+});
+
+describe('make status', () => {
+  it('shows the timeouts Nginx fails over on, as configured', () => {
+    const t = { NGINX_CONNECT_TIMEOUT_MS: 250, NGINX_READ_TIMEOUT_MS: 2000, NGINX_SEND_TIMEOUT_MS: 900, NGINX_RETRY_TIMEOUT_MS: 7000 };
+    expect(timeoutsLine(t)).toBe('Nginx timeouts: connect 250 ms, read 2000 ms, send 900 ms per attempt; a request\'s retries within 7000 ms (NGINX_*_TIMEOUT_MS)');
   });
 });
 
