@@ -50,6 +50,15 @@ export class PoolWindow {
   counts(): PoolCounts {
     return { ...this.share(), total: { attempts: this.totalAttempts, failed: this.totalFailed } };
   }
+
+  /** Attempts since the watcher started, without the allocation of counts(): an incident reads its own from the difference. */
+  get attemptsSoFar(): number {
+    return this.totalAttempts;
+  }
+
+  get failedSoFar(): number {
+    return this.totalFailed;
+  }
 }
 
 /** One attempt of a request, attributed to a pool. */

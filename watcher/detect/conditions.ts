@@ -122,7 +122,16 @@ export const FLAP_WINDOW_MS = 10 * 60_000;
 /** Change times kept for the count a message shows: a flapping pool at 20 requests/s changes about 200 times in FLAP_WINDOW_MS. */
 export const FLIPS_KEPT = 256;
 
-export interface FailoverState extends HeldState {
+/**
+ * failover, degraded: the failing pool's attempts since the incident opened,
+ * kept while it is open so a restart goes on counting. Absent in a state
+ * saved before it was kept, and then unknown until the next incident opens.
+ */
+export interface SinceOpenState {
+  sinceOpen?: { attempts: number; failed: number } | undefined;
+}
+
+export interface FailoverState extends HeldState, SinceOpenState {
   /** Changes of the serving pool while open, over the condition's whole life. */
   flips: number;
   /** Times of the last FLIPS_KEPT changes of this incident, oldest first. */
@@ -204,7 +213,7 @@ export interface FailingReplica {
   lastAt: number;
 }
 
-export interface DegradedState extends HeldState {
+export interface DegradedState extends HeldState, SinceOpenState {
   replicas: FailingReplica[];
 }
 

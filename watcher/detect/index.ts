@@ -9,7 +9,7 @@
 //   error_rate          the window's error share over the threshold
 import { poolName } from '../../common/config.js';
 import type { AccessRecord } from '../types.js';
-import { is5xx, PoolWindow, type PoolCounts } from './attempts.js';
+import { is5xx, PoolWindow, type Attempt, type PoolCounts } from './attempts.js';
 import { Attribution } from './attribution.js';
 import type { DegradedState, FailoverState } from './conditions.js';
 import { ErrorRateState } from './errorRate.js';
@@ -95,7 +95,10 @@ export class Detector {
     // rates as they were: the error rate has nothing new to judge.
     if (flags !== 0 || this.window.moved) {
       changed = this.errorRate.update(this.window, flags, this.opts.clock);
-      if (changed && this.errorRate.active) this.errorRate.lastFailure = sampleOf(record);
+      if (changed && this.errorRate.active) {
+        const attempts = record.upstreamStatuses.length === 0 ? undefined : this.attribution.of(record);
+        this.errorRate.lastFailure = sampleOf(record, attempts);
+      }
     }
     const pool = record.pool;
     // The pool's entry, found once: from here on the line's pool is the
@@ -195,16 +198,23 @@ export class Detector {
     return entry;
   }
 
-  // The rare line with a failed or retried attempt. While no pool answers,
-  // the primary's failures belong to the outage, not to a failover: there is
-  // no backup serving to fail over to.
+  // The rare line with a failed or retried attempt. Its attempts are counted
+  // in the pools' windows after it is judged, so an incident it opens counts
+  // them among the pool's attempts since it opened.
   private attempts(record: AccessRecord): boolean {
-    const primary = this.flips.primaryPool;
     const attempts = this.attribution.of(record);
+    const changed = this.judge(record, attempts);
+    for (const attempt of attempts) this.pools.get(attempt.pool)?.window.push(attempt.failed);
+    return changed;
+  }
+
+  // While no pool answers, the primary's failures belong to the outage, not
+  // to a failover: there is no backup serving to fail over to.
+  private judge(record: AccessRecord, attempts: readonly Attempt[]): boolean {
+    const primary = this.flips.primaryPool;
     let primaryFailed = false;
     let backupFailed = false;
     for (const attempt of attempts) {
-      this.pools.get(attempt.pool)?.window.push(attempt.failed);
       if (attempt.failed && attempt.pool === primary) primaryFailed = true;
       else if (attempt.failed) backupFailed = true;
     }
@@ -214,7 +224,7 @@ export class Detector {
     if (primaryFailed && !backupFailed && record.status < 500 && last?.pool === primary && !last.failed) {
       // Another replica of the primary answered: the pool is degraded, not failed over.
       const degraded = this.degradedOf(primary);
-      degraded.lastFailure = sampleOf(record);
+      degraded.lastFailure = sampleOf(record, attempts);
       return degraded.failOn(
         now,
         attempts.filter((a) => a.failed).map((a) => a.addr),
@@ -222,12 +232,12 @@ export class Detector {
     }
     let changed = false;
     if (record.status >= 500 && backupFailed) {
-      this.outage.lastFailure = sampleOf(record);
+      this.outage.lastFailure = sampleOf(record, attempts);
       changed = this.outage.fail(now);
     }
     if (primaryFailed) {
       const failover = this.failoverOf(primary);
-      failover.lastFailure = sampleOf(record);
+      failover.lastFailure = sampleOf(record, attempts);
       // The primary's replicas failed: an open degraded pool's hold starts over, whichever incident takes the failure.
       const degraded = this.degraded.get(primary);
       if (degraded?.active) degraded.count();

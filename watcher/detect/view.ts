@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { poolName } from '../../common/config.js';
 import type { AccessRecord } from '../types.js';
 import { INCIDENT_KINDS, level } from '../vocabulary.js';
+import type { Attempt } from './attempts.js';
 import { REPLICAS_KEPT } from './conditions.js';
 
 const count = z.number().int().nonnegative();
@@ -40,9 +41,13 @@ export type WindowStats = z.output<typeof windowStatsSchema>;
 export const requestSampleSchema = z.object({
   method: z.string().max(MAX_METHOD).optional(),
   path: z.string().max(MAX_PATH).optional(),
+  /** What the client got: Nginx's final status, which may be the last attempt's or its own. */
   status: z.number().int().min(100).max(599),
+  /** Each attempt's status ($upstream_status), in the order Nginx made them. */
   upstreamStatuses: z.array(z.number().int().min(100).max(599)).max(MAX_ATTEMPTS),
   upstreamAddrs: z.array(z.string().max(MAX_ADDR)).max(MAX_ATTEMPTS),
+  /** The pool of each attempt, as the detector attributed it; absent in a sample taken before it was kept. */
+  upstreamPools: z.array(poolName).max(MAX_ATTEMPTS).optional(),
 });
 export type RequestSample = z.output<typeof requestSampleSchema>;
 
@@ -71,6 +76,12 @@ export const conditionViewSchema = z.object({
   holdMs: count,
   /** failover, degraded: the failing pool's failed share of its last attempts. */
   share: z.object({ failed: count, attempts: count }).optional(),
+  /**
+   * failover, degraded, while open: the failing pool's attempts and failed
+   * attempts since the incident opened. Absent once resolved, and in a view
+   * saved before it was kept.
+   */
+  sinceOpen: z.object({ failed: count, attempts: count }).optional(),
   /** degraded: the replicas that failed since it opened, by address, most recent first. */
   replicas: z.array(z.object({ addr: z.string().max(MAX_ADDR), failures: count })).max(REPLICAS_KEPT).optional(),
   window: windowStatsSchema,
@@ -79,8 +90,15 @@ export const conditionViewSchema = z.object({
 });
 export type ConditionView = z.output<typeof conditionViewSchema>;
 
-/** The fields of `record` a message shows, cut to the schema's bounds. */
-export function sampleOf(record: AccessRecord): RequestSample {
+type PoolName = z.output<typeof poolName>;
+const POOL_NAMES: readonly string[] = poolName.options;
+const isPool = (pool: string): pool is PoolName => POOL_NAMES.includes(pool);
+
+/**
+ * The fields of `record` a message shows, cut to the schema's bounds;
+ * `attempts`, the record's attributed attempts, say whose each status was.
+ */
+export function sampleOf(record: AccessRecord, attempts?: readonly Attempt[]): RequestSample {
   const sample: RequestSample = {
     status: record.status,
     upstreamStatuses: record.upstreamStatuses.slice(0, MAX_ATTEMPTS).filter((s) => s >= 100 && s <= 599),
@@ -90,6 +108,9 @@ export function sampleOf(record: AccessRecord): RequestSample {
   const path = record.path;
   if (method !== undefined) sample.method = method.slice(0, MAX_METHOD);
   if (path !== undefined) sample.path = path.slice(0, MAX_PATH);
+  // One pool per status kept, or none: a list that does not line up with the statuses would blame the wrong pool.
+  const pools = attempts?.slice(0, MAX_ATTEMPTS).map((a) => a.pool);
+  if (pools !== undefined && pools.length === sample.upstreamStatuses.length && pools.every(isPool)) sample.upstreamPools = pools;
   return sample;
 }
 

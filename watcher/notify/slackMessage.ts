@@ -3,12 +3,14 @@
 // formatting, where Slack applies no styling and makes no link or mention,
 // with backticks replaced so they cannot close it. Everything is cut to Block
 // Kit's limits: Slack rejects a payload over any limit whole, and then the
-// page never arrives.
+// page never arrives. Times are Slack date tokens (slackDate), which each
+// reader sees in their own time zone.
 import type { ConditionView, RequestSample } from '../detect/index.js';
 import type { IncidentNotification, Notification } from '../policy/index.js';
 import type { HistoryEntry } from '../history.js';
 import { runbookAnchor } from '../catalogue.js';
 import type { AlertKind } from '../vocabulary.js';
+import { poolName } from '../../common/config.js';
 import { duration, fromTo, headline, percent, sinceLast, summaryLines } from './wording.js';
 
 // https://docs.slack.dev/reference/block-kit/blocks/header-block
@@ -18,6 +20,7 @@ const FIELD_MAX = 2000;
 const SECTION_TEXT_MAX = 3000;
 
 const UNKNOWN = '-';
+const POOLS = poolName.options;
 
 /** An incoming-webhook payload: `text` is the notification and fallback, `blocks` the rich layout. */
 export interface SlackMessage {
@@ -33,8 +36,8 @@ export function formatSlackMessage(n: Notification, opts: { runbookUrl: string |
   let body: object;
   if (n.kind === 'watcher_restarted') {
     body = fieldsSection([
-      ['Down since', `${iso(n.downSince)} (last sign of life)`],
-      ['Back at', iso(n.at)],
+      ['Down since', `${slackDate(n.downSince)} (last sign of life)`],
+      ['Back at', slackDate(n.at)],
       ['Meanwhile', 'Nothing was watched. The log written meanwhile is read from the saved position: alerts about that time follow.'],
     ]);
   } else if (n.kind === 'past_incident') {
@@ -46,7 +49,7 @@ export function formatSlackMessage(n: Notification, opts: { runbookUrl: string |
     body = fieldsSection([
       ['From pool (release)', `${n.from} (${code(n.fromRelease)})`],
       ['To pool (release)', `${n.to} (${code(n.toRelease)})`],
-      ['Time', iso(n.at)],
+      ['Time', slackDate(n.at)],
     ]);
   } else if (n.kind === 'release') {
     body = fieldsSection(releaseFields(n.entry));
@@ -71,11 +74,11 @@ export function formatTestMessage(t: { at: number; who: string; edited?: number 
   const title = 'Test alert from the bluegreen watcher: no action needed';
   const fields: Field[] = [
     ['Sent by', code(t.who)],
-    ['Time', iso(t.at)],
+    ['Time', slackDate(t.at)],
     ['Means', 'Alerts from this stack reach this channel.'],
   ];
   // The bot-token mode edits each incident's message in place: the test shows it can.
-  if (t.edited !== undefined) fields.push(['Edited', `${iso(t.edited)}: incidents' messages are kept current like this`]);
+  if (t.edited !== undefined) fields.push(['Edited', `${slackDate(t.edited)}: incidents' messages are kept current like this`]);
   const body = fieldsSection(fields);
   return message(title, title, body, []);
 }
@@ -103,34 +106,104 @@ function message(title: string, text: string, body: object, context: object[]): 
 
 type Field = [label: string, value: string];
 
+/**
+ * Each state of an incident carries only what matters in it: while open,
+ * what fails, what serves, what the failing pool did since it opened, the
+ * request that last showed it and since when; once resolved, what was back,
+ * how long it lasted and when, and no failure counts.
+ */
 function incidentFields(n: IncidentNotification): Field[] {
+  return n.message === 'resolved' ? resolvedFields(n) : openFields(n);
+}
+
+function openFields(n: IncidentNotification): Field[] {
   const c = n.condition;
+  const w = c.window;
   const fields: Field[] = [];
-  if (c.kind === 'failover') {
-    fields.push(['Failing pool (release)', poolAndRelease(c, c.pool)]);
-    fields.push(['Serving pool (release)', poolAndRelease(c, c.servingPool)]);
-    const share = c.share ?? { failed: 0, attempts: 0 };
-    fields.push(['Failed attempts', `${ratio(share.failed, share.attempts)} of the last ${share.attempts} attempts to ${c.pool}`]);
-    fields.push(['Pool changes', `${c.flips ?? 0} while open, ${c.recentFlips ?? 0} in the last 10 min`]);
-  } else if (c.kind === 'degraded') {
-    fields.push(['Degraded pool (release)', poolAndRelease(c, c.pool)]);
-    const replicas = (c.replicas ?? []).map((r) => `${code(r.addr)} (${r.failures} failed attempt${r.failures === 1 ? "" : "s"})`);
-    fields.push(['Failing replicas', replicas.length === 0 ? UNKNOWN : replicas.join('\n')]);
-    const share = c.share ?? { failed: 0, attempts: 0 };
-    fields.push(['Failed attempts', `${ratio(share.failed, share.attempts)} of the last ${share.attempts} attempts to ${c.pool}`]);
+  const clients: Field = ['Client-visible 5xx', `${percent(w.clientErrorRate)}% (${w.clientErrors} of ${w.count})`];
+  switch (c.kind) {
+    case 'failover':
+      if (c.level === 'recovering') {
+        // Serving again, on hold: one pool to name.
+        fields.push(['Recovering pool (release)', poolAndRelease(c, c.pool)]);
+      } else {
+        fields.push(['Failing pool (release)', poolAndRelease(c, c.pool)]);
+        fields.push(['Serving pool (release)', poolAndRelease(c, c.servingPool)]);
+      }
+      fields.push(sinceOpenField(c));
+      // The change that opened it is in the headline; more say it is flapping.
+      if ((c.flips ?? 0) > 1) fields.push(['Pool changes', `${c.flips ?? 0} while open, ${c.recentFlips ?? 0} in the last 10 min`]);
+      fields.push(clients);
+      break;
+    case 'degraded': {
+      fields.push(['Degraded pool (release)', poolAndRelease(c, c.pool)]);
+      const replicas = (c.replicas ?? []).map((r) => `${code(r.addr)} (${r.failures} failed attempt${r.failures === 1 ? '' : 's'})`);
+      fields.push(['Failing replicas', replicas.length === 0 ? UNKNOWN : replicas.join('\n')]);
+      fields.push(sinceOpenField(c));
+      break;
+    }
+    case 'outage':
+      // Nothing serves: both pools' releases, for a bad build on both.
+      fields.push(['Pools (releases)', POOLS.map((pool) => poolAndRelease(c, pool)).join(', ')]);
+      fields.push(clients);
+      break;
+    case 'error_rate': {
+      fields.push(['Serving pool (release)', poolAndRelease(c, c.servingPool)]);
+      fields.push(clients);
+      fields.push(['Upstream 5xx', `${percent(w.upstreamErrorRate)}% (${w.upstreamErrors} of ${w.count}, window ${w.size})`]);
+      const top = w.topFailingUpstream;
+      fields.push(['Top failing upstream', top === undefined ? UNKNOWN : `${code(top.addr)} (${top.failures} failed attempts)`]);
+      break;
+    }
+  }
+  fields.push(...requestFields(c.lastFailure));
+  fields.push(['Open since', `${slackDate(n.openedAt)} (${duration(n.at - n.openedAt)})`]);
+  return fields;
+}
+
+function resolvedFields(n: IncidentNotification): Field[] {
+  const c = n.condition;
+  // When it resolved, which the message may follow by a cooldown.
+  const resolvedAt = !c.active && c.since >= n.openedAt ? c.since : n.at;
+  const fields: Field[] = [];
+  if (c.kind === 'failover' || c.kind === 'degraded') {
+    if (c.pool === c.primaryPool) {
+      fields.push(['Recovered pool (release)', poolAndRelease(c, c.pool)]);
+    } else {
+      // Closed by a planned switch: the pool is not back, the other one is the primary.
+      fields.push(['Pool that failed (release)', poolAndRelease(c, c.pool)]);
+      fields.push(['Primary now (release)', poolAndRelease(c, c.primaryPool)]);
+    }
   } else {
     fields.push(['Serving pool (release)', poolAndRelease(c, c.servingPool)]);
   }
-  const w = c.window;
-  fields.push(['Client-visible 5xx', `${percent(w.clientErrorRate)}% (${w.clientErrors} of ${w.count})`]);
-  fields.push(['Upstream 5xx', `${percent(w.upstreamErrorRate)}% (${w.upstreamErrors} of ${w.count}, window ${w.size})`]);
-  if (c.kind === 'error_rate') {
-    const top = w.topFailingUpstream;
-    fields.push(['Top failing upstream', top === undefined ? UNKNOWN : `${code(top.addr)} (${top.failures} failed attempts)`]);
-  }
-  fields.push(...requestFields(c.lastFailure));
-  fields.push([n.message === 'resolved' ? 'Was open' : 'Open since', `${iso(n.openedAt)} (${duration(n.at - n.openedAt)})`]);
+  fields.push(['Lasted', duration(resolvedAt - n.openedAt)]);
+  fields.push(['Opened', slackDate(n.openedAt)]);
+  fields.push(['Resolved', slackDate(resolvedAt)]);
   return fields;
+}
+
+/**
+ * The failing pool since the incident opened: its attempts then, probes
+ * included, not a window of its last attempts, which while it is out is
+ * mostly the successes before it. A view saved before the count was kept
+ * has only the window's share, said as such.
+ */
+function sinceOpenField(c: ConditionView): Field {
+  const pool = c.pool ?? UNKNOWN;
+  const since = c.sinceOpen;
+  if (since === undefined) {
+    const share = c.share ?? { failed: 0, attempts: 0 };
+    return ['Failed attempts', `${ratio(share.failed, share.attempts)} of the last ${share.attempts} attempts to ${pool}`];
+  }
+  const label = `${capitalized(pool)} since it ${c.kind === 'degraded' ? 'degraded' : 'failed'}`;
+  const backup = c.servingPool !== c.pool ? c.servingPool : undefined;
+  if (since.attempts === 0) return [label, `no attempts yet${backup === undefined ? '' : `: Nginx sends its requests to ${backup}`}`];
+  const counted = `${since.failed} of ${since.attempts} attempt${since.attempts === 1 ? '' : 's'} failed`;
+  if (since.failed === 0) return [label, counted];
+  const them = since.failed === 1 ? 'it' : 'them';
+  if (c.kind === 'degraded') return [label, `${counted} (other ${pool} replicas answered ${them})`];
+  return [label, backup === undefined ? counted : `${counted} (Nginx retried ${them} on ${backup})`];
 }
 
 /** The operator's reason is free text: shown as code, like a client's. */
@@ -142,16 +215,57 @@ function releaseFields(e: HistoryEntry): Field[] {
   if (pools !== undefined) fields.push(['Pools', pools]);
   if (e.reason !== undefined) fields.push(['Reason', code(e.reason)]);
   fields.push(['Who', code(e.who)]);
-  fields.push(['Time', `${e.time}${e.durationMs === undefined ? '' : ` (took ${duration(e.durationMs)})`}`]);
+  const at = Date.parse(e.time);
+  fields.push(['Time', `${Number.isNaN(at) ? code(e.time) : slackDate(at)}${e.durationMs === undefined ? '' : ` (took ${duration(e.durationMs)})`}`]);
   return fields;
 }
 
 function requestFields(r: RequestSample | undefined): Field[] {
   if (r === undefined) return [];
-  return [
-    ['Last failed request', `${code(`${r.method ?? UNKNOWN} ${r.path ?? UNKNOWN}`)} → ${r.status}`],
-    ['Upstream status (address)', `${list(r.upstreamStatuses)} (${code(list(r.upstreamAddrs))})`],
-  ];
+  return [['Last failed request', `${code(`${r.method ?? UNKNOWN} ${r.path ?? UNKNOWN}`)}: ${whoAnswered(r)}`]];
+}
+
+/**
+ * Whose each status was: every attempt's, by pool and address as Nginx
+ * logged them ($upstream_status, $upstream_addr), then the client's, which is
+ * the last attempt's or Nginx's own. "blue answered 500 (`10.0.0.3:3000`),
+ * the client got 200 from green".
+ */
+function whoAnswered(r: RequestSample): string {
+  const statuses = r.upstreamStatuses;
+  const last = statuses.length - 1;
+  if (last < 0) return `Nginx tried no pool, the client got its ${r.status}`;
+  const pools = r.upstreamPools;
+  // The client got the last attempt's answer, and a pool served it.
+  const passedOn = statuses[last] === r.status;
+  const served = passedOn && r.status < 500;
+  const parts: string[] = [];
+  for (let i = 0; i < (served ? last : last + 1); i++) parts.push(answered(pools?.[i], r.upstreamAddrs[i], statuses[i]));
+  if (served) {
+    const pool = pools?.[last];
+    const at = addrCode(r.upstreamAddrs[last]);
+    let from = pool ?? at ?? 'an upstream';
+    // The address too when the pool alone does not say which: another replica of a pool that failed in it.
+    if (pool !== undefined && at !== undefined && pools?.slice(0, last).includes(pool)) from = `${pool} (${at})`;
+    parts.push(`the client got ${r.status} from ${from}`);
+  } else if (passedOn) {
+    const pool = pools?.[last];
+    parts.push(`the client got ${pool === undefined ? 'that' : `${pool}'s`} ${r.status}`);
+  } else {
+    parts.push(`the client got Nginx's ${r.status}`);
+  }
+  return parts.join(', ');
+}
+
+/** "blue answered 500 (`10.0.0.3:3000`)", with what of the pool and address is known. */
+function answered(pool: string | undefined, addr: string | undefined, status: number | undefined): string {
+  const at = addrCode(addr);
+  if (pool === undefined) return `${at ?? 'an upstream'} answered ${status}`;
+  return `${pool} answered ${status}${at === undefined ? '' : ` (${at})`}`;
+}
+
+function addrCode(addr: string | undefined): string | undefined {
+  return addr === undefined || addr === '' ? undefined : code(addr);
 }
 
 function fieldsSection(fields: Field[]): object {
@@ -177,13 +291,20 @@ function ratio(part: number, whole: number): string {
   return whole === 0 ? '0%' : `${percent((part / whole) * 100)}% (${part})`;
 }
 
-function list(values: readonly (string | number)[]): string {
-  return values.length === 0 ? UNKNOWN : values.join(', ');
+function capitalized(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
-function iso(at: number): string {
+/**
+ * A time as Slack shows it: a date token each reader sees in their own time
+ * zone (https://docs.slack.dev/messaging/formatting-message-text#date-formatting),
+ * with a fallback in UTC to the second where a client cannot render it.
+ */
+export function slackDate(at: number): string {
   const date = new Date(at);
-  return Number.isNaN(date.getTime()) ? UNKNOWN : date.toISOString();
+  if (Number.isNaN(date.getTime())) return UNKNOWN;
+  const iso = date.toISOString();
+  return `<!date^${Math.floor(at / 1000)}^{date_short_pretty} {time}|${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC>`;
 }
 
 export function runbookLink(runbookUrl: string, kind: AlertKind): string {

@@ -182,15 +182,22 @@ export function summaryLines(n: MaintenanceNotification): string[] {
   return lines;
 }
 
-/** What happened since the last message, or undefined for a first one. */
+/**
+ * What happened since the last message, or undefined for a first one. An
+ * all-clear counts no failures, only the changes the cooldown held back, if
+ * any.
+ */
 export function sinceLast(n: IncidentNotification): string | undefined {
   const before = n.before;
   if (before === undefined) return undefined;
   const c = n.condition;
-  const failures = Math.max(0, c.failures - before.failures);
-  const parts = [count(failures, ...FAILURES[c.kind])];
-  if (c.kind === 'failover') parts.push(count(Math.max(0, (c.flips ?? 0) - before.flips), 'pool change', 'pool changes'));
+  const parts: string[] = [];
+  if (n.message !== 'resolved') {
+    parts.push(count(Math.max(0, c.failures - before.failures), ...FAILURES[c.kind]));
+    if (c.kind === 'failover') parts.push(count(Math.max(0, (c.flips ?? 0) - before.flips), 'pool change', 'pool changes'));
+  }
   if (n.deferred > 0) parts.push(`${count(n.deferred, 'change', 'changes')} held back by the cooldown`);
+  if (parts.length === 0) return undefined;
   return `Since the last message (${duration(n.at - before.at)} ago): ${parts.join(', ')}`;
 }
 

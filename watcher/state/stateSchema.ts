@@ -20,9 +20,16 @@ export const switchIdSchema = z.string().min(1).max(64);
 const USED_SWITCH_IDS = 16;
 
 export const heldStateSchema = z.object({ active: z.boolean(), since: epochMs, failures: count, steadySince: epochMs.optional() });
-export const failoverStateSchema = heldStateSchema.extend({ flips: count, recentFlips: z.array(epochMs).max(FLIPS_KEPT) });
+/** The failing pool's attempts since its incident opened: optional, a state saved before it was kept has none. */
+const sinceOpenSchema = z.object({ attempts: count, failed: count }).optional();
+export const failoverStateSchema = heldStateSchema.extend({
+  flips: count,
+  recentFlips: z.array(epochMs).max(FLIPS_KEPT),
+  sinceOpen: sinceOpenSchema,
+});
 export const degradedStateSchema = heldStateSchema.extend({
   replicas: z.array(z.object({ addr: z.string().min(1).max(100), failures: count, lastAt: epochMs })).max(REPLICAS_KEPT),
+  sinceOpen: sinceOpenSchema,
 });
 export const errorRateStateSchema = heldStateSchema.extend({ clientVisible: z.boolean().optional() });
 

@@ -87,9 +87,17 @@ describe('Detector: failover', () => {
       recentFlips: 1,
       holdMs: HOLD,
       share: { failed: 1, attempts: 4 },
+      sinceOpen: { failed: 1, attempts: 1 },
       window: expect.objectContaining({ size: 10, count: 4, errors: 1, upstreamErrors: 1, clientErrors: 0 }),
       thresholdPercent: 20,
-      lastFailure: { method: 'GET', path: '/version', status: 200, upstreamStatuses: [500, 200], upstreamAddrs: [BLUE, GREEN] },
+      lastFailure: {
+        method: 'GET',
+        path: '/version',
+        status: 200,
+        upstreamStatuses: [500, 200],
+        upstreamAddrs: [BLUE, GREEN],
+        upstreamPools: ['blue', 'green'],
+      },
     });
     expect(conditionViewSchema.parse(v)).toEqual(v);
     expect([d.servingPool, d.primaryPool]).toEqual(['green', 'blue']);
@@ -175,6 +183,76 @@ describe('Detector: failover', () => {
     expect(view('failover:blue')).toMatchObject({ level: 'recovering', flips: FLAP_FLIPS, recentFlips: FLAP_FLIPS });
     expect(at((ms += 20_000), failedOver())).toBe(true);
     expect(view('failover:blue')).toMatchObject({ active: true, level: 'flapping', flips: FLAP_FLIPS + 1 });
+  });
+});
+
+describe('Detector: the failing pool since its incident opened', () => {
+  // Issue 25: blue answering 500 to everything for 6 s read as "2.9% (1) of
+  // the last 34 attempts", the window being mostly the successes before it.
+  it('counts the pool’s attempts and failures from the line that opened it, not the window’s successes before', () => {
+    const { d, at, view } = setup({ poolWindowSize: 50, windowSize: 200 });
+    feed(d, times(33, () => served('blue')));
+    at(0, failedOver());
+    // Nginx keeps blue out for fail_timeout: green serves, which is not blue's attempt.
+    feed(d, times(20, () => served('green')));
+    // Its probes after each fail_timeout fail again.
+    at(5_000, failedOver());
+    at(10_000, failedOver());
+    const v = view('failover:blue');
+    expect(v?.share).toEqual({ failed: 3, attempts: 36 });
+    expect(v?.sinceOpen).toEqual({ failed: 3, attempts: 3 });
+    // Blue back: its successes count too, the failures stay.
+    at(15_000, served('blue'));
+    at(16_000, served('blue'));
+    expect(view('failover:blue')).toMatchObject({ level: 'recovering', sinceOpen: { failed: 3, attempts: 5 } });
+  });
+
+  it('an unretried failure counts though it opens nothing, and a failover opened by a pool change starts at 0', () => {
+    const { at, view } = setup();
+    at(0, served('green'));
+    expect(view('failover:blue')?.sinceOpen).toEqual({ failed: 0, attempts: 0 });
+    at(1_000, unretried());
+    expect(view('failover:blue')?.sinceOpen).toEqual({ failed: 1, attempts: 1 });
+  });
+
+  it('is gone once resolved, and starts afresh with the next incident', () => {
+    const { d, at, view } = setup();
+    at(0, failedOver());
+    at(1_000, failedOver());
+    at(2_000, served('blue'));
+    expect(d.tick(T + 2_000 + HOLD)).toBe(true);
+    expect(view('failover:blue')).toMatchObject({ active: false });
+    expect(view('failover:blue')).not.toHaveProperty('sinceOpen');
+    at(20_000, served('blue'));
+    at(30_000, failedOver());
+    expect(view('failover:blue')).toMatchObject({ active: true, since: T + 30_000, sinceOpen: { failed: 1, attempts: 1 } });
+  });
+
+  it('survives a restart; a state saved before it was kept has no count until the next incident', () => {
+    const first = setup();
+    first.at(0, failedOver());
+    first.at(5_000, failedOver());
+    const saved = JSON.parse(JSON.stringify(first.d.state()));
+    expect(saved.failover.blue.sinceOpen).toEqual({ failed: 2, attempts: 2 });
+    const second = setup({ restore: saved });
+    second.at(10_000, failedOver());
+    expect(second.view('failover:blue')?.sinceOpen).toEqual({ failed: 3, attempts: 3 });
+
+    const { sinceOpen: _, ...old } = saved.failover.blue;
+    const third = setup({ restore: { ...saved, failover: { blue: old } } });
+    third.at(10_000, failedOver());
+    expect(third.view('failover:blue')).toMatchObject({ active: true });
+    expect(third.view('failover:blue')).not.toHaveProperty('sinceOpen');
+    expect(third.d.state().failover.blue).not.toHaveProperty('sinceOpen');
+  });
+
+  it('a degraded pool counts every attempt on the pool since it opened, the replicas that answered too', () => {
+    const { d, at, view } = setup();
+    feed(d, times(9, () => served('blue')));
+    at(0, record({ pool: 'blue', upstreamStatuses: [502, 200], upstreamAddrs: ['172.18.0.5:3000', BLUE] }));
+    feed(d, times(3, () => served('blue')));
+    expect(view('degraded:blue')?.sinceOpen).toEqual({ failed: 1, attempts: 5 });
+    expect(view('degraded:blue')?.lastFailure?.upstreamPools).toEqual(['blue', 'blue']);
   });
 });
 

@@ -83,9 +83,9 @@ describe('incidents: intermittent failure that failover hides', () => {
     // Steady from 100 s, resolved at 110 s, held back until a cooldown after the update.
     expect([130, 131]).toContain(texts[2]?.[0]);
     expect(texts).toHaveLength(3);
-    // The message shows the pool's own failure share, which the request window hides.
+    // The message shows the pool's own attempts since it failed, which the request window hides.
     const fields = JSON.stringify(sim.received[1]?.message.blocks);
-    expect(fields).toMatch(/Failed attempts\*\\n\d+(\.\d)?% \(\d+\) of the last \d+ attempts to blue/);
+    expect(fields).toMatch(/Blue since it failed\*\\n\d+ of \d+ attempts failed/);
   });
 });
 

@@ -21,6 +21,10 @@ const RUNBOOK = 'https://git.example.com/ops/runbook.md';
 const AT = Date.UTC(2026, 10, 22, 0, 6, 32, 123);
 const MIN = 60_000;
 
+/** A Slack date token for `at`, which each reader sees in their own time zone, with its fallback. */
+const slackDate = (at: number, fallback: string): string => `<!date^${Math.floor(at / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+const AT_DATE = slackDate(AT, '2026-11-22 00:06:32 UTC');
+
 interface TextObject {
   type: string;
   text: string;
@@ -51,6 +55,7 @@ function condition(fields: Partial<ConditionView> = {}): ConditionView {
     recentFlips: 2,
     holdMs: 10_000,
     share: { failed: 1, attempts: 20 },
+    sinceOpen: { failed: 7, attempts: 7 },
     window: {
       size: 200,
       count: 200,
@@ -69,6 +74,7 @@ function condition(fields: Partial<ConditionView> = {}): ConditionView {
       status: 200,
       upstreamStatuses: [500, 200],
       upstreamAddrs: ['172.18.0.3:3000', '172.18.0.4:3000'],
+      upstreamPools: ['blue', 'green'],
     },
     ...fields,
   };
@@ -84,13 +90,22 @@ function degraded(fields: Partial<ConditionView> = {}): ConditionView {
     level: 'masked',
     servingPool: 'blue',
     replicas: [{ addr: '172.18.0.5:3000', failures: 4 }],
+    sinceOpen: { failed: 5, attempts: 120 },
+    lastFailure: {
+      method: 'GET',
+      path: '/version',
+      status: 200,
+      upstreamStatuses: [502, 200],
+      upstreamAddrs: ['172.18.0.5:3000', '172.18.0.3:3000'],
+      upstreamPools: ['blue', 'blue'],
+    },
     ...fields,
   };
 }
 
-/** Not a failover: no pool, flips or share. */
+/** Not a failover: no pool, flips, share or count since it opened. */
 function other(kind: 'outage' | 'error_rate', fields: Partial<ConditionView> = {}): ConditionView {
-  const { pool: _p, flips: _f, recentFlips: _r, share: _s, ...rest } = condition();
+  const { pool: _p, flips: _f, recentFlips: _r, share: _s, sinceOpen: _o, ...rest } = condition();
   return { ...rest, key: kind, kind, level: kind === 'outage' ? 'down' : 'masked', ...fields };
 }
 
@@ -339,42 +354,149 @@ describe('formatSlackMessage: runbook links', () => {
 });
 
 describe('formatSlackMessage: fields and context', () => {
-  it('a failover shows both pools with releases, the failing pool share, pool changes, window shares, the request and since when', () => {
+  it('an open failover shows both pools with releases, the failing pool since it failed, pool changes, clients, the request and since when', () => {
     const p = format(incident({ at: AT + 90_000 }));
     expect(fields(p).every((f) => f.type === 'mrkdwn')).toBe(true);
     expect(Object.fromEntries(fields(p).map((f) => f.text.split('\n')))).toEqual({
       '*Failing pool (release)*': 'blue (`blue-v1`)',
       '*Serving pool (release)*': 'green (`green-v1`)',
-      '*Failed attempts*': '5% (1) of the last 20 attempts to blue',
+      '*Blue since it failed*': '7 of 7 attempts failed (Nginx retried them on green)',
       '*Pool changes*': '3 while open, 2 in the last 10 min',
       '*Client-visible 5xx*': '0.5% (1 of 200)',
-      '*Upstream 5xx*': '7.5% (15 of 200, window 200)',
-      '*Last failed request*': '`GET /version` → 200',
-      '*Upstream status (address)*': '500, 200 (`172.18.0.3:3000, 172.18.0.4:3000`)',
-      '*Open since*': '2026-11-22T00:06:32.123Z (1 min 30 s)',
+      '*Last failed request*': '`GET /version`: blue answered 500 (`172.18.0.3:3000`), the client got 200 from green',
+      '*Open since*': `${AT_DATE} (1 min 30 s)`,
     });
     expect(contextTexts(p)).toEqual([`Runbook: ${RUNBOOK}#failover`, `Incident failover:blue@${AT}`]);
   });
 
-  it('a degraded pool shows the pool, each failing replica in code with its failed attempts, and the pool share', () => {
+  // Issue 25: "Failed attempts: 2.9% (1) of the last 34 attempts to blue" while blue answered 500 to everything.
+  it('counts the failing pool since the incident opened, not over a window of the successes before it', () => {
+    const p = format(incident({}, condition({ share: { failed: 1, attempts: 34 }, sinceOpen: { failed: 2, attempts: 2 } })));
+    expect(field(p, 'Blue since it failed')).toBe('2 of 2 attempts failed (Nginx retried them on green)');
+    expect(field(p, 'Failed attempts')).toBeUndefined();
+    expect(JSON.stringify(p.blocks)).not.toContain('of the last 34');
+    const one = format(incident({}, condition({ sinceOpen: { failed: 1, attempts: 1 } })));
+    expect(field(one, 'Blue since it failed')).toBe('1 of 1 attempt failed (Nginx retried it on green)');
+    // Opened by a pool change before any attempt of blue's was logged.
+    const none = format(incident({}, condition({ sinceOpen: { failed: 0, attempts: 0 } })));
+    expect(field(none, 'Blue since it failed')).toBe('no attempts yet: Nginx sends its requests to green');
+    // A view saved before the count was kept: the window's share, said as such.
+    const saved = format(incident({}, condition({ sinceOpen: undefined })));
+    expect(field(saved, 'Failed attempts')).toBe('5% (1) of the last 20 attempts to blue');
+  });
+
+  it('a recovering failover names the one pool, serving again, and its attempts since it failed without a retry', () => {
+    const c = condition({ level: 'recovering', servingPool: 'blue', steadyForMs: 4_000, sinceOpen: { failed: 6, attempts: 36 } });
+    const p = format(incident({ message: 'updated', at: AT + MIN, before: before() }, c));
+    expect(field(p, 'Recovering pool (release)')).toBe('blue (`blue-v1`)');
+    expect(field(p, 'Failing pool (release)')).toBeUndefined();
+    expect(field(p, 'Serving pool (release)')).toBeUndefined();
+    expect(field(p, 'Blue since it failed')).toBe('6 of 36 attempts failed');
+  });
+
+  it('leaves out the pool changes while the one that opened it is all there is', () => {
+    expect(field(format(incident({}, condition({ flips: 1, recentFlips: 1 }))), 'Pool changes')).toBeUndefined();
+  });
+
+  it('a degraded pool shows the pool, each failing replica in code with its failed attempts, and the pool since it degraded', () => {
     const p = format(incident({}, degraded({ replicas: [{ addr: '172.18.0.5:3000', failures: 4 }, { addr: '172.18.0.6:3000', failures: 1 }] })));
     expect(field(p, 'Degraded pool (release)')).toBe('blue (`blue-v1`)');
     expect(field(p, 'Failing replicas')).toBe('`172.18.0.5:3000` (4 failed attempts)\n`172.18.0.6:3000` (1 failed attempt)');
-    expect(field(p, 'Failed attempts')).toBe('5% (1) of the last 20 attempts to blue');
+    expect(field(p, 'Blue since it degraded')).toBe('5 of 120 attempts failed (other blue replicas answered them)');
+    expect(field(p, 'Last failed request')).toBe(
+      '`GET /version`: blue answered 502 (`172.18.0.5:3000`), the client got 200 from blue (`172.18.0.3:3000`)',
+    );
     expect(field(p, 'Serving pool (release)')).toBeUndefined();
+    expect(field(p, 'Failed attempts')).toBeUndefined();
   });
 
-  it('an error rate shows the upstream that failed most; a resolved incident says how long it was open', () => {
-    const p = format(incident({ message: 'resolved', at: AT + 2 * MIN, before: before() }, other('error_rate', { active: false, level: 'ok' })));
-    expect(field(p, 'Top failing upstream')).toBe('`172.18.0.3:3000` (15 failed attempts)');
-    expect(field(p, 'Serving pool (release)')).toBe('green (`green-v1`)');
-    expect(field(p, 'Was open')).toBe('2026-11-22T00:06:32.123Z (2 min)');
-    expect(field(p, 'Open since')).toBeUndefined();
-    expect(field(p, 'Failing pool (release)')).toBeUndefined();
+  it('an error rate shows both shares of the window and the upstream that failed most', () => {
+    const p = format(incident({}, other('error_rate')));
+    expect(Object.fromEntries(fields(p).map((f) => f.text.split('\n')))).toEqual({
+      '*Serving pool (release)*': 'green (`green-v1`)',
+      '*Client-visible 5xx*': '0.5% (1 of 200)',
+      '*Upstream 5xx*': '7.5% (15 of 200, window 200)',
+      '*Top failing upstream*': '`172.18.0.3:3000` (15 failed attempts)',
+      '*Last failed request*': '`GET /version`: blue answered 500 (`172.18.0.3:3000`), the client got 200 from green',
+      '*Open since*': `${AT_DATE} (0 s)`,
+    });
   });
 
-  it('says what happened since the last message, and how many changes the cooldown held back', () => {
-    const p = format(incident({ message: 'updated', at: AT + 2 * MIN, before: before({ at: AT + MIN }), deferred: 2 }, condition({ level: 'flapping' })));
+  it('an outage shows both pools’ releases, what clients got, and whose each status was', () => {
+    const lastFailure = {
+      method: 'GET',
+      path: '/version',
+      status: 503,
+      upstreamStatuses: [500, 502],
+      upstreamAddrs: ['172.18.0.3:3000', '172.18.0.4:3000'],
+      upstreamPools: ['blue' as const, 'green' as const],
+    };
+    const p = format(incident({}, other('outage', { lastFailure })));
+    expect(Object.fromEntries(fields(p).map((f) => f.text.split('\n')))).toEqual({
+      '*Pools (releases)*': 'blue (`blue-v1`), green (`green-v1`)',
+      '*Client-visible 5xx*': '0.5% (1 of 200)',
+      '*Last failed request*': "`GET /version`: blue answered 500 (`172.18.0.3:3000`), green answered 502 (`172.18.0.4:3000`), the client got Nginx's 503",
+      '*Open since*': `${AT_DATE} (0 s)`,
+    });
+  });
+
+  // Issue 25: "Last failed request: `GET /version` → 200", a failed request with a 200, the client's status and not blue's.
+  it.each<[string, Partial<NonNullable<ConditionView['lastFailure']>>, string]>([
+    ['retried on the backup', {}, 'blue answered 500 (`172.18.0.3:3000`), the client got 200 from green'],
+    [
+      'timed out, then retried',
+      { upstreamStatuses: [504, 200] },
+      'blue answered 504 (`172.18.0.3:3000`), the client got 200 from green',
+    ],
+    [
+      'not retried (a POST)',
+      { method: 'POST', status: 500, upstreamStatuses: [500], upstreamAddrs: ['172.18.0.3:3000'], upstreamPools: ['blue'] },
+      "blue answered 500 (`172.18.0.3:3000`), the client got blue's 500",
+    ],
+    ['no attempt at all', { status: 502, upstreamStatuses: [], upstreamAddrs: [], upstreamPools: [] }, 'Nginx tried no pool, the client got its 502'],
+    [
+      'a sample saved before the pools were kept',
+      { upstreamPools: undefined },
+      '`172.18.0.3:3000` answered 500, the client got 200 from `172.18.0.4:3000`',
+    ],
+    ['neither pools nor addresses', { upstreamPools: undefined, upstreamAddrs: [] }, 'an upstream answered 500, the client got 200 from an upstream'],
+  ])('says whose each status was: %s', (_, sample, text) => {
+    const c = condition();
+    const p = format(incident({}, condition({ lastFailure: { ...c.lastFailure!, ...sample } })));
+    expect(field(p, 'Last failed request')).toBe(`\`${sample.method ?? 'GET'} /version\`: ${text}`);
+  });
+
+  it('a resolved failover says which pool is back, how long it lasted, when it opened and resolved, and nothing of its failures', () => {
+    // Resolved at +1 min 40 s; the message follows a cooldown later.
+    const c = condition({ active: false, level: 'ok', servingPool: 'blue', since: AT + 100_000 });
+    const p = format(incident({ message: 'resolved', at: AT + 2 * MIN, before: before() }, c));
+    expect(Object.fromEntries(fields(p).map((f) => f.text.split('\n')))).toEqual({
+      '*Recovered pool (release)*': 'blue (`blue-v1`)',
+      '*Lasted*': '1 min 40 s',
+      '*Opened*': AT_DATE,
+      '*Resolved*': slackDate(AT + 100_000, '2026-11-22 00:08:12 UTC'),
+    });
+  });
+
+  it('each kind’s all-clear carries no failing pool, failure count, request or open time', () => {
+    const closed = condition({ active: false, level: 'ok', primaryPool: 'green', since: AT + MIN });
+    const cases: [ConditionView, Record<string, string>][] = [
+      [closed, { 'Pool that failed (release)': 'blue (`blue-v1`)', 'Primary now (release)': 'green (`green-v1`)' }],
+      [degraded({ active: false, level: 'ok', since: AT + MIN }), { 'Recovered pool (release)': 'blue (`blue-v1`)' }],
+      [other('outage', { active: false, level: 'ok', servingPool: 'blue', since: AT + MIN }), { 'Serving pool (release)': 'blue (`blue-v1`)' }],
+      [other('error_rate', { active: false, level: 'ok', since: AT + MIN }), { 'Serving pool (release)': 'green (`green-v1`)' }],
+    ];
+    for (const [c, pools] of cases) {
+      const p = format(incident({ message: 'resolved', at: AT + 2 * MIN, before: before() }, c));
+      const labels = fields(p).map((f) => f.text.split('\n')[0]?.slice(1, -1));
+      expect(labels).toEqual([...Object.keys(pools), 'Lasted', 'Opened', 'Resolved']);
+      for (const [label, value] of Object.entries(pools)) expect(field(p, label)).toBe(value);
+      expect(field(p, 'Lasted')).toBe('1 min');
+      expect(JSON.stringify(p.blocks)).not.toMatch(/Failing|attempts|5xx|Last failed|Open since/);
+    }
+  });
+
+  it('says what happened since the last message, and how many changes the cooldown held back', () => {    const p = format(incident({ message: 'updated', at: AT + 2 * MIN, before: before({ at: AT + MIN }), deferred: 2 }, condition({ level: 'flapping' })));
     expect(contextTexts(p)).toEqual([
       `Runbook: ${RUNBOOK}#failover`,
       'Since the last message (1 min ago): 4 failed attempts on the pool, 2 pool changes, 2 changes held back by the cooldown',
@@ -384,6 +506,15 @@ describe('formatSlackMessage: fields and context', () => {
     expect(contextTexts(one)[1]).toBe('Since the last message (1 min ago): 4 requests no pool could answer, 1 change held back by the cooldown');
     const none = format(incident({ message: 'reminder', at: AT + MIN, before: before() }, other('error_rate')));
     expect(contextTexts(none)[1]).toBe('Since the last message (1 min ago): 4 requests with errors');
+    // An all-clear counts no failures: only what the cooldown held back, if anything.
+    const resolved = (deferred: number) =>
+      format(incident({ message: 'resolved', at: AT + 2 * MIN, before: before({ at: AT + MIN }), deferred }, condition({ active: false, level: 'ok' })));
+    expect(contextTexts(resolved(2))).toEqual([
+      `Runbook: ${RUNBOOK}#failover`,
+      'Since the last message (1 min ago): 2 changes held back by the cooldown',
+      `Incident failover:blue@${AT}`,
+    ]);
+    expect(contextTexts(resolved(0))).toEqual([`Runbook: ${RUNBOOK}#failover`, `Incident failover:blue@${AT}`]);
   });
 
   it('shows "-" for everything unknown', () => {
@@ -395,13 +526,38 @@ describe('formatSlackMessage: fields and context', () => {
     const p = format(incident({ openedAt: Number.NaN }, c));
     expect(field(p, 'Serving pool (release)')).toBe('green (-)');
     expect(field(p, 'Top failing upstream')).toBe('-');
-    expect(field(p, 'Last failed request')).toBe('`- -` → 502');
-    expect(field(p, 'Upstream status (address)')).toBe('- (`-`)');
+    expect(field(p, 'Last failed request')).toBe('`- -`: Nginx tried no pool, the client got its 502');
     expect(field(p, 'Open since')).toMatch(/^- \(/);
-    const bare = format(incident({}, condition({ lastFailure: undefined, share: undefined, flips: undefined, recentFlips: undefined })));
+    const bare = format(
+      incident({}, condition({ lastFailure: undefined, share: undefined, sinceOpen: undefined, flips: undefined, recentFlips: undefined })),
+    );
     expect(field(bare, 'Last failed request')).toBeUndefined();
     expect(field(bare, 'Failed attempts')).toBe('0% of the last 0 attempts to blue');
-    expect(field(bare, 'Pool changes')).toBe('0 while open, 0 in the last 10 min');
+    expect(field(bare, 'Pool changes')).toBeUndefined();
+  });
+
+  // Issue 25: "Open since 2026-12-06T02:11:50.416Z", ISO with milliseconds, in UTC.
+  it('shows every time as a Slack date, which each reader sees in their own time zone, with a UTC fallback to the second', () => {
+    const resolved = condition({ active: false, level: 'ok', servingPool: 'blue', since: AT + MIN });
+    const past: Notification = { kind: 'past_incident', message: 'notice', at: AT + 5 * MIN, condition: resolved, openedAt: AT, resolvedAt: AT + MIN };
+    const all: Payload[] = [
+      format(incident()),
+      format(incident({ message: 'resolved', at: AT + 2 * MIN, before: before() }, resolved)),
+      format(past),
+      format(planned()),
+      format(release()),
+      format(restarted()),
+      formatTestMessage({ at: AT, who: 'alice@ops-1', edited: AT + MIN }) as unknown as Payload,
+    ];
+    for (const p of all) {
+      const text = JSON.stringify(p.blocks[1]);
+      expect(text).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:/);
+      expect(text).toMatch(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC>/);
+    }
+    // After the fact: the incident's all-clear fields, and why it comes only now.
+    expect(field(format(past), 'Opened')).toBe(AT_DATE);
+    expect(field(format(past), 'Resolved')).toBe(slackDate(AT + MIN, '2026-11-22 00:07:32 UTC'));
+    expect(field(format(past), 'Told now because')).toMatch(/^The watcher was down/);
   });
 
   it('a planned switch shows pools, releases and time', () => {
@@ -409,7 +565,7 @@ describe('formatSlackMessage: fields and context', () => {
     expect(Object.fromEntries(fields(p).map((f) => f.text.split('\n')))).toEqual({
       '*From pool (release)*': 'blue (`blue-v1`)',
       '*To pool (release)*': 'green (`green-v2`)',
-      '*Time*': '2026-11-22T00:06:32.123Z',
+      '*Time*': AT_DATE,
     });
     expect(field(format(planned({ fromRelease: undefined, toRelease: undefined })), 'To pool (release)')).toBe('green (-)');
     expect(contextTexts(p)).toEqual([`Runbook: ${RUNBOOK}#planned-switch`]);
@@ -492,7 +648,7 @@ describe('formatSlackMessage: release notices', () => {
       '*Pools*': 'blue → green',
       '*Reason*': '`canary &lt;!channel&gt; *5%* failed ˋxˋ`',
       '*Who*': '`alice@host1`',
-      '*Time*': '2026-11-22T00:06:32.123Z (took 4 min 12 s)',
+      '*Time*': `${AT_DATE} (took 4 min 12 s)`,
     });
   });
 
@@ -574,7 +730,7 @@ describe('formatSlackMessage: client-controlled text', () => {
     const c = condition({ lastFailure: { method: 'GET', path: EVIL, status: 200, upstreamStatuses: [500, 200], upstreamAddrs: ['a:1', 'b:2'] } });
     const p = format(incident({}, c));
     expect(field(p, 'Last failed request')).toBe(
-      '`GET /x*bold*_it_&lt;!here&gt;@here https://evil.example/ withˋbacktickˋ` → 200',
+      '`GET /x*bold*_it_&lt;!here&gt;@here https://evil.example/ withˋbacktickˋ`: `a:1` answered 500, the client got 200 from `b:2`',
     );
     expectOnlyInCode(p);
   });
@@ -633,8 +789,8 @@ describe('formatSlackMessage: the watcher was down', () => {
   it('says it was an unclean stop, for how long and from when to when', () => {
     const p = format(restarted());
     expect(p.text).toBe('Watcher restarted after an unclean stop: down 2 min 37 s, from 00:03:55 to 00:06:32 UTC');
-    expect(field(p, 'Down since')).toBe('2026-11-22T00:03:55.123Z (last sign of life)');
-    expect(field(p, 'Back at')).toBe('2026-11-22T00:06:32.123Z');
+    expect(field(p, 'Down since')).toBe(`${slackDate(AT - 157_000, '2026-11-22 00:03:55 UTC')} (last sign of life)`);
+    expect(field(p, 'Back at')).toBe(AT_DATE);
     expect(field(p, 'Meanwhile')).toMatch(/alerts about that time follow/);
     expect(contextTexts(p)).toEqual([`Runbook: ${RUNBOOK}#watcher-restarted`]);
   });
@@ -650,7 +806,9 @@ describe('formatTestMessage', () => {
     expect(p.text).toMatch(/^Test alert\b.*no action needed/);
     expect(p.blocks[0].text.text).toBe(p.text);
     expect(field(p, 'Sent by')).toBe('`alice@ops-1`');
-    expect(field(p, 'Time')).toBe('2026-11-22T00:06:32.123Z');
+    expect(field(p, 'Time')).toBe(AT_DATE);
     expect(p.blocks).toHaveLength(2);
+    const edited = formatTestMessage({ at: AT, who: 'alice@ops-1', edited: AT + MIN }) as unknown as Payload;
+    expect(field(edited, 'Edited')).toBe(`${slackDate(AT + MIN, '2026-11-22 00:07:32 UTC')}: incidents' messages are kept current like this`);
   });
 });

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotifyPolicy } from '../../../watcher/policy/index.js';
+import { NotifyPolicy, type IncidentNotification } from '../../../watcher/policy/index.js';
 import { assertWritable } from '../../../common/atomicFile.js';
 import { MAX_STATE_BYTES, STATE_FILE, type LoadedState } from '../../../watcher/state/checkpoint.js';
 import { checkpointDir, restoredDetector, FINGERPRINT, NOW, roundTripped, saved, STATE, type LogLine } from './savedState.js';
@@ -35,6 +35,19 @@ describe('checkpoint', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ version: 2, savedAt: new Date(NOW).toISOString() });
     expect(logs.map((l) => l.msg)).toEqual(['resuming from saved state']);
     expect(logs.at(-1)).toMatchObject({ offset: 4096, pending: STATE.pending.length });
+  });
+
+  it('keeps the failing pools’ attempts since their incidents opened and each attempt’s pool; STATE, saved before them, loads as well', () => {
+    const counted = roundTripped(STATE);
+    const d = counted.detector;
+    d.failover.blue = { ...d.failover.blue!, sinceOpen: { attempts: 7, failed: 7 } };
+    d.degraded!.blue = { ...d.degraded!.blue!, sinceOpen: { attempts: 40, failed: 2 } };
+    const opened = counted.pending[0] as IncidentNotification;
+    opened.condition.sinceOpen = { attempts: 7, failed: 7 };
+    opened.condition.lastFailure = { ...opened.condition.lastFailure!, upstreamPools: ['blue', 'green'] };
+    checkpoint().save(counted);
+    expect(checkpoint().load()).toEqual(counted);
+    expect(logs.map((l) => l.msg)).toEqual(['resuming from saved state']);
   });
 
   it('skips a state it already wrote, and writes again once the state changes', () => {
