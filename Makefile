@@ -26,7 +26,7 @@ export ENV_FILE
 CLI := dist/ops/cli/main.js
 cli = @node $(CLI)
 
-.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert check test bench drill kubernetes-files scale traffic version ready metrics clean purge
+.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert check test bench drill kubernetes-files gallery scale traffic version ready metrics clean purge
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -117,6 +117,10 @@ drill: $(ENV_FILE) node_modules ## Failover and release drill under load (starts
 
 kubernetes-files: ## Copy the files deploy/kubernetes shares with Compose (Nginx template, Alertmanager config) into it
 	@scripts/k8s-files.sh
+
+# Generated from the watcher's code (gallery/): make check fails while they differ from it.
+gallery: node_modules ## Rewrite the alert gallery (docs/alerts.md) and the README's example failover from the watcher's Slack formatting
+	@npm run -s gallery
 
 # Without the CLI (clean removes dist/): POOL_CONTROL_DIR from the env file, else .env.example.
 clean: ## Remove containers, volumes (access log, control files, the switched pool) and build output

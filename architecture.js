@@ -40,5 +40,8 @@ export const ROOMS = {
   // that the tests and the benchmarks share.
   testkit: [],
   bench: ['common', 'watcher', 'ops', 'testkit'],
-  test: ['common', 'app', 'watcher', 'ops', 'bench', 'testkit'],
+  // The alert gallery (docs/alerts.md): example stories run through the
+  // watcher's own policy and Slack formatting, so the page cannot drift.
+  gallery: ['common', 'watcher'],
+  test: ['common', 'app', 'watcher', 'ops', 'bench', 'testkit', 'gallery'],
 };

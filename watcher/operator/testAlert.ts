@@ -110,6 +110,9 @@ async function viaSlack(webhookUrl: string, settings: TestAlertSettings, at: num
   }
 }
 
+/** The test message's reply in its own thread (the alert gallery, docs/alerts.md, shows it). */
+export const TEST_REPLY_TEXT = "Test reply: an incident's changes go in its thread, like this one.";
+
 /**
  * The bot token's whole path, one call each: auth.test (the token), a marked
  * message in the channel (chat:write, the invite, the channel ID), a reply in
@@ -130,7 +133,7 @@ async function viaSlackApp(settings: TestAlertSettings, at: number, who: string,
   const posted = await callWebApi('chat.postMessage', { channel, text: message.text, blocks: message.blocks }, api);
   if (!posted.ok) return failed('posting', posted.verdict.reason, posted.verdict.failure);
   const ts = String(posted.body.ts);
-  const reply = { channel, thread_ts: ts, text: 'Test reply: an incident\'s changes go in its thread, like this one.' };
+  const reply = { channel, thread_ts: ts, text: TEST_REPLY_TEXT };
   const replied = await callWebApi('chat.postMessage', reply, api);
   if (!replied.ok) return failed('replying in its thread', replied.verdict.reason, replied.verdict.failure);
   const edited = formatTestMessage({ at, who, edited: Date.now() });
