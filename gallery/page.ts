@@ -171,7 +171,9 @@ function quote(message: SlackMessage): string[] {
 }
 
 function link(message: SlackMessage, d: Delivery, anchors: Map<Delivery, string>): string {
-  return `[${headerText(message)}](#${anchors.get(d)})`;
+  const text = headerText(message);
+  // A reply that is itself a link (to an incident, from its release's thread) is shown as it is: Markdown nests no links.
+  return /\]\(https?:/.test(text) ? text : `[${text}](#${anchors.get(d)})`;
 }
 
 function deliveries(p: PlayedStory): Delivery[] {

@@ -7,8 +7,8 @@
 // queue.ts). botChannel() applies those steps as slackApp.ts does;
 // test/docs/alerts.test.ts checks it against the real slackApp.
 import { watcherConfigFields, pipelineSettings, type PipelineSettings } from '../watcher/config.js';
-import { formatSlackMessage, formatTestMessage, type SlackMessage } from '../watcher/notify/slackMessage.js';
-import { placementOf, type Placement } from '../watcher/notify/slackThreads.js';
+import { duringRelease, formatSlackMessage, formatTestMessage, openedDuringRelease, type SlackMessage } from '../watcher/notify/slackMessage.js';
+import { isReleaseThread, placementOf, type Placement } from '../watcher/notify/slackThreads.js';
 import { TEST_REPLY_TEXT } from '../watcher/operator/testAlert.js';
 import { notificationSchema, NotifyPolicy, type Notification, type PolicyResult } from '../watcher/policy/index.js';
 import type { Step, Story } from './story.js';
@@ -162,10 +162,18 @@ export function webhookChannel(played: PlayedStory): Delivery[] {
  * `close` edits, replies with a broadcast and forgets the thread, `reply`
  * only replies, `edit` only edits; a thread with no message yet starts one.
  */
+/** Where the gallery's messages are in Slack: chat.getPermalink's shape, for the message at `index`. */
+export const permalink = (index: number) => `https://your-workspace.slack.com/archives/C0123456789/p${1773151325000000 + index}`;
+
 export function botChannel(played: PlayedStory): { messages: TopMessage[]; effects: Map<Delivery, BotEffect> } {
   const messages: TopMessage[] = [];
   const effects = new Map<Delivery, BotEffect>();
   const threads = new Map<string, number>();
+  const during = new Map<string, { release: string; url: string }>();
+  const decorate = (thread: string, m: SlackMessage) => {
+    const run = during.get(thread);
+    return run === undefined ? m : duringRelease(m, run.release, run.url);
+  };
   const post = (d: Delivery, message: SlackMessage): number => messages.push({ versions: [{ at: d.at, message, delivery: d }], replies: [] }) - 1;
   for (const d of played.moments.flatMap((m) => m.deliveries)) {
     const bot = d.bot;
@@ -181,7 +189,9 @@ export function botChannel(played: PlayedStory): { messages: TopMessage[]; effec
       effects.set(d, { posted: post(d, d.message) });
       continue;
     }
-    const { thread, step } = placement;
+    // A reply with a second choice (a release's switch): the first thread that has a message.
+    const thread = placement.orThread !== undefined && !threads.has(placement.thread) ? placement.orThread : placement.thread;
+    const { step } = placement;
     const top = threads.get(thread);
     if (top === undefined) {
       // Nothing to edit: an edit waits for the message it belongs to; anything else starts one.
@@ -189,15 +199,19 @@ export function botChannel(played: PlayedStory): { messages: TopMessage[]; effec
         effects.set(d, {});
         continue;
       }
-      const posted = post(d, d.message);
       const starts = step === 'open' || step === 'update';
+      // An incident that opens while a release run's message is open: each links to the other (slackApp.ts).
+      const run = starts && !isReleaseThread(thread) ? [...threads].filter(([key]) => isReleaseThread(key)).at(-1) : undefined;
+      if (run !== undefined) during.set(thread, { release: run[0].replace(/^release:/, ''), url: permalink(run[1]) });
+      const posted = post(d, decorate(thread, d.message));
       if (starts) threads.set(thread, posted);
       effects.set(d, starts ? { posted, thread: true } : { posted });
+      if (run !== undefined) messages[run[1]]!.replies.push({ at: d.at, message: openedDuringRelease(permalink(posted), d.message), delivery: d, broadcast: false });
       continue;
     }
     const effect: BotEffect = {};
     if (step !== 'reply') {
-      messages[top]!.versions.push({ at: d.at, message: d.message, delivery: d });
+      messages[top]!.versions.push({ at: d.at, message: decorate(thread, d.message), delivery: d });
       effect.edited = top;
     }
     if (step !== 'open' && step !== 'edit') {

@@ -24,14 +24,14 @@ const GREEN = '172.18.0.4:3000';
 const BLUE_2 = '172.18.0.5:3000';
 const BLUE_3 = '172.18.0.6:3000';
 
+/** Which pool each address is, as the detector records it with each attempt. */
+const POOL_OF: Record<string, 'blue' | 'green'> = { [BLUE]: 'blue', [GREEN]: 'green', [BLUE_2]: 'blue', [BLUE_3]: 'blue' };
+/** A request sample with its attempts' pools, as the detector keeps it. */
+const sample = (r: Omit<RequestSample, 'upstreamPools'>): RequestSample => ({ ...r, upstreamPools: r.upstreamAddrs.map((a) => POOL_OF[a]!) });
+
 /** A request that failed on blue and that Nginx retried on green: the client got a 200. */
-const retried = (path = '/version', to = GREEN, from = BLUE): RequestSample => ({
-  method: 'GET',
-  path,
-  status: 200,
-  upstreamStatuses: [500, 200],
-  upstreamAddrs: [from, to],
-});
+const retried = (path = '/version', to = GREEN, from = BLUE): RequestSample =>
+  sample({ method: 'GET', path, status: 200, upstreamStatuses: [500, 200], upstreamAddrs: [from, to] });
 
 export function stories(s: PipelineSettings): Story[] {
   const hold = duration(s.recoveryHoldMs);
@@ -76,15 +76,17 @@ export function stories(s: PipelineSettings): Story[] {
       ...fields,
     };
   };
+  // The stories' shares are counted since the pool failed, as the detector's sinceOpen is.
+  const sinceOpen = (fields: Partial<ConditionView>) => (fields.share === undefined ? {} : { sinceOpen: { ...fields.share } });
   const failover = (at: number, since: number, fields: Partial<ConditionView>) =>
-    view('failover', at, since, { servingPool: 'green', flips: 1, recentFlips: 1, lastFailure: retried(), ...fields });
+    view('failover', at, since, { servingPool: 'green', flips: 1, recentFlips: 1, lastFailure: retried(), ...sinceOpen(fields), ...fields });
   const degraded = (at: number, since: number, fields: Partial<ConditionView>) =>
-    view('degraded', at, since, { level: 'masked', holdMs: Math.max(s.recoveryHoldMs, DEGRADED_MIN_HOLD_MS), lastFailure: retried('/version', BLUE_3, BLUE_2), ...fields });
+    view('degraded', at, since, { level: 'masked', holdMs: Math.max(s.recoveryHoldMs, DEGRADED_MIN_HOLD_MS), lastFailure: retried('/version', BLUE_3, BLUE_2), ...sinceOpen(fields), ...fields });
   const resolved = (v: ConditionView, at: number, fields: Partial<ConditionView> = {}): ConditionView => {
     const { steadyForMs: _steady, ...rest } = v;
     return { ...rest, active: false, level: 'ok', since: at, at, ...fields };
   };
-  const at = (v: ConditionView, when: number, fields: Partial<ConditionView> = {}): ConditionView => ({ ...v, at: when, ...fields });
+  const at = (v: ConditionView, when: number, fields: Partial<ConditionView> = {}): ConditionView => ({ ...v, at: when, ...(v.sinceOpen === undefined ? {} : sinceOpen(fields)), ...fields });
 
   const release = (when: number, entry: Omit<HistoryEntry, 'time' | 'who'>): ReleaseNotification => ({
     kind: 'release',
@@ -274,7 +276,7 @@ export function stories(s: PipelineSettings): Story[] {
 
   function outageStory(): Story {
     const t0 = day(11, 40);
-    const lastFailure: RequestSample = { method: 'GET', path: '/version', status: 503, upstreamStatuses: [500, 500], upstreamAddrs: [BLUE, GREEN] };
+    const lastFailure: RequestSample = sample({ method: 'GET', path: '/version', status: 503, upstreamStatuses: [500, 500], upstreamAddrs: [BLUE, GREEN] });
     const opened = view('outage', t0, t0, { level: 'down', failures: 46, window: window(46, 46), lastFailure });
     const back = t0 + 6 * MIN;
     const recovering = at(opened, back, { level: 'recovering', steadyForMs: 0, failures: 3120, window: window(200, 200) });
@@ -310,7 +312,7 @@ export function stories(s: PipelineSettings): Story[] {
     const threshold = `${s.thresholdPercent}%`;
     const base = { level: 'masked' as const, lastFailure: retried('/api/orders'), holdMs: s.recoveryHoldMs };
     const masked = view('error_rate', t0, t0, { ...base, failures: 7, window: window(7, 0, BLUE) });
-    const post: RequestSample = { method: 'POST', path: '/api/orders', status: 500, upstreamStatuses: [500], upstreamAddrs: [BLUE] };
+    const post: RequestSample = sample({ method: 'POST', path: '/api/orders', status: 500, upstreamStatuses: [500], upstreamAddrs: [BLUE] });
     const visible = at(masked, t0 + 2 * MIN, { level: 'client_visible', failures: 12, window: window(12, 5, BLUE), lastFailure: post });
     const worse = t0 + s.cooldownMs;
     const better = worse + s.cooldownMs + 2 * MIN;
@@ -512,7 +514,7 @@ export function stories(s: PipelineSettings): Story[] {
     const fails = t0 + 20 * MIN;
     const down = failover(fails, fails, { failures: 14, share: { failed: 14, attempts: 14 }, window: window(14, 0) });
     const spike = t0 + 25 * MIN;
-    const errors = view('error_rate', spike, spike, { level: 'client_visible', failures: 9, window: window(9, 9, BLUE), lastFailure: { method: 'POST', path: '/api/orders', status: 500, upstreamStatuses: [500], upstreamAddrs: [BLUE] } });
+    const errors = view('error_rate', spike, spike, { level: 'client_visible', failures: 9, window: window(9, 9, BLUE), lastFailure: sample({ method: 'POST', path: '/api/orders', status: 500, upstreamStatuses: [500], upstreamAddrs: [BLUE] }) });
     const calm = spike + 2 * MIN;
     const off = t0 + 40 * MIN;
     return {

@@ -13,7 +13,7 @@ import type { Logger } from '../../common/logger.js';
 import type { ThreadRef, ThreadStore } from '../state/slackThreads.js';
 import type { Verdict } from './retry.js';
 import { createRetryingSink, type AlertSink, type Integration, type RetryingSinkOptions } from './sink.js';
-import { code, slackLink, withContext, type SlackMessage } from './slackMessage.js';
+import { duringRelease, openedDuringRelease, type SlackMessage } from './slackMessage.js';
 import { isReleaseThread, type Placement } from './slackThreads.js';
 import { callWebApi, MESSAGE_GONE, type WebApiOptions } from './slackWebApi.js';
 
@@ -84,7 +84,7 @@ export function slackApp(opts: SlackAppOptions): Integration<SlackMessage> {
     // Its own link, for the status page and the release's thread; a failure here costs the link only.
     const url = await permalink(key, ref);
     if (release !== undefined && url !== undefined) {
-      const said = await post({ text: `${slackLink(url, message.text)}: opened during this release`, blocks: [] }, { ts: release[1].ts, broadcast: false });
+      const said = await post(openedDuringRelease(url, message), { ts: release[1].ts, broadcast: false });
       if (!said.ok) log.debug({ reason: said.verdict.reason }, 'could not link the incident from its release');
     }
     return { outcome: 'delivered' };
@@ -110,7 +110,7 @@ export function slackApp(opts: SlackAppOptions): Integration<SlackMessage> {
 
   /** What every version of an incident's message says besides the news: the release it opened during. */
   function decorate(message: SlackMessage, during: ThreadRef['during']): SlackMessage {
-    return during === undefined ? message : withContext(message, `During release ${code(during.release)}: ${slackLink(during.url, 'its message')}`);
+    return during === undefined ? message : duringRelease(message, during.release, during.url);
   }
 
   /**

@@ -97,6 +97,16 @@ export function slackLink(url: string, text: string): string {
   return `<${url.replace(/[<>|]/g, encodeURIComponent)}|${text.replace(/\|/g, '¦')}>`;
 }
 
+/** An incident's message as it opened during a release run: linked to the run's message, in every version. */
+export function duringRelease(m: SlackMessage, release: string, url: string): SlackMessage {
+  return withContext(m, `During release ${code(release)}: ${slackLink(url, 'its message')}`);
+}
+
+/** The reply in a release run's thread that links the incident that opened during it. */
+export function openedDuringRelease(url: string, incident: SlackMessage): SlackMessage {
+  return { text: `${slackLink(url, incident.text)}: opened during this release`, blocks: [] };
+}
+
 function message(title: string, text: string, body: object, context: object[]): SlackMessage {
   const blocks = [{ type: 'header', text: { type: 'plain_text', text: cut(title, HEADER_MAX) } }, body];
   // Slack rejects a context block without elements.
