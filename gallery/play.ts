@@ -6,7 +6,7 @@
 // cooldown holds back edits the incident's message at once (pipeline.ts,
 // queue.ts). botChannel() applies those steps as slackApp.ts does;
 // test/docs/alerts.test.ts checks it against the real slackApp.
-import { watcherConfigFields, pipelineSettings, type PipelineSettings } from '../watcher/config.js';
+import { defaultPipelineSettings, type PipelineSettings } from '../watcher/config.js';
 import { duringRelease, formatSlackMessage, formatTestMessage, openedDuringRelease, type SlackMessage } from '../watcher/notify/slackMessage.js';
 import { isReleaseThread, placementOf, type Placement } from '../watcher/notify/slackThreads.js';
 import { TEST_REPLY_TEXT } from '../watcher/operator/testAlert.js';
@@ -18,17 +18,7 @@ export const RUNBOOK_URL = 'https://git.example.com/ops/bluegreen/blob/main/docs
 
 /** The watcher's defaults, as a fresh .env has them, with the example RUNBOOK_URL. */
 export function gallerySettings(): PipelineSettings {
-  const fields = watcherConfigFields.pick({
-    WINDOW_SIZE: true,
-    POOL_WINDOW_SIZE: true,
-    ERROR_RATE_THRESHOLD: true,
-    RECOVERY_HOLD_SEC: true,
-    ALERT_COOLDOWN_SEC: true,
-    ALERT_REMIND_SEC: true,
-    SLACK_QUEUE_SIZE: true,
-    RUNBOOK_URL: true,
-  });
-  return pipelineSettings(fields.parse({ RUNBOOK_URL }));
+  return defaultPipelineSettings({ RUNBOOK_URL });
 }
 
 /** One message a moment produces, and where each mode puts it. */

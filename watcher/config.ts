@@ -168,6 +168,21 @@ type SettingsConfig = Pick<
   | 'RUNBOOK_URL'
 >;
 
+/** The pipeline's settings from the watcher's defaults (with `env` over them): what the benchmarks measure and the gallery shows. */
+export function defaultPipelineSettings(env: Partial<Record<keyof SettingsConfig, string>> = {}): PipelineSettings {
+  const fields = watcherConfigFields.pick({
+    WINDOW_SIZE: true,
+    POOL_WINDOW_SIZE: true,
+    ERROR_RATE_THRESHOLD: true,
+    RECOVERY_HOLD_SEC: true,
+    ALERT_COOLDOWN_SEC: true,
+    ALERT_REMIND_SEC: true,
+    SLACK_QUEUE_SIZE: true,
+    RUNBOOK_URL: true,
+  });
+  return pipelineSettings(fields.parse(env));
+}
+
 export function pipelineSettings(config: SettingsConfig): PipelineSettings {
   return {
     windowSize: config.WINDOW_SIZE,
