@@ -135,7 +135,7 @@ describe('Slack messages as Markdown', () => {
     const lines = messageLines(message);
     expect(lines[0]).toBe('**Failover detected: pool changed blue → green**');
     expect(lines).toContain('- **Failing pool (release)**: blue (`blue-v1`)');
-    expect(lines.at(-1)).toBe('<sub>Runbook: <https://x.example/runbook.md#failover> · Incident failover:blue@1</sub>');
+    expect(lines.at(-1)).toBe('<sub>Runbook: <https://x.example/runbook.md#failover> · Incident failover:blue@1 · last updated 2026-03-10 14:02:05 UTC</sub>');
   });
 
   it('turns mrkdwn into Markdown: bold, code spans, links, date tokens, and Slack\'s escapes', () => {

@@ -60,7 +60,8 @@ export function formatSlackMessage(n: Notification, opts: { runbookUrl: string |
     body = fieldsSection(incidentFields(n));
     const since = sinceLast(n);
     if (since !== undefined) context.push(mrkdwn(escapeMrkdwn(since)));
-    context.push(mrkdwn(escapeMrkdwn(`Incident ${n.incidentId}`)));
+    // With a bot token this message is edited as the incident changes: when it last was, at a glance.
+    context.push(mrkdwn(`${escapeMrkdwn(`Incident ${n.incidentId}`)} · last updated ${slackDate(n.at)}`));
     if (n.message !== 'opened') text = `${title} (open ${duration(n.at - n.openedAt)})`;
   }
   return message(title, text, body, context);

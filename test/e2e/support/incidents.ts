@@ -16,7 +16,8 @@ import { PORTS, receivedAlerts, sleep, startLoad, type SlackPost } from './stack
 export const ALL_CLEAR = /^(Recovered|Outage resolved|Error rate resolved|Failover closed|Maintenance ended: nothing is open)/;
 
 /** Conditions the watcher opens incidents for; notices are keyed by their kind. */
-const INCIDENT = /^Incident ((?:failover|degraded):(?:blue|green)|outage|error_rate)@(\d+)$/;
+// The line ends with when the message was made (slackMessage.ts).
+const INCIDENT = /^Incident ((?:failover|degraded):(?:blue|green)|outage|error_rate)@(\d+) · last updated <!date\^\d+\^[^|>]*\|[^>]*>$/;
 const NOTICES: [RegExp, string][] = [
   [/^Planned switch/, 'planned_switch'],
   [/^Maintenance ended/, 'maintenance_ended'],

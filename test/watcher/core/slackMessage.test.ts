@@ -24,6 +24,7 @@ const MIN = 60_000;
 /** A Slack date token for `at`, which each reader sees in their own time zone, with its fallback. */
 const slackDate = (at: number, fallback: string): string => `<!date^${Math.floor(at / 1000)}^{date_short_pretty} {time}|${fallback}>`;
 const AT_DATE = slackDate(AT, '2026-11-22 00:06:32 UTC');
+const UPDATED_2MIN = slackDate(AT + 2 * 60_000, '2026-11-22 00:08:32 UTC');
 
 interface TextObject {
   type: string;
@@ -366,7 +367,8 @@ describe('formatSlackMessage: fields and context', () => {
       '*Last failed request*': '`GET /version`: blue answered 500 (`172.18.0.3:3000`), the client got 200 from green',
       '*Open since*': `${AT_DATE} (1 min 30 s)`,
     });
-    expect(contextTexts(p)).toEqual([`Runbook: ${RUNBOOK}#failover`, `Incident failover:blue@${AT}`]);
+    // The last line says when the message was made: with a bot token, when it was last edited.
+    expect(contextTexts(p)).toEqual([`Runbook: ${RUNBOOK}#failover`, `Incident failover:blue@${AT} · last updated ${slackDate(AT + 90_000, '2026-11-22 00:08:02 UTC')}`]);
   });
 
   // Issue 25: "Failed attempts: 2.9% (1) of the last 34 attempts to blue" while blue answered 500 to everything.
@@ -500,7 +502,7 @@ describe('formatSlackMessage: fields and context', () => {
     expect(contextTexts(p)).toEqual([
       `Runbook: ${RUNBOOK}#failover`,
       'Since the last message (1 min ago): 4 failed attempts on the pool, 2 pool changes, 2 changes held back by the cooldown',
-      `Incident failover:blue@${AT}`,
+      `Incident failover:blue@${AT} · last updated ${UPDATED_2MIN}`,
     ]);
     const one = format(incident({ message: 'reminder', at: AT + MIN, before: before(), deferred: 1 }, other('outage')));
     expect(contextTexts(one)[1]).toBe('Since the last message (1 min ago): 4 requests no pool could answer, 1 change held back by the cooldown');
@@ -512,9 +514,9 @@ describe('formatSlackMessage: fields and context', () => {
     expect(contextTexts(resolved(2))).toEqual([
       `Runbook: ${RUNBOOK}#failover`,
       'Since the last message (1 min ago): 2 changes held back by the cooldown',
-      `Incident failover:blue@${AT}`,
+      `Incident failover:blue@${AT} · last updated ${UPDATED_2MIN}`,
     ]);
-    expect(contextTexts(resolved(0))).toEqual([`Runbook: ${RUNBOOK}#failover`, `Incident failover:blue@${AT}`]);
+    expect(contextTexts(resolved(0))).toEqual([`Runbook: ${RUNBOOK}#failover`, `Incident failover:blue@${AT} · last updated ${UPDATED_2MIN}`]);
   });
 
   it('shows "-" for everything unknown', () => {
