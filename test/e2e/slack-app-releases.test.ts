@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDockerOrSkip } from './support/docker.js';
 import { settleUnderTraffic } from './support/incidents.js';
-import { chaos, pollUntil, slackApiMessages, startLoad, startStack, type Stack, type StandInMessage } from './support/stack.js';
+import { chaos, pollUntil, slackApiMessages, startLoad, startStack, type Stack, type ChannelMessage, versionsOf } from './support/stack.js';
 
 const enabled = requireDockerOrSkip('e2e Slack Web API releases');
 const IMAGE = `bluegreen-node:${process.env.E2E_IMAGE_TAG ?? 'local'}`;
@@ -30,12 +30,14 @@ describe.skipIf(!enabled)('releases with a bot token on the Compose stack', () =
     await stack?.down();
   });
 
-  const versions = (m: StandInMessage) => [...m.versions.map((v) => v.text), m.text];
-
-  /** The top-level message of release `id`, once its last version matches `final`. */
+  /**
+   * The top-level message of release `id`, once its last version matches `final` and the run's end is
+   * broadcast in its thread: the end edits the message first and replies after.
+   */
   async function releaseMessage(id: string, final: RegExp) {
+    const ended = (m: ChannelMessage) => final.test(m.text) && m.replies.at(-1)?.reply_broadcast === true;
     return pollUntil(
-      async () => (await slackApiMessages()).find((m) => versions(m).some((t) => t.startsWith(`Release ${id} `)) && final.test(m.text)),
+      async () => (await slackApiMessages()).find((m) => versionsOf(m).some((t) => t.startsWith(`Release ${id} `)) && ended(m)),
       15_000,
       250,
       () => `no message for release ${id} ending ${final}`,
@@ -65,16 +67,16 @@ describe.skipIf(!enabled)('releases with a bot token on the Compose stack', () =
       const all = await slackApiMessages();
       console.log(`[e2e] slack app releases: ${JSON.stringify(all.map((m) => [m.text, m.replies.map((r) => r.text)]))}`);
       // One message per run, no step of either posted on its own.
-      expect(all.filter((m) => versions(m).some((t) => /^Release s2 /.test(t)))).toHaveLength(1);
-      expect(all.filter((m) => versions(m).some((t) => /^Release s3 /.test(t)))).toHaveLength(1);
-      // As the channel shows them now: the snapshots above were taken at the last edit, the reply follows it.
+      expect(all.filter((m) => versionsOf(m).some((t) => /^Release s2 /.test(t)))).toHaveLength(1);
+      expect(all.filter((m) => versionsOf(m).some((t) => /^Release s3 /.test(t)))).toHaveLength(1);
+      // As the channel shows them now: s3's thread has the failover's link too.
       const [good2, bad3] = [promoted, rolledBack].map((run) => all.find((m) => m.ts === run.ts)!);
       for (const run of [good2!, bad3!]) {
-        expect(versions(run)[0]).toMatch(/^Release s\d started/);
+        expect(versionsOf(run)[0]).toMatch(/^Release s\d started/);
         expect(run.replies.at(-1)).toMatchObject({ reply_broadcast: true, text: run.text });
       }
       // The failover that rolled s3 back: its message links to the run, the run's thread to it.
-      const failover = all.find((m) => versions(m).some((t) => /^Failover detected: pool changed blue → green/.test(t)) && m.ts > promoted.ts);
+      const failover = all.find((m) => versionsOf(m).some((t) => /^Failover detected: pool changed blue → green/.test(t)) && m.ts > promoted.ts);
       expect(failover, 'the rollback\'s failover message').toBeDefined();
       expect(JSON.stringify(failover!.blocks)).toContain('During release `s3`');
       expect(bad3!.replies.some((r) => r.text.includes(`p${failover!.ts.replace('.', '')}|Failover detected`) && r.text.endsWith('opened during this release'))).toBe(true);

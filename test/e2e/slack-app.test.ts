@@ -18,7 +18,7 @@ import {
   startStack,
   waitForServing,
   type Stack,
-  type StandInMessage,
+  versionsOf,
 } from './support/stack.js';
 
 const enabled = requireDockerOrSkip('e2e Slack Web API');
@@ -40,8 +40,6 @@ describe.skipIf(!enabled)('Slack with a bot token on the Compose stack', () => {
   });
 
   const incidentMessages = async () => (await slackApiMessages()).filter((m) => /^(Failover|Recovered)/.test(m.text));
-  const versions = (m: StandInMessage) => [...m.versions.map((v) => v.text), m.text];
-
   it('one failover, a SIGKILL in the middle of it: one message, edited to resolved on the same ts, its story in the thread', async () => {
     // The overlay sets a webhook too: the bot token wins, and the webhook hears nothing.
     const log = await stack.compose('logs', 'alert_watcher');
@@ -64,7 +62,7 @@ describe.skipIf(!enabled)('Slack with a bot token on the Compose stack', () => {
 
       expect((await chaos('blue', 'stop')).status).toBe(200);
       await waitForServing('blue', 15_000);
-      const [resolved] = await pollUntil(
+      await pollUntil(
         async () => {
           const all = await incidentMessages();
           return all.length === 1 && /^Recovered/.test(all[0]!.text) ? all : undefined;
@@ -74,15 +72,18 @@ describe.skipIf(!enabled)('Slack with a bot token on the Compose stack', () => {
         () => 'the incident message never edited to Recovered',
       );
       await waitForStats((s) => s.incidents.length === 0 && s.alerts.queued === 0, 10_000, 'nothing open or queued');
+      // Read again once all is delivered: the close edits the message first and replies after, so the
+      // message seen edited to Recovered may not have its all-clear reply yet.
+      const [resolved] = await incidentMessages();
 
       const top = (await slackApiMessages()).map((m) => m.text);
-      console.log(`[e2e] slack app: channel ${JSON.stringify(top)}; incident versions ${JSON.stringify(versions(resolved!))}`);
+      console.log(`[e2e] slack app: channel ${JSON.stringify(top)}; incident versions ${JSON.stringify(versionsOf(resolved!))}`);
       // One top-level message for the incident (a restart notice is a message of its own), the same ts as at first.
       expect(await incidentMessages()).toHaveLength(1);
       expect(resolved!.ts).toBe(opened!.ts);
       expect(top.filter((t) => /^Watcher restarted after an unclean stop/.test(t))).toHaveLength(1);
       expect(resolved!.edits).toBeGreaterThanOrEqual(1);
-      expect(versions(resolved!)[0]).toMatch(/^Failover detected/);
+      expect(versionsOf(resolved!)[0]).toMatch(/^Failover detected/);
       // The story in the thread, the all-clear last and broadcast to the channel.
       const replies = resolved!.replies;
       expect(replies.at(-1)).toMatchObject({ reply_broadcast: true, text: expect.stringMatching(/^Recovered: pool changed green → blue/) });

@@ -21,6 +21,9 @@ export interface StandInMessage {
   versions: { text: string; blocks?: object[]; attachments?: object[] }[];
 }
 
+/** A top-level message as the channel shows it, with its thread's replies. */
+export type ChannelMessage = StandInMessage & { replies: StandInMessage[] };
+
 export interface StandInCall {
   method: string;
   args: Record<string, unknown>;
@@ -36,7 +39,7 @@ export interface SlackApi {
   fail(method: string, fault: SlackApiFault): void;
   remove(channel: string, ts: string): boolean;
   calls(): StandInCall[];
-  messages(): (StandInMessage & { replies: StandInMessage[] })[];
+  messages(): ChannelMessage[];
   reset(): void;
 }
 

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { loadStackSettings, runMake, servingPoolFile, type MakeOptions, type MakeRun, type StackSettings } from '../../../ops/stack/index.js';
-import type { SlackApiFault, StandInCall, StandInMessage } from '../receiver/slackApi.mjs';
+import type { ChannelMessage, SlackApiFault, StandInCall, StandInMessage } from '../receiver/slackApi.mjs';
 
 const execFileAsync = promisify(execFile);
-export type { StandInCall, StandInMessage } from '../receiver/slackApi.mjs';
+export type { ChannelMessage, StandInCall, StandInMessage } from '../receiver/slackApi.mjs';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 
@@ -254,9 +254,12 @@ export async function setReceiver(mode: ReceiverMode): Promise<ReceiverState> {
 }
 
 /** The Web API stand-in's channel (test/e2e/receiver/slackApi.mjs): top-level messages with their edits and threads. */
-export async function slackApiMessages(): Promise<(StandInMessage & { replies: StandInMessage[] })[]> {
-  return (await (await fetch(`http://127.0.0.1:${PORTS.receiver}/slack-api/messages`)).json()) as (StandInMessage & { replies: StandInMessage[] })[];
+export async function slackApiMessages(): Promise<ChannelMessage[]> {
+  return (await (await fetch(`http://127.0.0.1:${PORTS.receiver}/slack-api/messages`)).json()) as ChannelMessage[];
 }
+
+/** Every text a stand-in message has shown, oldest first, the current one last. */
+export const versionsOf = (m: StandInMessage): string[] => [...m.versions.map((v) => v.text), m.text];
 
 /** Every call the Web API stand-in answered, in order. */
 export async function slackApiCalls(): Promise<StandInCall[]> {
