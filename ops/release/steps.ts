@@ -78,11 +78,15 @@ export async function ensureImage(ctx: Context, ref: string): Promise<void> {
   if (pull.code !== 0) throw new Refusal(`image ${ref} does not exist here and could not be pulled: ${lastLine(pull.output)}`);
 }
 
-/** The working tree built into bluegreen-node:<release>, the image `make up` builds, under the release's tag. */
+/**
+ * The working tree built into bluegreen-node:<release>: the image `make up` builds, under the release's
+ * tag. Built by Compose as `make up` builds it, so it shares that build's cache (a plain `docker build`
+ * may use the other builder and start from nothing).
+ */
 export async function buildImage(ctx: Context, release: string): Promise<string> {
   const ref = `bluegreen-node:${release}`;
   ctx.log(`building ${ref} from the working tree`);
-  const build = await run('docker', ['build', '--build-arg', `NODE_IMAGE=${ctx.s.NODE_IMAGE}`, '-t', ref, '.'], { show: true });
+  const build = await compose(ctx.s.ENV_FILE, ['build', 'alert_watcher'], { show: true, env: { IMAGE_TAG: release } });
   if (build.code !== 0) throw new Refusal(`docker build failed: ${lastLine(build.output)}`);
   return ref;
 }
