@@ -87,7 +87,7 @@ export async function buildImage(ctx: Context, release: string): Promise<string>
   const ref = `bluegreen-node:${release}`;
   ctx.log(`building ${ref} from the working tree`);
   const build = await compose(ctx.s.ENV_FILE, ['build', 'alert_watcher'], { show: true, env: { IMAGE_TAG: release } });
-  if (build.code !== 0) throw new Refusal(`docker build failed: ${lastLine(build.output)}`);
+  if (build.code !== 0) throw new Refusal(`the image build failed: ${lastLine(build.output)}`);
   return ref;
 }
 
