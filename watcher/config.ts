@@ -39,6 +39,9 @@ const alertmanagerUrls = z
   });
 
 /** The settings one by one; `pick` from this (a refined schema cannot be picked). */
+/** The default backoff of every delivery's retries: RETRY_BACKOFF_*_MS's, and a client's built without them. */
+export const RETRY_BACKOFF = { baseMs: 1000, maxMs: 10_000 } as const;
+
 export const watcherConfigFields = z.object({
   // Plain http is accepted for local receivers; main.ts warns about it.
   SLACK_WEBHOOK_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
@@ -94,6 +97,10 @@ export const watcherConfigFields = z.object({
   SLACK_TIMEOUT_MS: envInt(100, 120_000).default(5000),
   SLACK_RETRY_FOR_SEC: envInt(0, 86_400).default(900),
   SLACK_QUEUE_SIZE: envInt(1, 10_000).default(100),
+  // The wait between two attempts of one delivery (Slack and Alertmanager), doubling from the first to the cap,
+  // with jitter; a Retry-After over it wins. The defaults suit Slack; a test may shrink them to run an outage fast.
+  RETRY_BACKOFF_BASE_MS: envInt(100, 60_000).default(RETRY_BACKOFF.baseMs),
+  RETRY_BACKOFF_MAX_MS: envInt(100, 600_000).default(RETRY_BACKOFF.maxMs),
   PLANNED_SWITCH_TTL_SEC: envInt(1, 86_400).default(120),
   // Incidents to Alertmanager too (notify/alertmanager.ts); empty: Slack only, as before.
   ALERTMANAGER_URL: alertmanagerUrls.default([]),
@@ -134,7 +141,11 @@ export function requireTogether<S extends z.ZodType<{ SLACK_BOT_TOKEN?: string |
   });
 }
 
-export const watcherConfigSchema = requireTogether(watcherConfigFields);
+export const watcherConfigSchema = requireTogether(watcherConfigFields).refine((c) => c.RETRY_BACKOFF_MAX_MS >= c.RETRY_BACKOFF_BASE_MS, {
+  path: ['RETRY_BACKOFF_MAX_MS'],
+  message: 'must be at least RETRY_BACKOFF_BASE_MS: the cap of a wait that starts there',
+  when: (payload) => payload.issues.length === 0,
+});
 
 export type WatcherConfig = z.output<typeof watcherConfigSchema>;
 

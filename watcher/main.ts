@@ -33,6 +33,8 @@ const slackTimeouts = {
   connectTimeoutMs: config.SLACK_CONNECT_TIMEOUT_MS,
   timeoutMs: config.SLACK_TIMEOUT_MS,
   retryForMs: config.SLACK_RETRY_FOR_SEC * 1000,
+  backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+  maxBackoffMs: config.RETRY_BACKOFF_MAX_MS,
   logger,
   onAttempt(durationMs: number, failure: DeliveryFailure | undefined, reason: string | undefined) {
     requests.slack.record(durationMs, failure);
@@ -81,6 +83,8 @@ const alertmanager =
         resendMs: config.ALERTMANAGER_RESEND_SEC * 1000,
         timeoutMs: config.ALERTMANAGER_TIMEOUT_MS,
         retryForMs: config.ALERTMANAGER_RETRY_FOR_SEC * 1000,
+        backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+        maxBackoffMs: config.RETRY_BACKOFF_MAX_MS,
         runbookUrl: settings.runbookUrl,
         logger,
         clock,

@@ -10,7 +10,7 @@
 // Each URL (an HA cluster's members) has its own loop, so a dead member
 // delays none of the others. A failed post is classified like every other
 // delivery (retry.ts): 5xx, 408, 429 and no answer are retried with backoff
-// (1 s doubling to 10 s, Retry-After honoured), and since each post carries
+// (RETRY_BACKOFF_*_MS, Retry-After honoured), and since each post carries
 // the current truth nothing is lost meanwhile; any other 4xx is permanent
 // (bad credentials, a payload refused): said once, shown in the status, and
 // tried again only each resend interval. Scheduling runs on the pipeline's
@@ -20,6 +20,7 @@
 // resolution it muted, and tells it again once maintenance has ended.
 import { Agent } from 'undici';
 import type { Logger } from '../../common/logger.js';
+import { RETRY_BACKOFF } from '../config.js';
 import type { ConditionView } from '../detect/index.js';
 import type { Clock } from '../types.js';
 import type { DeliveryFailure } from '../vocabulary.js';
@@ -120,7 +121,7 @@ interface Target {
 export function createAlertmanagerNotifier(opts: AlertmanagerOptions): AlertmanagerNotifier {
   const log = opts.logger.child({ component: 'alertmanager' });
   const agent = new Agent({ connect: { timeout: opts.timeoutMs }, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs });
-  const backoff: BackoffOptions = { baseMs: opts.backoffBaseMs ?? 1000, maxMs: opts.maxBackoffMs ?? 10_000, random: opts.random ?? Math.random };
+  const backoff: BackoffOptions = { baseMs: opts.backoffBaseMs ?? RETRY_BACKOFF.baseMs, maxMs: opts.maxBackoffMs ?? RETRY_BACKOFF.maxMs, random: opts.random ?? Math.random };
   const { clock } = opts;
   const classify = { maxRetryAfterMs: 60_000, now: opts.wall ?? clock };
   const alerts = new Map<string, Tracked>();

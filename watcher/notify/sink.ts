@@ -4,6 +4,7 @@
 // permanent rejection once per reason, not per message), times each attempt
 // for /metrics, and retries what is worth it.
 import type { Logger } from '../../common/logger.js';
+import { RETRY_BACKOFF } from '../config.js';
 import type { DeliveryFailure } from '../vocabulary.js';
 import { withRetries, type BackoffOptions, type Verdict } from './retry.js';
 import type { SlackMessage } from './slackMessage.js';
@@ -40,7 +41,7 @@ export interface RetryingSinkOptions extends Partial<BackoffOptions> {
 export function createRetryingSink(integration: Integration<SlackMessage>, opts: RetryingSinkOptions): AlertSink {
   const { logger: log, name } = opts;
   const monotonic = opts.monotonic ?? (() => performance.now());
-  const backoff: BackoffOptions = { baseMs: opts.baseMs ?? 1000, maxMs: opts.maxMs ?? 10_000, random: opts.random ?? Math.random };
+  const backoff: BackoffOptions = { baseMs: opts.baseMs ?? RETRY_BACKOFF.baseMs, maxMs: opts.maxMs ?? RETRY_BACKOFF.maxMs, random: opts.random ?? Math.random };
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let lastRejection: string | undefined;
 

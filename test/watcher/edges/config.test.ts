@@ -30,6 +30,8 @@ describe('watcher config', () => {
         SLACK_TIMEOUT_MS: 5000,
         SLACK_RETRY_FOR_SEC: 900,
         SLACK_QUEUE_SIZE: 100,
+        RETRY_BACKOFF_BASE_MS: 1000,
+        RETRY_BACKOFF_MAX_MS: 10_000,
         PLANNED_SWITCH_TTL_SEC: 120,
         ALERTMANAGER_URL: [],
         ALERTMANAGER_STACK: 'bluegreen',
@@ -131,6 +133,15 @@ describe('the bot-token mode', () => {
       SLACK_CHANNEL: 'C0123456789',
       SLACK_API_URL: 'https://slack.com/api',
     });
+  });
+});
+
+describe('the retry backoff', () => {
+  it('takes a cap no lower than the first wait', () => {
+    const r = parse({ RETRY_BACKOFF_BASE_MS: '5000', RETRY_BACKOFF_MAX_MS: '2000' });
+    expect(r.ok || r.problems).toEqual(['RETRY_BACKOFF_MAX_MS: must be at least RETRY_BACKOFF_BASE_MS: the cap of a wait that starts there (got "2000")']);
+    const equal = parse({ RETRY_BACKOFF_BASE_MS: '2000', RETRY_BACKOFF_MAX_MS: '2000' });
+    expect(equal.ok && equal.config).toMatchObject({ RETRY_BACKOFF_BASE_MS: 2000, RETRY_BACKOFF_MAX_MS: 2000 });
   });
 });
 

@@ -42,6 +42,8 @@ const BAD: Record<string, () => string> = {
   SLACK_TIMEOUT_MS: () => '0',
   SLACK_RETRY_FOR_SEC: () => '-5',
   SLACK_QUEUE_SIZE: () => '0',
+  RETRY_BACKOFF_BASE_MS: () => '50',
+  RETRY_BACKOFF_MAX_MS: () => '1e6',
   PLANNED_SWITCH_TTL_SEC: () => '0',
   ALERTMANAGER_URL: () => `http://ops:${SECRET}@alertmanager:9093,ftp://am-2`,
   ALERTMANAGER_STACK: () => 'my stack',

@@ -10,9 +10,13 @@ import { SECRET_PATH } from '../../../testkit/receiver.js';
 import { startReceiver, type Receiver } from '../../../testkit/receiver.js';
 import { freePort, getJson, h, lines, postedTexts, quietPeriod, startDaemon, waitForLog, waitForPosts, type Daemon } from './harness.js';
 
-// Long enough for the backoff to reach its 10 s cap (1 + 2 + 4 + 8 + 10 s), and
-// each of its four quarters for an incident that is open 1x s.
-const OUTAGE_MS = 45_000;
+// The outage's retries on a scaled-down backoff (RETRY_BACKOFF_*_MS, 1 s to 10 s
+// by default): the outage is long enough for the wait to reach its cap
+// (0.2 + 0.4 + 0.8 + 1.6 + 2 s), and each of its four quarters holds an
+// incident open for about a quarter (plus RECOVERY_HOLD_SEC).
+const BACKOFF = { RETRY_BACKOFF_BASE_MS: 200, RETRY_BACKOFF_MAX_MS: 2_000 };
+const OUTAGE_MS = 12_000;
+const QUARTER_SEC = OUTAGE_MS / 4 / 1000;
 const texts = (r: Receiver) => r.delivered().map((req) => (JSON.parse(req.body) as { text: string }).text);
 
 /** Resident memory of a child process, from /proc (Linux). */
@@ -24,7 +28,7 @@ function rssMB(d: Daemon): number {
 
 describe('watcher under faults', () => {
   it(
-    'Slack down for 45 s (refused, then 500s): alerts raised meanwhile arrive once it is back, in order, once each',
+    'Slack down for 12 s (refused, then 500s): alerts raised meanwhile arrive once it is back, in order, once each',
     async () => {
       const port = await freePort();
       writeFileSync(h.logPath, lines('blue', 2));
@@ -33,6 +37,8 @@ describe('watcher under faults', () => {
         ALERT_COOLDOWN_SEC: '0',
         SLACK_CONNECT_TIMEOUT_MS: '1000',
         SLACK_TIMEOUT_MS: '2000',
+        RETRY_BACKOFF_BASE_MS: String(BACKOFF.RETRY_BACKOFF_BASE_MS),
+        RETRY_BACKOFF_MAX_MS: String(BACKOFF.RETRY_BACKOFF_MAX_MS),
       });
       const started = Date.now();
       let slack: Receiver | undefined;
@@ -51,7 +57,7 @@ describe('watcher under faults', () => {
           for (const until = started + ((i + 1) * OUTAGE_MS) / pools.length; Date.now() < until; ) {
             health.push((await getJson(d, '/healthz')).status);
             rss.push(rssMB(d));
-            await sleep(2_000);
+            await sleep(1_000);
           }
         }
         expect(slack!.requests.length).toBeGreaterThan(0);
@@ -59,17 +65,23 @@ describe('watcher under faults', () => {
         slack!.answerByDefault(200);
         const back = Date.now();
 
-        // Backoff is capped at 10 s: everything is out well within 20 s of Slack's return.
-        await vi.waitFor(() => expect(slack!.delivered()).toHaveLength(4), { timeout: 20_000, interval: 100 });
+        // The wait is capped: everything is out within two caps of Slack's return.
+        await vi.waitFor(() => expect(slack!.delivered()).toHaveLength(4), { timeout: 2 * BACKOFF.RETRY_BACKOFF_MAX_MS + 2_000, interval: 100 });
         console.info(`outage: all 4 alerts delivered ${Date.now() - back} ms after Slack came back; max RSS ${Math.max(...rss)} MB`);
         await quietPeriod();
         // Two incidents, each opened and resolved (after RECOVERY_HOLD_SEC), each message once.
+        const recovered = /^Recovered: pool changed green → blue, steady for 1 s \(open (\d+) s\)$/;
         expect(texts(slack!)).toEqual([
           'Failover detected: pool changed blue → green',
-          expect.stringMatching(/^Recovered: pool changed green → blue, steady for 1 s \(open 1\d s\)$/),
+          expect.stringMatching(recovered),
           'Failover detected: pool changed blue → green',
-          expect.stringMatching(/^Recovered: pool changed green → blue, steady for 1 s \(open 1\d s\)$/),
+          expect.stringMatching(recovered),
         ]);
+        for (const text of [texts(slack!)[1]!, texts(slack!)[3]!]) {
+          const open = Number(recovered.exec(text)![1]);
+          expect(open).toBeGreaterThanOrEqual(QUARTER_SEC);
+          expect(open).toBeLessThanOrEqual(QUARTER_SEC + 2);
+        }
         expect(health.every((s) => s === 200)).toBe(true);
         expect(Math.max(...rss)).toBeLessThan(200);
         await vi.waitFor(async () =>
@@ -81,19 +93,20 @@ describe('watcher under faults', () => {
         await slack?.close();
       }
     },
-    OUTAGE_MS + 45_000,
+    OUTAGE_MS + 30_000,
   );
 
   it('honours Retry-After through a storm of 429s, then delivers each alert once', async () => {
-    h.receiver.answerNext(...Array(4).fill({ status: 429, headers: { 'retry-after': '2' } }));
+    h.receiver.answerNext(...Array(4).fill({ status: 429, headers: { 'retry-after': '1' } }));
     writeFileSync(h.logPath, lines('blue', 2));
-    await startDaemon({ ALERT_COOLDOWN_SEC: '0' });
+    // A backoff far under the Retry-After: each gap of a second is Slack's word, not ours.
+    await startDaemon({ ALERT_COOLDOWN_SEC: '0', RETRY_BACKOFF_BASE_MS: '100', RETRY_BACKOFF_MAX_MS: '200' });
     appendFileSync(h.logPath, lines('green', 1) + lines('blue', 1));
     await vi.waitFor(() => expect(h.receiver.delivered()).toHaveLength(2), { timeout: 20_000, interval: 100 });
     await quietPeriod();
     const { requests } = h.receiver;
     expect(requests.map((r) => r.status)).toEqual([429, 429, 429, 429, 200, 200]);
-    for (let i = 1; i <= 4; i++) expect(requests[i]!.at - requests[i - 1]!.at).toBeGreaterThanOrEqual(1_900);
+    for (let i = 1; i <= 4; i++) expect(requests[i]!.at - requests[i - 1]!.at).toBeGreaterThanOrEqual(950);
     expect(postedTexts()).toEqual(['Failover detected: pool changed blue → green', expect.stringMatching(/^Recovered: pool changed green → blue/)]);
   }, 30_000);
 
