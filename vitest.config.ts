@@ -6,16 +6,16 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 // first (measured): they start in this order, so the long ones do not start
 // last and leave the other lanes idle.
 const PAIRED = [
+  'test/e2e/incidents-outage.test.ts',
   'test/e2e/alertmanager.test.ts',
   'test/e2e/incidents-failover.test.ts',
-  'test/e2e/incidents-outage.test.ts',
   'test/e2e/switch-and-alerts.test.ts',
-  'test/e2e/slack-app.test.ts',
   'test/e2e/failover.test.ts',
   'test/e2e/faults-delivery.test.ts',
   'test/e2e/security.test.ts',
-  'test/e2e/nginx-bad-config.test.ts',
+  'test/e2e/slack-app.test.ts',
   'test/e2e/alertmanager-bot.test.ts',
+  'test/e2e/nginx-bad-config.test.ts',
 ];
 
 /** vitest's order (its cache of durations, else file size), with the e2e-paired suites in PAIRED's. */
