@@ -26,7 +26,7 @@ export ENV_FILE
 CLI := dist/ops/cli/main.js
 cli = @node $(CLI)
 
-.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert check test bench drill kubernetes-files gallery scale traffic version ready metrics clean purge
+.PHONY: help up up-monitoring down chaos chaos-stop switch release rollback history status logs maintenance-on maintenance-off test-alert check test bench drill kubernetes-files gallery scale traffic screenshot version ready metrics clean purge
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,9 @@ chaos-stop: $(ENV_FILE) $(CLI) ## End chaos on both pools, every replica
 
 traffic: $(ENV_FILE) $(CLI) ## Steady requests through Nginx, a line a second per pool, until Ctrl-C: [RPS=5] [DURATION=<seconds>]
 	$(cli) traffic
+
+screenshot: $(ENV_FILE) $(CLI) ## Take docs/status-page.png from the running stack during a real failover (needs Chromium), then heal it
+	$(cli) screenshot
 
 switch: $(ENV_FILE) $(CLI) ## Planned switch of the serving pool: POOL=blue|green [FORCE=1]
 	$(cli) switch

@@ -22,6 +22,7 @@ import {
   type StackSettings,
 } from '../stack/index.js';
 import { chaosRequest, releaseRequest, rollbackRequest, scaleRequest, switchRequest, trafficRequest, UsageError, type Args } from './args.js';
+import { statusPageScreenshot } from './screenshot.js';
 import { traffic } from './traffic.js';
 
 export interface Invocation {
@@ -177,6 +178,18 @@ export const commands: Record<string, (inv: Invocation, rest: string[]) => Promi
     const req = trafficRequest(args);
     return traffic(`${publicOrigin(s)}/version`, req.rps, req.seconds);
   },
+
+  screenshot: ({ s, who }) =>
+    statusPageScreenshot(s, {
+      async start(pool) {
+        await chaos(s, pool, 'error');
+        await audit(s, who, ['--action', 'chaos_start', '--outcome', 'ok', '--pool', pool, '--reason', 'mode=error rate=1 (make screenshot)']);
+      },
+      async stop() {
+        for (const pool of ['blue', 'green'] as const) await chaos(s, pool, 'stop');
+        await audit(s, who, ['--action', 'chaos_stop', '--outcome', 'ok', '--reason', 'make screenshot']);
+      },
+    }),
 
   release: (inv) => releaseCommand(inv, 'release'),
   rollback: (inv) => releaseCommand(inv, 'rollback'),

@@ -4,7 +4,7 @@
 // drill as on-call watches it: the status page in a real browser, and
 // Prometheus (the monitoring profile, on this same stack).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, requireChromiumOrSkip } from './support/browser.js';
+import { artifact, openPage, requireChromiumOrSkip } from './support/browser.js';
 import { requireDockerOrSkip } from './support/docker.js';
 import {
   PORTS,
@@ -140,7 +140,7 @@ describe.skipIf(!enabled || !requireChromiumOrSkip('e2e status page'))('what on-
     try {
       await view.waitFor({ serving: 'blue', incidents: '0' }, 30_000);
       expect(await servingText()).toMatch(/blue/i);
-      await view.screenshot('status-blue-serving');
+      await view.screenshot(artifact('status-blue-serving'));
       // Prometheus scrapes every 5 s: the watcher's target is up and blue serves.
       await waitForProm('up{job="bluegreen-watcher"}', 1, 30_000);
       await waitForProm('bluegreen_serving_pool{pool="blue"}', 1, 15_000);
@@ -154,7 +154,7 @@ describe.skipIf(!enabled || !requireChromiumOrSkip('e2e status page'))('what on-
       // The audit trail has make chaos (read again at most once a second), and Slack confirmed the opening.
       await view.page.getByTestId('history-row').filter({ hasText: 'chaos_start' }).first().waitFor({ timeout: 5_000 });
       await view.page.getByTestId('alerts-row').filter({ hasText: 'delivered' }).first().waitFor({ timeout: 5_000 });
-      await view.screenshot('status-failover');
+      await view.screenshot(artifact('status-failover'));
 
       const scrapedMs = await waitForProm('bluegreen_incidents_open{kind="failover"}', 1, 15_000);
       await waitForProm('bluegreen_serving_pool{pool="green"}', 1, 15_000);
@@ -167,7 +167,7 @@ describe.skipIf(!enabled || !requireChromiumOrSkip('e2e status page'))('what on-
       expect((await stack.make('chaos-stop')).code).toBe(0);
       // Nginx's fail_timeout (5 s), then RECOVERY_HOLD_SEC (3 s here) before the incident closes.
       await view.waitFor({ serving: 'blue', incidents: '0' }, 20_000);
-      await view.screenshot('status-recovered');
+      await view.screenshot(artifact('status-recovered'));
       await waitForProm('bluegreen_incidents_open{kind="failover"}', 0, 15_000);
       expect(view.errors).toEqual([]);
     } finally {

@@ -1,47 +1,19 @@
-// A real browser for the status page: Debian's Chromium, headless, driven by
-// playwright-core (which downloads nothing). `.ci/run` installs the package;
-// CHROMIUM_PATH points elsewhere. Every console error and page error is kept,
-// since a page that logs one is broken even when it looks right.
+// The status page in a real browser for the end-to-end suites: the shared
+// driver (ops/stack/browser.ts), its screenshots kept as test artifacts, and
+// the visible skip when Chromium is missing.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM } from '../../../ops/stack/browser.js';
 import { ROOT } from './stack.js';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
+export { openPage } from '../../../ops/stack/browser.js';
 
-// As root in a container-like sandbox: no user namespaces for Chromium's own
-// sandbox; and no background connections, which this closed network refuses.
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
 
-/** What the page puts on <body> for tests and scripts: data-serving, data-incidents. */
-export interface PageState {
-  serving?: string;
-  incidents?: string;
-}
-
-export interface OpenPage {
-  page: Page;
-  /** <body>'s data attributes now. */
-  state(): Promise<PageState>;
-  /**
-   * Resolves once every attribute in `want` has its value (`incidents: '>0'`
-   * for any open incident), with how long it took; rejects after `timeoutMs`.
-   */
-  waitFor(want: { serving?: string; incidents?: string }, timeoutMs: number): Promise<number>;
-  /** Console errors and uncaught page errors, in order. */
-  errors: string[];
-  /** Writes test/artifacts/<name>.png and returns its path. */
-  screenshot(name: string): Promise<string>;
-  close(): Promise<void>;
+/** test/artifacts/<name>.png, its folder made: where a screenshot of a run goes. */
+export function artifact(name: string): string {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, `${name}.png`);
 }
 
 /**
@@ -55,47 +27,4 @@ export function requireChromiumOrSkip(suite: string): boolean {
   if (process.env.REQUIRE_DOCKER === '1') throw new Error(`${suite}: REQUIRE_DOCKER=1 but ${why}`);
   console.warn(`\n*** ${suite}: SKIPPED — ${why}. ***\n`);
   return false;
-}
-
-export async function openPage(url: string): Promise<OpenPage> {
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => errors.push(`page: ${err.message}`));
-  await page.goto(url);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  // A string, not a function: it runs in the page, and this project's types have no DOM.
-  const state = () => page.evaluate('({ ...document.body.dataset })') as Promise<PageState>;
-  return {
-    page,
-    errors,
-    state,
-    // Polled from here: the page's Content-Security-Policy forbids the eval
-    // that page.waitForFunction needs, and the policy is part of what is tested.
-    waitFor: async (want, timeoutMs) => {
-      const started = Date.now();
-      const matches = (now: PageState) =>
-        Object.entries(want).every(([key, value]) => {
-          const actual = now[key as keyof PageState];
-          return value === '>0' ? Number(actual) > 0 : actual === value;
-        });
-      for (;;) {
-        const now = await state();
-        if (matches(now)) return Date.now() - started;
-        if (Date.now() - started > timeoutMs) {
-          throw new Error(`page never showed ${JSON.stringify(want)} within ${timeoutMs} ms; it shows ${JSON.stringify(now)}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    },
-    screenshot: async (name) => {
-      const file = path.join(ARTIFACTS, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      return file;
-    },
-    close: () => browser.close(),
-  };
 }
