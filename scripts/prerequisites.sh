@@ -10,9 +10,9 @@ say() {
   echo "make test: $1" >&2
   missing=$((missing + 1))
 }
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 22 ]; then
-  echo "make test: Node.js 22 or later is needed (found: $(node --version 2>/dev/null || echo none)): install Node 24 from https://nodejs.org or your package manager" >&2
+# undici 8 needs 22.19 (package.json's engines).
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 19) ? 0 : 1)' 2>/dev/null; then
+  echo "make test: Node.js 22.19 or later is needed (found: $(node --version 2>/dev/null || echo none)): install Node 24 from https://nodejs.org or your package manager" >&2
   exit 1
 fi
 if ! docker info >/dev/null 2>&1; then

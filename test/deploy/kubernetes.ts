@@ -82,7 +82,7 @@ export async function schemaProblems(objects: readonly K8sObject[]): Promise<str
   for (const o of objects) {
     let model: ModelClass | undefined;
     try {
-      const mod = (await import(`kubernetes-models/${modelPath(o)}`)) as Record<string, ModelClass | undefined>;
+      const mod = (await import(/* @vite-ignore */ `kubernetes-models/${modelPath(o)}`)) as Record<string, ModelClass | undefined>;
       model = mod[o.kind];
     } catch {
       model = undefined;
