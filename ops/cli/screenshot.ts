@@ -15,13 +15,9 @@ import { openLoop, publicOrigin, REPO_ROOT, servingPool, type StackSettings } fr
 export const SCREENSHOT_FILE = path.join(REPO_ROOT, 'docs', 'status-page.png');
 // Enough for the page to show the change with the next requests.
 const LOAD_PER_SECOND = 10;
-// The charts draw 10 s steps: some before the failure, and some of the failover.
-const BEFORE_MS = 30_000;
-const DURING_MS = 20_000;
 // Nginx's fail_timeout and slack, on top of the hold and the cooldown.
 const HEAL_SLACK_MS = 60_000;
 const PROGRESS_EVERY_MS = 30_000;
-const SHOWN_WITHIN_MS = 15_000;
 const AUDIT_SHOWN_MS = 5_000;
 
 export interface FaultControl {
@@ -31,7 +27,19 @@ export interface FaultControl {
   stop(): Promise<void>;
 }
 
-export async function statusPageScreenshot(s: StackSettings, fault: FaultControl, file = SCREENSHOT_FILE, log = console.log): Promise<number> {
+export interface ScreenshotOptions {
+  file?: string;
+  /** Traffic before the failure; the charts draw 10 s steps, so some of them. */
+  beforeMs?: number;
+  /** How far into the failover the page is shot: some steps of it on the charts. */
+  duringMs?: number;
+  /** How soon after chaos the page must show the failover. */
+  shownWithinMs?: number;
+  log?: (line: string) => void;
+}
+
+export async function statusPageScreenshot(s: StackSettings, fault: FaultControl, opts: ScreenshotOptions = {}): Promise<number> {
+  const { file = SCREENSHOT_FILE, beforeMs = 30_000, duringMs = 20_000, shownWithinMs = 15_000, log = console.log } = opts;
   // playwright-core only here: every other command starts without it.
   const { CHROMIUM, openPage } = await import('../stack/browser.js');
   if (!existsSync(CHROMIUM)) throw new Refusal(`no Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
@@ -42,19 +50,26 @@ export async function statusPageScreenshot(s: StackSettings, fault: FaultControl
     throw new Refusal(`cannot open the status page at ${url} (is the stack up? make up): ${err.message.split('\n')[0]}`);
   });
   const stopLoad = new AbortController();
-  const load = openLoop({ origin: publicOrigin(s), path: '/version', rate: LOAD_PER_SECOND, durationMs: 10 * 60_000, until: stopLoad.signal });
+  const load = openLoop({ origin: publicOrigin(s), path: '/version', rate: LOAD_PER_SECOND, durationMs: Number.POSITIVE_INFINITY, until: stopLoad.signal });
   let faulted = false;
+  // Ctrl-C must not leave a pool failing: chaos stops first, then the command leaves.
+  const onSignal = () => {
+    log('screenshot: interrupted; stopping chaos');
+    void (faulted ? fault.stop() : Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     log(`screenshot: waiting for ${url} to show ${serving} serving with nothing open`);
     await view.waitFor({ serving, incidents: '0' }, 60_000).catch(refuse('the stack is not healthy'));
-    log(`screenshot: ${LOAD_PER_SECOND} requests/s through Nginx for ${BEFORE_MS / 1000} s, then ${serving} fails (as make chaos)`);
-    await sleep(BEFORE_MS);
+    log(`screenshot: ${LOAD_PER_SECOND} requests/s through Nginx for ${beforeMs / 1000} s, then ${serving} fails (as make chaos)`);
+    await sleep(beforeMs);
     await fault.start(serving);
     faulted = true;
-    const shownMs = await view.waitFor({ serving: backup, incidents: '>0' }, SHOWN_WITHIN_MS).catch(refuse('no failover on the page'));
+    const shownMs = await view.waitFor({ serving: backup, incidents: '>0' }, shownWithinMs).catch(refuse('no failover on the page'));
     // The audit trail's chaos row, read again at most once a second.
     await view.page.getByTestId('history-row').filter({ hasText: 'chaos_start' }).first().waitFor({ timeout: AUDIT_SHOWN_MS }).catch(() => undefined);
-    await sleep(DURING_MS);
+    await sleep(duringMs);
     await view.screenshot(file);
     log(`screenshot: the page showed ${backup} serving and the failover open ${shownMs} ms after chaos; wrote ${path.relative(process.cwd(), file)}`);
     await fault.stop();
@@ -73,6 +88,8 @@ export async function statusPageScreenshot(s: StackSettings, fault: FaultControl
     if (view.errors.length > 0) throw new Refusal(`the page logged errors: ${view.errors.join('; ')}`);
     return 0;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     if (faulted) await fault.stop().catch(() => undefined);
     stopLoad.abort();
     await load;
