@@ -11,8 +11,10 @@ say() {
   missing=$((missing + 1))
 }
 # undici 8 needs 22.19 (package.json's engines).
-if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 19) ? 0 : 1)' 2>/dev/null; then
-  echo "make test: Node.js 22.19 or later is needed (found: $(node --version 2>/dev/null || echo none)): install Node 24 from https://nodejs.org or your package manager" >&2
+node_version=$(node --version 2>/dev/null || echo none)
+IFS=. read -r node_major node_minor _ <<<"${node_version#v}"
+if ! [[ "$node_major" =~ ^[0-9]+$ && "$node_minor" =~ ^[0-9]+$ ]] || [ "$node_major" -lt 22 ] || { [ "$node_major" -eq 22 ] && [ "$node_minor" -lt 19 ]; }; then
+  echo "make test: Node.js 22.19 or later is needed (found: $node_version): install Node 24 from https://nodejs.org or your package manager" >&2
   exit 1
 fi
 if ! docker info >/dev/null 2>&1; then

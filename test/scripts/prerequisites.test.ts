@@ -47,9 +47,13 @@ describe('make test prerequisites', () => {
     expect(ok).toEqual({ code: 0, lines: [] });
   });
 
-  it('stops on a Node older than 22, saying which it found', () => {
-    const { code, lines } = run({ node: 'case "$1" in -p) echo 20 ;; --version) echo v20.18.1 ;; esac' });
-    expect(code).toBe(1);
-    expect(lines).toEqual(['make test: Node.js 22 or later is needed (found: v20.18.1): install Node 24 from https://nodejs.org or your package manager']);
+  it('stops on a Node older than 22.19 (undici 8), saying which it found', () => {
+    for (const version of ['v20.18.1', 'v22.18.0']) {
+      const { code, lines } = run({ node: `echo ${version}` });
+      expect(code).toBe(1);
+      expect(lines).toEqual([`make test: Node.js 22.19 or later is needed (found: ${version}): install Node 24 from https://nodejs.org or your package manager`]);
+    }
+    expect(run({ node: 'echo v22.19.0' }).code).toBe(0);
+    expect(run({ node: 'exit 127' }).lines[0]).toMatch(/^make test: Node\.js 22\.19 or later is needed \(found: none\)/);
   });
 });
