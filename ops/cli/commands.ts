@@ -43,6 +43,14 @@ async function ctlShown(s: StackSettings, args: string[]): Promise<number> {
   return (await ctl(s.ENV_FILE, args, { inherit: true, detached: false })).code;
 }
 
+/** Chaos off on both pools, every replica, and recorded: make chaos-stop's, and make screenshot's. */
+async function endChaos(s: StackSettings, who: string, reason?: string): Promise<string[]> {
+  const bodies: string[] = [];
+  for (const pool of ['blue', 'green'] as const) bodies.push(...(await chaos(s, pool, 'stop')));
+  await audit(s, who, ['--action', 'chaos_stop', '--outcome', 'ok', ...(reason === undefined ? [] : ['--reason', reason])]);
+  return bodies;
+}
+
 /** Stops at the first of the up-front checks that fails: exit 2, as a config error. */
 function checkCounts(program: string, s: StackSettings, blue: number, green: number): void {
   const problems = [
@@ -77,10 +85,7 @@ export const commands: Record<string, (inv: Invocation, rest: string[]) => Promi
   },
 
   async 'chaos-stop'({ s, who }) {
-    for (const pool of ['blue', 'green'] as const) {
-      for (const body of await chaos(s, pool, 'stop').catch(refuse('chaos-stop'))) console.log(body);
-    }
-    await audit(s, who, ['--action', 'chaos_stop', '--outcome', 'ok']);
+    for (const body of await endChaos(s, who).catch(refuse('chaos-stop'))) console.log(body);
     return 0;
   },
 
@@ -185,10 +190,7 @@ export const commands: Record<string, (inv: Invocation, rest: string[]) => Promi
         await chaos(s, pool, 'error');
         await audit(s, who, ['--action', 'chaos_start', '--outcome', 'ok', '--pool', pool, '--reason', 'mode=error rate=1 (make screenshot)']);
       },
-      async stop() {
-        for (const pool of ['blue', 'green'] as const) await chaos(s, pool, 'stop');
-        await audit(s, who, ['--action', 'chaos_stop', '--outcome', 'ok', '--reason', 'make screenshot']);
-      },
+      stop: async () => void (await endChaos(s, who, 'make screenshot')),
     }),
 
   release: (inv) => releaseCommand(inv, 'release'),

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Refusal } from '../release/refusal.js';
-import { openLoop, publicOrigin, REPO_ROOT, servingPool, type StackSettings } from '../stack/index.js';
+import { openLoop, otherPool, publicOrigin, REPO_ROOT, servingPool, type StackSettings } from '../stack/index.js';
 
 export const SCREENSHOT_FILE = path.join(REPO_ROOT, 'docs', 'status-page.png');
 // Enough for the page to show the change with the next requests.
@@ -44,7 +44,7 @@ export async function statusPageScreenshot(s: StackSettings, fault: FaultControl
   const { CHROMIUM, openPage } = await import('../stack/browser.js');
   if (!existsSync(CHROMIUM)) throw new Refusal(`no Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
   const serving = servingPool(s);
-  const backup = serving === 'blue' ? 'green' : 'blue';
+  const backup = otherPool(serving);
   const url = `http://127.0.0.1:${s.WATCHER_HOST_PORT}/`;
   const view = await openPage(url).catch((err: Error) => {
     throw new Refusal(`cannot open the status page at ${url} (is the stack up? make up): ${err.message.split('\n')[0]}`);
